@@ -1,0 +1,63 @@
+// Every expected failure carries a stable code; the code (not instanceof) survives process and wire boundaries.
+
+/**
+ * code → HTTP status. Add a code here (one line, keep the AREA_REASON shape) and a row in docs/errors.md;
+ * tests/core/errors.test.ts checks both.
+ */
+export const KARS_ERROR_STATUS = {
+  CONFIG_INVALID: 500,
+  INPUT_INVALID: 400,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  INTERNAL: 500,
+  DEPENDENCY_UNAVAILABLE: 503,
+  DEPENDENCY_TIMEOUT: 504,
+  STORE_CONFLICT: 409,
+  STORE_PRECONDITION_FAILED: 412,
+  STORE_NOT_FOUND: 404,
+  STORE_UNAVAILABLE: 503,
+  BUS_UNAVAILABLE: 503,
+  BUS_SESSION_LOCKED: 409,
+  BUS_LOCK_LOST: 409,
+  SECRET_NOT_FOUND: 500,
+  SECRET_UNAVAILABLE: 503,
+  IDENTITY_UNAVAILABLE: 503,
+  AUDIT_CHAIN_BROKEN: 500,
+  AUDIT_APPEND_CONTENDED: 503,
+  AUDIT_CHECKPOINT_INVALID: 500,
+  ORCHESTRATION_NOT_FOUND: 404,
+  ORCHESTRATION_FAILED: 500,
+  AUTH_REQUIRED: 401,
+  AUTH_FORBIDDEN: 403,
+} as const;
+
+export type KarsErrorCode = keyof typeof KARS_ERROR_STATUS;
+
+/** Failure with a stable code. Never put secret material in message or cause: errors end up in logs. */
+export class KarsError extends Error {
+  override readonly name = 'KarsError';
+  readonly code: KarsErrorCode;
+  constructor(code: KarsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Checks `name`, not the prototype, so it works across duplicated module copies. */
+export function isKarsError(e: unknown): e is KarsError {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'KarsError' &&
+    typeof (e as { code?: unknown }).code === 'string';
+}
+
+export function httpStatusOf(code: KarsErrorCode): number {
+  return KARS_ERROR_STATUS[code];
+}
+
+/** Result type for expected rejections: core returns these and throws only for bugs. */
+export type Result<T, C extends string = KarsErrorCode> =
+  | { ok: true; value: T }
+  | { ok: false; code: C; message: string };
+
+export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
+export const fail = <C extends string>(code: C, message: string): { ok: false; code: C; message: string } =>
+  ({ ok: false, code, message });

@@ -1,0 +1,16 @@
+// One row of the route table: Azure registration (functions/index.ts) and the local host both read these.
+import type { FunctionInput, HttpHandler, HttpMethod } from '@azure/functions';
+
+export type AuthLevel = 'anonymous' | 'function' | 'admin';
+
+export interface RouteDef {
+  /** Azure function name; unique. */
+  name: string;
+  methods: HttpMethod[];
+  /** Route template without the `api/` prefix, Azure syntax: `hooks/{channel}/{hookId}`, `{id?}`, `{n:int}`. */
+  route: string;
+  authLevel: AuthLevel;
+  handler: HttpHandler;
+  /** Extra input bindings (e.g. the Durable client) for the Azure host. */
+  extraInputs?: FunctionInput[];
+}
