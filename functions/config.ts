@@ -1,0 +1,86 @@
+// App settings parsed once at start-up. A bad setting fails fast naming the key, never its value.
+// Settings hold secret NAMES; values come from the SecretSource (Key Vault) only.
+import { z } from 'zod';
+import { KarsError } from '../core/errors';
+
+const int = (def: number) => z.coerce.number().int().positive().default(def);
+
+const settingsSchema = z.object({
+  KARS_MODE: z.enum(['local', 'azure']).default('azure'),
+  // Cosmos DB: endpoint always; key only for the local emulator (Azure uses the managed identity).
+  KARS_COSMOS_ENDPOINT: z.url(),
+  KARS_COSMOS_KEY: z.string().min(1).optional(),
+  KARS_COSMOS_DATABASE: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).default('kars'),
+  // Service Bus: a connection string for the local broker, or the namespace host name in Azure.
+  KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
+  KARS_SERVICEBUS_NAMESPACE: z.string().min(1).optional(),
+  // Azure Storage for the Functions host and the Durable task hub.
+  AzureWebJobsStorage: z.string().min(1),
+  KARS_DURABLE_TASKHUB: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/).default('KarsRollouts'),
+  // Secrets: Key Vault in Azure (and locally against the local vault), or a JSON file for quick local runs.
+  KARS_SECRETS_SOURCE: z.enum(['keyvault', 'file']).default('keyvault'),
+  KARS_KEYVAULT_URL: z.url().optional(),
+  KARS_SECRETS_FILE: z.string().min(1).optional(),
+  KARS_AUDIT_SIGNING_KEY_NAME: z.string().regex(/^[A-Za-z0-9-]{1,127}$/).default('kars-audit-signing-key'),
+  KARS_AUDIT_CHAINS: int(8),
+  KARS_AUDIT_CHECKPOINT_EVERY: int(64),
+  // Identity: the scope the health probe asks a token for (proves the credential path end to end).
+  KARS_IDENTITY_HEALTH_SCOPE: z.string().min(1).default('https://vault.azure.net/.default'),
+  KARS_HEALTH_TIMEOUT_MS: int(2000),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export interface Config {
+  mode: 'local' | 'azure';
+  cosmos: { endpoint: string; key?: string; database: string };
+  serviceBus: { connectionString?: string; namespace?: string };
+  storageConnection: string;
+  durableTaskHub: string;
+  secrets: { source: 'keyvault' | 'file'; vaultUrl?: string; file?: string };
+  audit: { signingKeyName: string; chains: number; checkpointEvery: number };
+  identityHealthScope: string;
+  healthTimeoutMs: number;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** @throws KarsError CONFIG_INVALID naming the offending keys (never their values). */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const keys = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))].join(', ');
+    throw new KarsError('CONFIG_INVALID', `invalid or missing settings: ${keys}`);
+  }
+  const s = parsed.data;
+  if (!s.KARS_SERVICEBUS_CONNECTION && !s.KARS_SERVICEBUS_NAMESPACE) {
+    throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: KARS_SERVICEBUS_CONNECTION or KARS_SERVICEBUS_NAMESPACE');
+  }
+  if (s.KARS_SECRETS_SOURCE === 'keyvault' && !s.KARS_KEYVAULT_URL) {
+    throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: KARS_KEYVAULT_URL');
+  }
+  if (s.KARS_SECRETS_SOURCE === 'file' && !s.KARS_SECRETS_FILE) {
+    throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: KARS_SECRETS_FILE');
+  }
+  if (s.KARS_MODE === 'azure' && s.KARS_COSMOS_KEY) {
+    // Production reaches Cosmos with its managed identity only; an account key in app settings is a standing secret.
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_COSMOS_KEY is for local mode only');
+  }
+  return deepFreeze({
+    mode: s.KARS_MODE,
+    cosmos: { endpoint: s.KARS_COSMOS_ENDPOINT, key: s.KARS_COSMOS_KEY, database: s.KARS_COSMOS_DATABASE },
+    serviceBus: { connectionString: s.KARS_SERVICEBUS_CONNECTION, namespace: s.KARS_SERVICEBUS_NAMESPACE },
+    storageConnection: s.AzureWebJobsStorage,
+    durableTaskHub: s.KARS_DURABLE_TASKHUB,
+    secrets: { source: s.KARS_SECRETS_SOURCE, vaultUrl: s.KARS_KEYVAULT_URL, file: s.KARS_SECRETS_FILE },
+    audit: { signingKeyName: s.KARS_AUDIT_SIGNING_KEY_NAME, chains: s.KARS_AUDIT_CHAINS, checkpointEvery: s.KARS_AUDIT_CHECKPOINT_EVERY },
+    identityHealthScope: s.KARS_IDENTITY_HEALTH_SCOPE,
+    healthTimeoutMs: s.KARS_HEALTH_TIMEOUT_MS,
+  });
+}
