@@ -31,6 +31,9 @@ const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema>;
 
+/** Every app setting the Function app reads; local.settings.sample.json must document each. */
+export const SETTING_KEYS: readonly string[] = Object.keys(settingsSchema.shape);
+
 export interface Config {
   mode: 'local' | 'azure';
   cosmos: { endpoint: string; key?: string; database: string };
