@@ -71,7 +71,13 @@ export class SecretStore {
         throw e;
       });
       if (text !== undefined) {
-        const parsed = JSON.parse(text) as Partial<State>;
+        let parsed: Partial<State>;
+        try {
+          parsed = JSON.parse(text) as Partial<State>;
+        } catch {
+          // Never rethrow the parser's message: it quotes the file, i.e. secret values.
+          throw new Error(`${store.#file} is not valid JSON`);
+        }
         store.#state = { secrets: parsed.secrets ?? {}, deleted: parsed.deleted ?? {} };
       }
     }
