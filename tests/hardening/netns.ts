@@ -76,8 +76,8 @@ function killNetnsPids(name: string): void {
  * The script must print "listening" after its servers are bound.
  */
 export async function startNodeIn(ns: string, uid: number, script: string): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups',
-    process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const who = uid === 0 ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+  const child = spawn('ip', ['netns', 'exec', ns, ...who, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     let err = '';
