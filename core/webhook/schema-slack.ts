@@ -3,6 +3,8 @@
 import { z } from 'zod';
 
 const slackId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+// Message timestamps: "1515449522.000016"; Slack's own examples also show event_ts without the dot.
+const slackTs = z.string().regex(/^\d{1,20}(?:\.\d{1,9})?$/);
 
 export const slackUrlVerificationSchema = z.strictObject({
   // Deprecated verification token; parseEvent drops it before the event leaves the edge.
@@ -24,8 +26,8 @@ export const slackEventCallbackSchema = z.looseObject({
     user: slackId.optional(),
     channel: slackId.optional(),
     text: z.string().max(262_144).optional(),
-    ts: z.string().regex(/^\d{1,12}\.\d{1,9}$/).optional(),
-    event_ts: z.string().regex(/^\d{1,12}\.\d{1,9}$/).optional(),
+    ts: slackTs.optional(),
+    event_ts: slackTs.optional(),
   }),
 });
 

@@ -18,7 +18,7 @@ export const teamsMessageSchema = z.looseObject({
   conversation: z.looseObject({ id: z.string().min(1).max(1024) }),
   channelId: z.string().max(64).optional(),
   serviceUrl: z.string().max(2048).optional(),
-  recipient: account.optional(),
+  recipient: account.nullable().optional(),
   channelData: z.looseObject({ tenant: z.looseObject({ id: z.string().max(64) }).optional() }).optional(),
 });
 
