@@ -41,7 +41,7 @@ describe('local Functions host', () => {
 
   it('honours route constraints and optional segments', async () => {
     const ok = await fetch(`${host.url}/api/echo/slack`, { method: 'POST', body: 'x' });
-    expect((await ok.json()).params).toEqual({ channel: 'slack' });
+    expect(((await ok.json()) as { params: unknown }).params).toEqual({ channel: 'slack' });
     const bad = await fetch(`${host.url}/api/echo/slack/notanint`, { method: 'POST', body: 'x' });
     expect(bad.status).toBe(404);
   });
