@@ -112,8 +112,8 @@ function run(options: EgressTargetOptions, cmd: readonly string[], input?: strin
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (e) => reject(new KarsError('EGRESS_APPLY_FAILED', `${cmd[0]!} could not run: ${e.message}`, { cause: e })));
     child.on('close', (code) => {
       const ok = code === 0;
