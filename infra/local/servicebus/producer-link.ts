@@ -1,5 +1,5 @@
 // Local Service Bus stand-in: a client's sender link; a send is acknowledged only once it is durable.
-import type { EventContext, Message, Receiver } from 'rhea';
+import { message as rheaMessage, type EventContext, type Message, type Receiver } from 'rhea';
 import { asBrokerError, BATCH_MESSAGE_FORMAT, BrokerError, CONDITION, decodeBatch } from './amqp-values';
 import { MAX_MESSAGE_SIZE_BYTES } from './consumer-link';
 import type { Entity, QueueStore } from './queue-store';
@@ -29,9 +29,22 @@ export function openProducerLink(store: QueueStore, link: Receiver): void {
     const format = (ctx as { format?: number }).format ?? 0;
     let messages: Message[];
     try {
-      if (format === BATCH_MESSAGE_FORMAT) messages = decodeBatch(ctx.message as unknown as Buffer);
-      else if (format === 0 && ctx.message) messages = [ctx.message];
-      else throw new BrokerError(CONDITION.notImplemented, `Message format ${format} is not supported.`);
+      let size: number;
+      if (format === BATCH_MESSAGE_FORMAT) {
+        const payload = ctx.message as unknown as Buffer;
+        size = payload.length;
+        messages = decodeBatch(payload);
+      } else if (format === 0 && ctx.message) {
+        // rhea hands over the decoded message only; its encoding is the size Service Bus would count.
+        size = rheaMessage.encode(ctx.message).length;
+        messages = [ctx.message];
+      } else {
+        throw new BrokerError(CONDITION.notImplemented, `Message format ${format} is not supported.`);
+      }
+      if (size > MAX_MESSAGE_SIZE_BYTES) {
+        throw new BrokerError(CONDITION.messageSizeExceeded,
+          `The message of ${size} bytes exceeds the maximum size of ${MAX_MESSAGE_SIZE_BYTES} bytes.`);
+      }
     } catch (e) {
       settle(() => delivery.reject(asBrokerError(e).toAmqp()));
       return;
