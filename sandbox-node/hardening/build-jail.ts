@@ -1,12 +1,15 @@
 // T2-E: builds the kars-jail launcher from source with the machine's gcc (binaries are never committed) and writes
 // the seccomp policy it loads, compiled from kars-strict.json so kubelet and launcher enforce the same rules.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KarsError } from '../../core/errors';
 import { compileJailPolicy, loadKarsStrictProfile, type SeccompProfile } from './seccomp-profile';
 
-export const KARS_JAIL_SOURCE_PATH = join(__dirname, 'jail', 'kars-jail.c');
+/** The C source: beside this module in the source tree; from dist/, back in the source tree (tsc copies no .c). */
+export const KARS_JAIL_SOURCE_PATH = [join(__dirname, 'jail', 'kars-jail.c'),
+  join(__dirname, '..', '..', '..', 'sandbox-node', 'hardening', 'jail', 'kars-jail.c')].find((p) => existsSync(p)) ??
+  join(__dirname, 'jail', 'kars-jail.c');
 
 /** Hardened-binary flags; libseccomp is linked statically so the agent image needs nothing but libc. */
 export const KARS_JAIL_CFLAGS: readonly string[] = Object.freeze([

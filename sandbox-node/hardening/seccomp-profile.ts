@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KarsError } from '../../core/errors';
+// Imported (not only read from disk) so tsc copies the profile next to the compiled module in dist/.
+import karsStrictJson from './kars-strict.json';
 
 export type SeccompAction =
   | 'SCMP_ACT_ALLOW'
@@ -120,8 +122,9 @@ export function parseSeccompProfile(input: unknown): SeccompProfile {
   return p as unknown as SeccompProfile;
 }
 
-/** Reads and parses sandbox-node/hardening/kars-strict.json. @throws KarsError SECCOMP_PROFILE_INVALID */
-export function loadKarsStrictProfile(path: string = KARS_STRICT_PROFILE_PATH): SeccompProfile {
+/** Parses kars-strict.json (the bundled copy, or the file at `path`). @throws KarsError SECCOMP_PROFILE_INVALID */
+export function loadKarsStrictProfile(path?: string): SeccompProfile {
+  if (path === undefined) return parseSeccompProfile(structuredClone(karsStrictJson));
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
