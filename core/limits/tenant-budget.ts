@@ -154,9 +154,12 @@ function firstQuotaBreach(
   checks: ReadonlyArray<readonly [BudgetDimension, QuotaCounter | undefined, QuotaConfig | undefined, number]>,
 ): { dimension: BudgetDimension; resetAtMs: number | undefined } | undefined {
   for (const [dimension, counter, quota, amount] of checks) {
-    if (counter === undefined || quota === undefined || amount === 0) continue;
+    if (counter === undefined || quota === undefined) continue;
     if (amount > quota.limit) return { dimension, resetAtMs: undefined };
-    if (counter.used + amount > quota.limit) return { dimension, resetAtMs: counter.periodStartMs + quota.periodMs };
+    // A spent quota refuses even a charge of 0 (a request that reserves no model tokens still needs some left).
+    if (counter.used + amount > quota.limit || counter.used >= quota.limit) {
+      return { dimension, resetAtMs: counter.periodStartMs + quota.periodMs };
+    }
   }
   return undefined;
 }
