@@ -36,7 +36,7 @@ export interface RolloutProgress {
   haltReason?: RolloutHaltReason;
 }
 
-export type RolloutOutcome = 'Succeeded' | 'CompletedWithFailures' | 'RolledBack' | 'Rejected';
+export type RolloutOutcome = 'Succeeded' | 'CompletedWithFailures' | 'RolledBack';
 
 export interface RolloutResult {
   outcome: RolloutOutcome;
