@@ -147,6 +147,7 @@ describe('sandbox pod: kars requirements beyond PSS', () => {
     expect(flag('--connect-tcp')).toEqual(['8443']);
     expect(flag('--uid')).toEqual(['1000']);
     expect(flag('--landlock')).toEqual(['required']);
+    expect(flag('--egress-check')).toEqual(['192.0.2.1:9']); // fail closed without the node-side egress guard
     expect(cmd.indexOf('--')).toBeGreaterThan(0);
     const listen = router.env.find((e: Obj) => e.name === 'KARS_ROUTER_LISTEN').value;
     expect(listen).toBe('127.0.0.1:8443');
@@ -156,6 +157,21 @@ describe('sandbox pod: kars requirements beyond PSS', () => {
 describe('node-side seccomp installation and default-deny NetworkPolicy', () => {
   const installerDocs = [...load('seccomp-installer/configmap.yaml'), ...load('seccomp-installer/daemonset.yaml'),
     ...load('seccomp-installer/namespace.yaml')];
+
+  it('the egress-guard CNI installer runs on the sandbox pool with only the two CNI host directories', () => {
+    const ds = byKind(load('egress-guard/daemonset.yaml'), 'DaemonSet');
+    const spec: Obj = ds.spec.template.spec;
+    expect(ds.metadata.namespace).toBe('kars-system');
+    expect(spec.nodeSelector).toEqual(podSpec.nodeSelector);
+    expect(spec.volumes.map((v: Obj) => v.hostPath?.path).sort()).toEqual(['/etc/cni/net.d', '/opt/cni/bin']);
+    expect(restrictedViolations(spec)).toEqual([
+      'volume cni-bin: type hostPath',
+      'volume cni-conf: type hostPath',
+      'containers[0](install): runAsNonRoot must be true (pod or container)',
+      'containers[0](install): runAsUser 0',
+    ]);
+    expect(spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+  });
 
   it('the ConfigMap carries kars-strict.json byte for byte', () => {
     const cm = byKind(installerDocs, 'ConfigMap');

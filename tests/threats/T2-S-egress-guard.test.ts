@@ -2,12 +2,15 @@
 // (plus the configured resolver); a peer host, other loopback ports and anything else are refused at once, while
 // UID 1001 (router) still reaches the peer. Run with the guard absent first to show every probe then succeeds;
 // packet counters name the rule that fired. Both renderings (nftables, iptables) are exercised.
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyEgressRules, readEgressCounters, removeEgressRules, type EgressBackend, type RuleCounter,
 } from '../../sandbox-node/egress/apply-egress-rules';
-import { EGRESS_RULE_IDS as ID } from '../../sandbox-node/egress/egress-rules';
+import { EGRESS_RULE_IDS as ID, renderNftRuleset } from '../../sandbox-node/egress/egress-rules';
+import { buildEgressCni } from '../../sandbox-node/egress/install-egress-cni';
 import { probeFrom, udpEchoScript } from '../hardening/egress-probe';
 import { AGENT_UID, ROUTER_UID, createJailHarness, requireRoot, runJailed, type JailHarness } from '../hardening/jail-harness';
 import { createNetnsPair, responderScript, startNodeIn, type NetnsPair } from '../hardening/netns';
@@ -142,3 +145,70 @@ describe('T2-S kars-jail refuses to start the agent when the egress guard is mis
     expect(r.stdout.trim()).toBe('router-ok');
   });
 });
+
+describe('T2-S node side: the kars-egress-guard CNI plugin guards sandbox pods before their containers start', () => {
+  let dir: string;
+  let plugin: string;
+  let rulesFile: string;
+  let net: NetnsPair;
+  const servers: ChildProcess[] = [];
+  const prevResult = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0' }], ips: [{ address: '10.213.0.2/24' }] };
+
+  beforeAll(async () => {
+    requireRoot();
+    dir = mkdtempSync('/var/tmp/kars-cni-test-');
+    plugin = join(dir, 'kars-egress-guard');
+    rulesFile = join(dir, 'kars-egress-guard.nft');
+    buildEgressCni(plugin);
+    writeFileSync(rulesFile, renderNftRuleset());
+    net = createNetnsPair('t2sc');
+    servers.push(await startNodeIn(net.peer, 0, responderScript([{ host: net.peerAddr, port: 9000, tag: 'peer-ok' }])));
+  });
+  afterAll(() => {
+    for (const s of servers) s.kill('SIGKILL');
+    net?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cni = (command: string, podNamespace: string, conf: Record<string, unknown> = {}) => spawnSync(plugin, [], {
+    encoding: 'utf8',
+    input: JSON.stringify({ cniVersion: '1.0.0', name: 'azure', type: 'kars-egress-guard', rulesFile, nftPath: nftPath(), prevResult, ...conf }),
+    env: { CNI_COMMAND: command, CNI_CONTAINERID: 'c1', CNI_NETNS: `/var/run/netns/${net.pod}`, CNI_IFNAME: 'eth0',
+      CNI_PATH: dir, CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${podNamespace};K8S_POD_NAME=p` },
+  });
+
+  it('a pod outside the sandbox namespaces is left alone; the previous result passes through', async () => {
+    const r = cni('ADD', 'default');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(prevResult);
+    expect((await readEgressCounters({ netns: net.pod })).size).toBe(0);
+    expect(probeFrom(net.pod, AGENT_UID, [{ host: net.peerAddr, port: 9000 }])[0]!.outcome).toBe('ok:peer-ok');
+    expect(cni('CHECK', 'kars-example').status).toBe(1); // CHECK notices the missing guard
+  });
+
+  it('ADD for a sandbox pod loads the guard into the pod namespace: UID 1000 is refused, UID 1001 is not', async () => {
+    const r = cni('ADD', 'kars-example');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(prevResult);
+    expect(cni('CHECK', 'kars-example').status).toBe(0);
+    const [agent] = probeFrom(net.pod, AGENT_UID, [{ host: net.peerAddr, port: 9000 }]);
+    expect(agent!.outcome).toBe('ECONNREFUSED');
+    const [router] = probeFrom(net.pod, ROUTER_UID, [{ host: net.peerAddr, port: 9000 }]);
+    expect(router!.outcome).toBe('ok:peer-ok');
+    expect((await readEgressCounters({ netns: net.pod })).get(ID.agentRejectTcp)?.packets).toBe(1);
+  });
+
+  it('fails closed: when the rules cannot be loaded, ADD fails with a CNI error and the pod does not start', () => {
+    const broken = join(dir, 'broken.nft');
+    writeFileSync(broken, 'table inet kars_egress { this is not nft }\n');
+    const r = cni('ADD', 'kars-example', { rulesFile: broken });
+    expect(r.status).toBe(1);
+    const err = JSON.parse(r.stdout) as { code: number; msg: string };
+    expect(err.code).toBe(999);
+    expect(err.msg).toContain('must not start unguarded');
+  });
+});
+
+function nftPath(): string {
+  return ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].find((p) => existsSync(p)) ?? '/usr/sbin/nft';
+}
