@@ -1,21 +1,112 @@
 // Composition root for the Function app: builds adapters from config once per process and hands them to handlers.
+// Azure mode reaches every service with the managed / workload identity; local mode points the same SDKs at the
+// stand-ins `npm start` runs.
+import type { InvocationContext } from '@azure/functions';
 import type { HealthProbe } from '../core/ports/health-probe.port';
 import type { Logger } from '../core/ports/logger.port';
+import type { SecretSource } from '../core/ports/secret-source.port';
+import type { TokenSource } from '../core/ports/token-source.port';
+import type { Bus } from '../core/ports/bus.port';
+import type { OrchestrationClient } from '../core/ports/orchestration-client.port';
+import type { SandboxDriver } from '../core/ports/sandbox-driver.port';
+import { KarsError } from '../core/errors';
+import { redact } from '../core/secrets/redacted';
 import { createJsonLogger } from '../adapters/logging/json-logger';
+import { createAzureCredential, type AzureCredential } from '../adapters/identity/create-azure-credential';
+import { createCredentialTokenSource } from '../adapters/identity/credential-token-source';
+import { createIdentityHealthProbe } from '../adapters/identity/identity-health-probe';
+import { createKeyVaultHealthProbe } from '../adapters/key-vault/key-vault-health-probe';
+import { createKeyVaultSecretSource, createSecretClient } from '../adapters/key-vault/key-vault-secret-source';
+import { createLocalSecretSource } from '../adapters/local-secrets/local-secret-source';
+import { createServiceBusBus } from '../adapters/service-bus/create-service-bus-bus';
+import { createStorageHealthProbe } from '../adapters/storage/storage-health-probe';
+import { createDurableFunctionsClient } from '../adapters/durable/durable-functions-client';
+import { MemorySandboxDriver } from '../adapters/memory/memory-sandbox-driver';
+import { startLocalDurableRunner } from '../infra/local/durable/local-durable-runner';
 import { loadConfig, type Config } from './config';
 
 export interface Services {
   config: Config;
   logger: Logger;
+  credential: AzureCredential;
+  tokens: TokenSource;
+  secrets: SecretSource;
+  bus: Bus;
   healthProbes: HealthProbe[];
+  orchestrationClient(context: InvocationContext): OrchestrationClient;
+  sandboxDriver(): SandboxDriver;
+  close(): Promise<void>;
+}
+
+export interface BuildServicesOptions {
+  /** Run orchestrations in this process with the local Durable runner (local host only). */
+  localDurable?: boolean;
+}
+
+const named = (name: string, probe: HealthProbe): HealthProbe => ({ name, check: (signal) => probe.check(signal) });
+
+export async function buildServices(config: Config, options: BuildServicesOptions = {}): Promise<Services> {
+  const logger = createJsonLogger({ component: 'functions' });
+  const credential = createAzureCredential(process.env);
+  const tokens = createCredentialTokenSource(credential.credential, { logger });
+
+  const secrets: SecretSource =
+    config.secrets.source === 'keyvault'
+      ? createKeyVaultSecretSource(createSecretClient(config.secrets.vaultUrl!, credential.credential))
+      : createLocalSecretSource({ filePath: config.secrets.file });
+
+  const bus = createServiceBusBus(
+    config.serviceBus.connectionString
+      ? { connectionString: config.serviceBus.connectionString }
+      : { fullyQualifiedNamespace: config.serviceBus.namespace!, credential: credential.credential },
+  );
+
+  const storageConnection = redact(config.storageConnection);
+  const runner = options.localDurable
+    ? await startLocalDurableRunner({ connectionString: storageConnection, taskHub: config.durableTaskHub, logger })
+    : undefined;
+
+  const identityLiveness = createIdentityHealthProbe(credential);
+  const healthProbes: HealthProbe[] = [
+    named('servicebus', bus.health),
+    createStorageHealthProbe(storageConnection, { name: 'storage' }),
+    named('secrets', config.secrets.vaultUrl ? createKeyVaultHealthProbe(config.secrets.vaultUrl) : { name: 'secrets', check: async () => undefined }),
+    {
+      // The provider answers AND this app can get a token from it (cached, so cheap after the first call).
+      name: 'identity',
+      check: async (signal) => {
+        await identityLiveness.check(signal);
+        await tokens.getToken(config.identityHealthScope, { abortSignal: signal });
+      },
+    },
+    // The task hub's storage answers (the runner, or the Durable extension in Azure, keeps all state there).
+    createStorageHealthProbe(storageConnection, { name: 'durable' }),
+  ];
+
+  const sandboxDriver = config.mode === 'local' ? new MemorySandboxDriver() : undefined;
+
+  return {
+    config,
+    logger,
+    credential,
+    tokens,
+    secrets,
+    bus,
+    healthProbes,
+    orchestrationClient: (context) => runner ?? createDurableFunctionsClient(context),
+    sandboxDriver: () => {
+      // TODO(#4 follow-up): Kubernetes SandboxDriver for Azure mode.
+      if (!sandboxDriver) throw new KarsError('CONFIG_INVALID', 'no sandbox driver configured for azure mode');
+      return sandboxDriver;
+    },
+    async close() {
+      await runner?.stop();
+      await bus.close();
+    },
+  };
 }
 
 let pending: Promise<Services> | undefined;
-
-export async function buildServices(config: Config): Promise<Services> {
-  const logger = createJsonLogger({ component: 'functions' });
-  return { config, logger, healthProbes: [] };
-}
 
 /** Lazily builds the process-wide services from process.env (the Functions host's app settings). */
 export function getServices(): Promise<Services> {

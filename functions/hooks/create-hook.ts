@@ -1,0 +1,38 @@
+// POST /api/manage/hooks (authLevel admin): registers a hook; the secret goes to the SecretSource, the registration
+// (secret names only) to the store. The secret is never echoed back.
+import type { HttpHandler } from '@azure/functions';
+import { z } from 'zod';
+import { ENTITY_ID_RE, EVENT_NAME_RE, HOOK_ID_RE } from '../../core/edge/edge-ids';
+import { MAX_ALLOWED_EVENT_TYPES } from '../../core/edge/hook-registration';
+import type { HookRegistry } from '../../core/ports/hook-registry.port';
+import type { Logger } from '../../core/ports/logger.port';
+import { redact } from '../../core/secrets/redacted';
+import { WEBHOOK_CHANNELS } from '../../core/webhook/types';
+import { jsonResponse } from '../http/json-response';
+import { adminErrorResponse } from './admin-error';
+import { readAdminJson } from './read-admin-json';
+
+export const createHookSchema = z.strictObject({
+  hookId: z.string().regex(HOOK_ID_RE).optional(),
+  tenantId: z.string().regex(ENTITY_ID_RE),
+  sandboxId: z.string().regex(ENTITY_ID_RE),
+  agentId: z.string().regex(ENTITY_ID_RE).optional(),
+  channel: z.enum(WEBHOOK_CHANNELS),
+  allowedEventTypes: z.array(z.string().regex(EVENT_NAME_RE)).min(1).max(MAX_ALLOWED_EVENT_TYPES),
+  secret: z.string().min(1).max(512),
+});
+
+export function createHookHandler(deps: { registry: HookRegistry; logger: Logger }): HttpHandler {
+  return async (req) => {
+    const input = await readAdminJson(req, createHookSchema);
+    if (!input.ok) return input.response;
+    const { secret, ...rest } = input.value;
+    try {
+      const registration = await deps.registry.create({ ...rest, secret: redact(secret) });
+      deps.logger.info('hooks.created', { hookId: registration.hookId, tenantId: registration.tenantId, channel: registration.channel });
+      return jsonResponse(201, { registration }, { location: `/api/manage/hooks/${registration.hookId}` });
+    } catch (e) {
+      return adminErrorResponse(e, deps.logger, 'manage/hooks');
+    }
+  };
+}

@@ -1,0 +1,43 @@
+// The hook routes for the single route table: the anonymous webhook edge and the admin-key hook management API.
+// Route templates avoid the `admin` prefix, which the Functions host reserves for its own API
+// (Azure/azure-functions-host#1781: routes and function names starting with "admin" are refused).
+import type { RouteDef } from '../route-def';
+import { createEdgePipeline, type EdgePipeline } from '../../core/edge/run-edge-pipeline';
+import type { EdgePipelineDeps, EdgePipelineOptions } from '../../core/edge/edge-types';
+import { createHookHandler } from './create-hook';
+import { getHookHandler } from './get-hook';
+import { receiveWebhookHandler } from './receive-webhook';
+import { rotateHookHandler } from './rotate-hook';
+
+export interface HookRouteDeps extends EdgePipelineDeps {
+  /** Pipeline options from configuration (`loadEdgeSettings`); `_disable` is for tests only. */
+  readonly pipelineOptions?: EdgePipelineOptions;
+}
+
+export interface HookRoutes {
+  readonly routes: RouteDef[];
+  readonly pipeline: EdgePipeline;
+}
+
+/**
+ * @returns the four hook routes (and the pipeline, for health and benchmarks)
+ * @throws {RangeError|TypeError} for invalid pipeline options
+ */
+export function createHookRoutesWithPipeline(deps: HookRouteDeps): HookRoutes {
+  const pipeline = createEdgePipeline(deps, deps.pipelineOptions);
+  const admin = { registry: deps.registry, logger: deps.logger };
+  return {
+    pipeline,
+    routes: [
+      { name: 'hooksReceive', methods: ['POST'], route: 'hooks/{channel}/{hookId}', authLevel: 'anonymous', handler: receiveWebhookHandler(pipeline) },
+      { name: 'hooksCreate', methods: ['POST'], route: 'manage/hooks', authLevel: 'admin', handler: createHookHandler(admin) },
+      { name: 'hooksGet', methods: ['GET'], route: 'manage/hooks/{hookId}', authLevel: 'admin', handler: getHookHandler(admin) },
+      { name: 'hooksRotate', methods: ['POST'], route: 'manage/hooks/{hookId}/rotate', authLevel: 'admin', handler: rotateHookHandler(admin) },
+    ],
+  };
+}
+
+/** The hook routes for `functions/routes.ts`. */
+export function createHookRoutes(deps: HookRouteDeps): RouteDef[] {
+  return createHookRoutesWithPipeline(deps).routes;
+}

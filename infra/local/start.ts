@@ -1,0 +1,136 @@
+// `npm start`: the whole local stack on 127.0.0.1 — dev TLS, identity, Key Vault, Azurite, Cosmos, Service Bus and
+// the Functions host — then one "kars local stack ready" line once /api/health reports every part ok.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { ensureDevTls } from './tls/dev-tls';
+import { devCaTrustEnv } from './tls/ca-trust';
+import { startIdentityServer } from './identity/identity-server';
+import { startKeyVaultServer } from './keyvault/keyvault-server';
+import { startAzurite } from './azurite/start-azurite';
+import { startChildService, type ChildService } from './stack/child-service';
+import { portOf, readLocalSettings } from './stack/local-settings';
+
+const root = resolve(__dirname, '..', '..', '..');
+const dist = join(root, 'dist', 'infra', 'local');
+const envPort = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : fallback;
+};
+const say = (line: string): void => {
+  process.stdout.write(line + '\n');
+};
+
+/** Dev-only secrets the local vault starts with: fresh random values per data dir, never published. */
+function devSecrets(): Record<string, string> {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return {
+    'kars-audit-signing-key': privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+    'kars-health': randomBytes(16).toString('hex'),
+  };
+}
+
+async function waitForHealth(url: string, timeoutMs: number): Promise<Record<string, { state: string }>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Record<string, { state: string }> = {};
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      const body = (await r.json()) as { dependencies: Record<string, { state: string }> };
+      last = body.dependencies;
+      if (r.status === 200) return last;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`local stack not healthy: ${Object.entries(last).filter(([, d]) => d.state !== 'ok').map(([n]) => n).join(', ') || 'no answer'}`);
+}
+
+async function main(): Promise<void> {
+  const settings = readLocalSettings(root);
+  const v = settings.values;
+  const dataDir = resolve(root, process.env.KARS_LOCAL_DATA_DIR ?? '.kars-local');
+  mkdirSync(dataDir, { recursive: true });
+  const stoppers: Array<() => Promise<void>> = [];
+  let stopping = false;
+  const stopAll = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    const tls = await ensureDevTls({ dir: join(dataDir, 'tls') });
+    const trust = await devCaTrustEnv(tls);
+
+    const identity = await startIdentityServer({
+      port: envPort('KARS_LOCAL_IDENTITY_PORT', 8300),
+      tlsDir: tls.dir,
+      federatedTokenFile: join(dataDir, 'identity', 'azure-identity-token'),
+    });
+    stoppers.push(() => identity.stop());
+    say(`identity server listening on ${new URL(identity.authorityHost).port}`);
+
+    const vault = await startKeyVaultServer({
+      authorityHost: identity.authorityHost,
+      tenantId: identity.tenantId,
+      port: envPort('KARS_LOCAL_KEYVAULT_PORT', portOf(v.KARS_KEYVAULT_URL, 8200)),
+      tlsDir: tls.dir,
+      verifyAccessToken: identity.verifyAccessToken,
+      dataDir: join(dataDir, 'keyvault'),
+      seed: devSecrets(),
+    });
+    stoppers.push(() => vault.stop());
+    say(`key vault listening on ${vault.port}`);
+
+    const blobPort = envPort('KARS_LOCAL_AZURITE_PORT', 10000);
+    const azurite = await startAzurite({ location: join(dataDir, 'azurite'), blobPort, queuePort: blobPort + 1, tablePort: blobPort + 2 });
+    stoppers.push(() => azurite.stop());
+    say(`azurite pid=${azurite.pid} listening on ${azurite.blobPort}`);
+
+    const children: ChildService[] = [];
+    const cosmos = await startChildService('cosmos', join(dist, 'cosmos', 'main.js'), {
+      args: ['--port', String(envPort('KARS_LOCAL_COSMOS_PORT', portOf(v.KARS_COSMOS_ENDPOINT, 8081)))],
+    });
+    children.push(cosmos);
+    stoppers.push(() => cosmos.stop());
+    const bus = await startChildService('servicebus', join(dist, 'servicebus', 'main.js'), {
+      args: ['--port', String(envPort('KARS_LOCAL_SERVICEBUS_PORT', portOf(v.KARS_SERVICEBUS_CONNECTION, 5672))), '--data-dir', join(dataDir, 'servicebus')],
+    });
+    children.push(bus);
+    stoppers.push(() => bus.stop());
+    for (const c of children) say(`${c.name} pid=${c.pid} listening on ${c.port}`);
+
+    const httpPort = envPort('KARS_LOCAL_HTTP_PORT', settings.httpPort);
+    const host = await startChildService('functions', join(dist, 'host', 'main.js'), {
+      env: {
+        ...v,
+        ...trust,
+        KARS_HTTP_PORT: String(httpPort),
+        KARS_COSMOS_ENDPOINT: `http://127.0.0.1:${cosmos.port}`,
+        KARS_SERVICEBUS_CONNECTION: (v.KARS_SERVICEBUS_CONNECTION ?? '').replace(/(sb:\/\/[^/:;]+):\d+/, `$1:${bus.port}`),
+        KARS_KEYVAULT_URL: vault.vaultUrl,
+        AzureWebJobsStorage: azurite.connectionString,
+        AZURE_AUTHORITY_HOST: identity.authorityHost,
+        AZURE_TENANT_ID: identity.tenantId,
+        AZURE_CLIENT_ID: identity.clientId,
+        AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
+      },
+      onLine: (line) => say(line),
+    });
+    stoppers.push(() => host.stop());
+    const base = `http://127.0.0.1:${host.port}`;
+    await waitForHealth(`${base}/api/health`, 60_000);
+    say(`kars local stack ready on ${base}/api (functions pid=${host.pid}, cosmos pid=${cosmos.pid}, servicebus pid=${bus.pid}, azurite pid=${azurite.pid})`);
+  } catch (e) {
+    process.stderr.write(`local stack failed to start: ${e instanceof Error ? e.message : 'unknown error'}\n`);
+    await stopAll(1);
+  }
+}
+
+void main();
