@@ -88,6 +88,10 @@ export function createServiceBusBus(options: CreateServiceBusBusOptions): Bus {
   // acceptNextSession waits server-side for as long as the client's operation timeout, and is not retried by
   // the SDK; a second client with that timeout keeps it independent of the timeout of sends and settlements.
   let nextSessionClient: ServiceBusClient | undefined;
+  // The probe's own connection gives up after one deadline, so an attempt started while the broker was down
+  // cannot keep later checks waiting on the SDK's 60 s timeouts and retries once it is back.
+  const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+  const healthClient = makeClient(options, { retryOptions: { timeoutInMs: healthTimeoutMs, maxRetries: 0 } });
   const senders = new Map<string, ServiceBusSender>();
   let closed = false;
 
@@ -105,10 +109,7 @@ export function createServiceBusBus(options: CreateServiceBusBusOptions): Bus {
   const receiverOptions = { maxAutoLockRenewalDurationInMs: 0, skipParsingBodyAsJson: true } as const;
 
   return {
-    health: createServiceBusHealthProbe(client, {
-      queue: options.healthQueue ?? 'kars-health',
-      timeoutMs: options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
-    }),
+    health: createServiceBusHealthProbe(healthClient, { queue: options.healthQueue ?? 'kars-health', timeoutMs: healthTimeoutMs }),
 
     async send(queue: string, messages: OutgoingBusMessage | readonly OutgoingBusMessage[], sendOptions: SendOptions = {}) {
       const what = `send to ${queue}`;
@@ -171,7 +172,7 @@ export function createServiceBusBus(options: CreateServiceBusBusOptions): Bus {
       if (closed) return;
       closed = true;
       await Promise.allSettled([...senders.values()].map((s) => s.close()));
-      await Promise.allSettled([client.close(), nextSessionClient?.close()]);
+      await Promise.allSettled([client.close(), nextSessionClient?.close(), healthClient.close()]);
     },
   };
 }
