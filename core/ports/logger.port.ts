@@ -4,6 +4,8 @@ export const LOG_FIELDS = [
   'method', 'route', 'path', 'status', 'ms', 'traceparent', 'tenantId', 'hookId', 'channel', 'code',
   'sandboxId', 'deliveryId', 'receiptId', 'chain', 'seq', 'dependency', 'state', 'instanceId', 'orchestration',
   'queue', 'sessionId', 'messageId', 'count', 'reason', 'port', 'url', 'name', 'detail',
+  // JSON of request headers, already passed through core/http/redact-headers (edge log line).
+  'headers',
 ] as const;
 export type LogField = (typeof LOG_FIELDS)[number];
 export type LogFields = Partial<Record<LogField, string | number | boolean | undefined>>;

@@ -1,0 +1,34 @@
+// Step 11 (T1-E): the accepted event goes to the target sandbox's session on the queue; the edge answers 202 only
+// after the broker accepted it. The duplicate-detection key is derived from the replay key, so a re-send is a no-op.
+import { sha256 } from '../crypto/hmac-sha256';
+import { bytesToHex, utf8ToBytes } from '../crypto/strict-encoding';
+import type { EdgeDelivery } from '../ports/edge-queue.port';
+import type { EdgeContext } from './edge-types';
+
+export function buildDelivery(ctx: EdgeContext): EdgeDelivery {
+  const { hook, verified, event, eventName, tenantId, receiptId, hookId, channel } = ctx;
+  if (hook === undefined || verified === undefined || event === undefined || eventName === undefined || tenantId === undefined ||
+    receiptId === undefined || hookId === undefined || channel === undefined) {
+    throw new TypeError('buildDelivery needs an accepted, receipted request');
+  }
+  return {
+    tenantId,
+    sandboxId: hook.registration.sandboxId,
+    agentId: hook.registration.agentId,
+    hookId,
+    channel,
+    eventType: eventName,
+    deliveryId: verified.deliveryId,
+    receiptId,
+    dedupKey: bytesToHex(sha256(utf8ToBytes(JSON.stringify([hookId, verified.replayKey])))),
+    receivedAtMs: ctx.nowMs,
+    payload: event.payload,
+  };
+}
+
+/** @throws whatever the queue throws (KarsError BUS_* for outages) */
+export async function enqueueDelivery(ctx: EdgeContext): Promise<EdgeDelivery> {
+  const delivery = buildDelivery(ctx);
+  await ctx.deps.queue.enqueue(delivery, { abortSignal: ctx.request.abortSignal });
+  return delivery;
+}

@@ -1,0 +1,47 @@
+// Step 6 (T1-T): the verified bytes are parsed as strict JSON and checked against the zod schema of the channel and
+// event type; a failure is 400 naming the failing field paths (schema positions only, never sender text).
+import type { WebhookEvent } from '../webhook/parse-event';
+import { parseEvent } from '../webhook/parse-event';
+import { parseJsonBody } from '../webhook/parse-json-body';
+import { immediateAnswerFor } from '../webhook/immediate-answer';
+import { eventNameOf } from './event-name';
+import type { EdgeContext, EdgeRejection } from './edge-types';
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+export function validateEvent(ctx: EdgeContext): EdgeRejection | undefined {
+  const { channel, body, verified } = ctx;
+  if (channel === undefined || body === undefined || verified === undefined) throw new TypeError('validateEvent needs a verified body');
+  if (ctx.options.disabled.has('schema')) {
+    ctx.event = unchecked(channel, body, verified.eventType);
+    ctx.eventName = ctx.event.type;
+    return undefined;
+  }
+  const json = parseJsonBody(body);
+  if (!json.ok) return { code: 'INPUT_INVALID', message: `invalid payload at: ${json.paths.join(', ')}` };
+  const parsed = parseEvent(channel, channel === 'github' ? verified.eventType : undefined, json.value);
+  if (!parsed.ok) {
+    return parsed.code === 'WEBHOOK_EVENT_UNSUPPORTED'
+      ? { code: 'WEBHOOK_EVENT_UNSUPPORTED', message: 'event type not supported' }
+      : { code: 'INPUT_INVALID', message: `invalid payload at: ${parsed.paths.join(', ')}` };
+  }
+  ctx.event = parsed.event;
+  ctx.eventName = eventNameOf(parsed.event);
+  ctx.answer = immediateAnswerFor(parsed.event);
+  return undefined;
+}
+
+// With the schema switched off (tests only) whatever parses is passed on as it came: the sandbox then receives
+// unchecked, possibly hostile structure.
+function unchecked(channel: EdgeContext['channel'] & string, body: Uint8Array, headerType: string | undefined): WebhookEvent {
+  const text = decoder.decode(body);
+  let payload: unknown = text;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  const bodyType = typeof payload === 'object' && payload !== null ? (payload as { type?: unknown }).type : undefined;
+  const type = headerType ?? (typeof bodyType === 'string' ? bodyType : 'unknown');
+  return { channel, type, payload } as unknown as WebhookEvent;
+}
