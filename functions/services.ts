@@ -23,6 +23,11 @@ import { createStorageHealthProbe } from '../adapters/storage/storage-health-pro
 import { createDurableFunctionsClient } from '../adapters/durable/durable-functions-client';
 import { MemorySandboxDriver } from '../adapters/memory/memory-sandbox-driver';
 import { startLocalDurableRunner } from '../infra/local/durable/local-durable-runner';
+import { createCosmosClient } from '../adapters/cosmos/cosmos-client';
+import { ensureCosmosContainers, type CosmosContainerSpec } from '../adapters/cosmos/cosmos-containers';
+import { CosmosDocumentStore } from '../adapters/cosmos/cosmos-document-store';
+import { createCosmosHealthProbe } from '../adapters/cosmos/cosmos-health-probe';
+import type { DocumentStore } from '../core/ports/document-store.port';
 import { loadConfig, type Config } from './config';
 
 export interface Services {
@@ -33,6 +38,8 @@ export interface Services {
   secrets: SecretSource;
   bus: Bus;
   healthProbes: HealthProbe[];
+  /** The document store over one Cosmos container, created on first use. */
+  documents(spec: CosmosContainerSpec): Promise<DocumentStore>;
   orchestrationClient(context: InvocationContext): OrchestrationClient;
   sandboxDriver(): SandboxDriver;
   close(): Promise<void>;
@@ -61,6 +68,23 @@ export async function buildServices(config: Config, options: BuildServicesOption
       : { fullyQualifiedNamespace: config.serviceBus.namespace!, credential: credential.credential },
   );
 
+  const cosmos = createCosmosClient(
+    config.cosmos.key
+      ? { endpoint: config.cosmos.endpoint, key: redact(config.cosmos.key) }
+      : { endpoint: config.cosmos.endpoint, credential: credential.credential },
+  );
+  const containers = new Map<string, Promise<DocumentStore>>();
+  const documents = (spec: CosmosContainerSpec): Promise<DocumentStore> => {
+    let store = containers.get(spec.id);
+    if (!store) {
+      store = ensureCosmosContainers(cosmos, config.cosmos.database, [spec]).then((m) => new CosmosDocumentStore(m.get(spec.id)!));
+      // A failed bootstrap (Cosmos down) must not poison later calls.
+      store.catch(() => containers.delete(spec.id));
+      containers.set(spec.id, store);
+    }
+    return store;
+  };
+
   const storageConnection = redact(config.storageConnection);
   const runner = options.localDurable
     ? await startLocalDurableRunner({ connectionString: storageConnection, taskHub: config.durableTaskHub, logger })
@@ -68,6 +92,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
 
   const identityLiveness = createIdentityHealthProbe(credential);
   const healthProbes: HealthProbe[] = [
+    createCosmosHealthProbe(cosmos, { name: 'cosmos' }),
     named('servicebus', bus.health),
     createStorageHealthProbe(storageConnection, { name: 'storage' }),
     named('secrets', config.secrets.vaultUrl ? createKeyVaultHealthProbe(config.secrets.vaultUrl) : { name: 'secrets', check: async () => undefined }),
@@ -93,6 +118,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
     secrets,
     bus,
     healthProbes,
+    documents,
     orchestrationClient: (context) => runner ?? createDurableFunctionsClient(context),
     sandboxDriver: () => {
       // TODO(#4 follow-up): Kubernetes SandboxDriver for Azure mode.
@@ -102,6 +128,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
     async close() {
       await runner?.stop();
       await bus.close();
+      cosmos.dispose();
     },
   };
 }

@@ -1,0 +1,159 @@
+// `npm start` end to end: ready line, health of every part, an outage showing within 5 s, an orchestration that
+// survives a restart of the whole stack, and a clean shutdown that leaves no process behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const START = 'dist/infra/local/start.js';
+const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
+const functionKey = sample.Values.KARS_LOCAL_FUNCTION_KEY!;
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function freeRun(n: number): Promise<number> {
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    const ok = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        new Promise<boolean>((resolve) => {
+          const s = createServer();
+          s.once('error', () => resolve(false));
+          s.listen(base + i, '127.0.0.1', () => s.close(() => resolve(true)));
+        }),
+      ),
+    );
+    if (ok.every(Boolean)) return base;
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface Stack {
+  proc: ChildProcess;
+  output: string[];
+  pids: Record<string, number>;
+  base: string;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kars-e2e-'));
+let env: Record<string, string>;
+const running: Stack[] = [];
+
+async function startStack(): Promise<Stack> {
+  const proc = spawn(process.execPath, [START], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const stack: Stack = { proc, output, pids: {}, base: `http://127.0.0.1:${env.KARS_LOCAL_HTTP_PORT}` };
+  running.push(stack);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line:\n${output.slice(-20).join('\n')}`)), 120_000);
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += c.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        output.push(line);
+        if (line.includes('kars local stack ready')) {
+          for (const m of line.matchAll(/(\w+) pid=(\d+)/g)) stack.pids[m[1]!] = Number(m[2]);
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`stack exited ${code}:\n${output.slice(-20).join('\n')}`));
+    });
+  });
+  return stack;
+}
+
+async function stopStack(stack: Stack): Promise<number | null> {
+  if (stack.proc.exitCode !== null) return stack.proc.exitCode;
+  const exited = new Promise<number | null>((r) => stack.proc.once('exit', (code) => r(code)));
+  stack.proc.kill('SIGTERM');
+  return exited;
+}
+
+async function health(base: string): Promise<{ status: number; body: { dependencies: Record<string, { state: string }> } }> {
+  const r = await fetch(`${base}/api/health`, { signal: AbortSignal.timeout(8000) });
+  return { status: r.status, body: (await r.json()) as { dependencies: Record<string, { state: string }> } };
+}
+
+afterAll(async () => {
+  for (const s of running) {
+    await stopStack(s);
+    for (const pid of Object.values(s.pids)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start (local stack)', () => {
+  it('is built', () => {
+    expect(existsSync(START), 'run `npm run build` (npm test does)').toBe(true);
+  });
+
+  it('starts, reports every dependency, survives a restart with its orchestration, flags a dead Cosmos, and stops cleanly', async () => {
+    env = {
+      KARS_LOCAL_DATA_DIR: dataDir,
+      KARS_LOCAL_HTTP_PORT: String(await freePort()),
+      KARS_LOCAL_COSMOS_PORT: String(await freePort()),
+      KARS_LOCAL_SERVICEBUS_PORT: String(await freePort()),
+      KARS_LOCAL_KEYVAULT_PORT: String(await freePort()),
+      KARS_LOCAL_IDENTITY_PORT: String(await freePort()),
+      KARS_LOCAL_AZURITE_PORT: String(await freeRun(3)),
+    };
+    let stack = await startStack();
+    const first = await health(stack.base);
+    expect(first.status).toBe(200);
+    for (const dep of ['cosmos', 'servicebus', 'storage', 'secrets', 'identity', 'durable']) {
+      expect(first.body.dependencies[dep]?.state, dep).toBe('ok');
+    }
+
+    // An orchestration started before the restart is still there after it.
+    const started = await fetch(`${stack.base}/api/rollouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': functionKey },
+      body: JSON.stringify({ instanceId: 'e2e-restart-1', revision: { id: 'rev-1', spec: { image: 'x' } }, sandboxIds: ['sb-a', 'sb-b'] }),
+    });
+    expect(started.status).toBe(202);
+    expect(await stopStack(stack)).toBe(0);
+    for (const [name, pid] of Object.entries(stack.pids)) expect(alive(pid), `${name} pid ${pid} after stop`).toBe(false);
+
+    stack = await startStack();
+    const status = await fetch(`${stack.base}/api/rollouts/e2e-restart-1`, { headers: { 'x-functions-key': functionKey } });
+    expect(status.status).toBe(200);
+    expect(((await status.json()) as { instanceId: string }).instanceId).toBe('e2e-restart-1');
+
+    // Killing the Cosmos server shows as down within 5 s.
+    process.kill(stack.pids.cosmos!, 'SIGKILL');
+    const t0 = Date.now();
+    const after = await health(stack.base);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(after.status).toBe(503);
+    expect(after.body.dependencies.cosmos?.state).toBe('down');
+    expect(after.body.dependencies.storage?.state).toBe('ok');
+
+    expect(await stopStack(stack)).toBe(0);
+    for (const [name, pid] of Object.entries(stack.pids)) expect(alive(pid), `${name} pid ${pid} after stop`).toBe(false);
+  }, 300_000);
+});
