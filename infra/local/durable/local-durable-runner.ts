@@ -288,6 +288,8 @@ export class LocalDurableRunner implements OrchestrationClient {
       const { instance, history, messages } = loaded;
       slot.cache = { executionId: instance.executionId, events: history };
       if (isTerminalRuntimeStatus(instance.runtimeStatus)) {
+        // Finished: keep no history in memory.
+        slot.cache = undefined;
         this.#scheduleWake(instanceId, slot, undefined);
         if (messages.length > 0) await this.#store.dropMessages(instanceId, messages.map((m) => m.rowKey));
         return;
@@ -298,7 +300,9 @@ export class LocalDurableRunner implements OrchestrationClient {
       if (!plan) {
         this.#touched.add(touchKey);
         if (firstTouch) this.#adoptOrphans(instance, history, messages);
-        this.#scheduleWake(instanceId, slot, instance.nextWakeAtMs);
+        // Nothing was due although a wake-up was: never spin, look again shortly.
+        const at = instance.nextWakeAtMs;
+        this.#scheduleWake(instanceId, slot, at === undefined ? undefined : Math.max(at, this.#clock.nowMs() + 50));
         return;
       }
       try {
@@ -309,7 +313,7 @@ export class LocalDurableRunner implements OrchestrationClient {
         this.#touched.delete(touchKey);
         throw e;
       }
-      slot.cache = plan.historyAfter ? { executionId: plan.executionId, events: plan.historyAfter } : undefined;
+      slot.cache = plan.historyAfter && !plan.finalStatus ? { executionId: plan.executionId, events: plan.historyAfter } : undefined;
       this.#touched.add(touchKey);
       if (firstTouch) this.#adoptOrphans(instance, history, messages);
       for (const ev of plan.dispatch) this.#dispatch(instanceId, plan.executionId, ev);

@@ -123,10 +123,8 @@ export class TableInstanceStore {
   // --- payload offload -------------------------------------------------------------------------------------------
 
   async #putField(entity: Entity, field: string, text: string | undefined): Promise<void> {
-    if (text === undefined) {
-      // Null clears the property on a Replace.
-      return;
-    }
+    // Absent properties are removed by a Replace, which is how a field is cleared.
+    if (text === undefined) return;
     if (text.length <= MAX_INLINE_CHARS) {
       entity[field] = text;
       return;
@@ -214,6 +212,8 @@ export class TableInstanceStore {
     if (existing && (existing.runtimeStatus === 'Pending' || existing.runtimeStatus === 'Running')) {
       throw new KarsError('ORCHESTRATION_INSTANCE_EXISTS', 'an orchestration with this instance id is still running');
     }
+    // Inbox rows left by the finished execution must not reach the new one (events are refused while it is finished).
+    await this.dropMessages(record.instanceId, await this.#messageKeys(record.instanceId));
     try {
       // Conditional on the row we just read: a concurrent start loses with a 412.
       await this.#table.updateEntity(entity, 'Replace', existing ? { etag: existing.etag } : undefined);
@@ -354,6 +354,19 @@ export class TableInstanceStore {
     } catch (err) {
       throw translateStorageError(err, 'append orchestration message');
     }
+  }
+
+  async #messageKeys(instanceId: string): Promise<string[]> {
+    const keys: string[] = [];
+    try {
+      const rows = this.#table.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${instanceId} and RowKey ge ${MESSAGE_PREFIX} and RowKey lt ${'m.'}`, select: ['RowKey'] },
+      });
+      for await (const e of rows) keys.push(e.rowKey!);
+    } catch (e) {
+      throw translateStorageError(e, 'list orchestration messages');
+    }
+    return keys;
   }
 
   /** Deletes inbox rows of a finished instance (best effort: a racing delete is fine). */
