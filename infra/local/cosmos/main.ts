@@ -1,0 +1,38 @@
+// Runs the local Cosmos stand-in as its own process (the local stack spawns it and kills it by pid).
+import { startCosmosServer } from './start-cosmos-server';
+
+function parseArgs(argv: readonly string[]): { port: number; host: string } {
+  let port = 0;
+  let host = '127.0.0.1';
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i];
+    const value = argv[i + 1];
+    if ((arg === '--port' || arg === '-p') && value !== undefined) {
+      port = Number(value);
+      i += 1;
+    } else if (arg === '--host' && value !== undefined) {
+      host = value;
+      i += 1;
+    } else {
+      throw new Error(`unknown argument ${String(arg)}; usage: main [--port N] [--host H]`);
+    }
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be an integer in 0..65535');
+  return { port, host };
+}
+
+async function main(): Promise<void> {
+  const { port, host } = parseArgs(process.argv.slice(2));
+  const server = await startCosmosServer({ port, host });
+  process.stdout.write(`cosmos server listening on ${server.port}\n`);
+  const shutdown = (): void => {
+    void server.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`cosmos server failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
