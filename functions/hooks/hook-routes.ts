@@ -41,3 +41,39 @@ export function createHookRoutesWithPipeline(deps: HookRouteDeps): HookRoutes {
 export function createHookRoutes(deps: HookRouteDeps): RouteDef[] {
   return createHookRoutesWithPipeline(deps).routes;
 }
+
+/**
+ * The same routes for a static route table whose dependencies are built later (after config and adapters): the
+ * pipeline is created on the first request and reused.
+ */
+export function createLazyHookRoutes(getDeps: () => Promise<HookRouteDeps>): RouteDef[] {
+  let built: Promise<HookRoutes> | undefined;
+  const load = (): Promise<HookRoutes> => {
+    built ??= getDeps().then(createHookRoutesWithPipeline);
+    // A failed bootstrap (a dependency down at start) must not poison later requests.
+    built.catch(() => { built = undefined; });
+    return built;
+  };
+  const template = createHookRoutesWithPipeline(PLACEHOLDER_DEPS).routes;
+  return template.map((route) => ({
+    ...route,
+    handler: async (req, context) => {
+      const real = (await load()).routes.find((r) => r.name === route.name)!;
+      return real.handler(req, context);
+    },
+  }));
+}
+
+// Only used to read route names, methods and templates; never handles a request.
+const never = (): never => {
+  throw new Error('placeholder dependency called');
+};
+const PLACEHOLDER_DEPS: HookRouteDeps = {
+  registry: { lookup: never, get: never, create: never, rotate: never },
+  replayGuard: { claim: never },
+  limiter: { admit: never },
+  queue: { enqueue: never },
+  receipts: { append: never },
+  clock: { nowMs: () => 0 },
+  logger: { info: never, warn: never, error: never },
+};

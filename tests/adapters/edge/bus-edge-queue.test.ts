@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBusEdgeQueue, type EdgeDeliveryMessage } from '../../../adapters/edge/bus-edge-queue';
+import { createMemoryBus } from '../../../adapters/memory/memory-bus';
+import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
+import { isKarsError } from '../../../core/errors';
+import { busJson, type Bus } from '../../../core/ports/bus.port';
+import type { EdgeDelivery } from '../../../core/ports/edge-queue.port';
+import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
+
+const QUEUE = 'kars-edge-inbound';
+
+function delivery(overrides: Partial<EdgeDelivery> = {}): EdgeDelivery {
+  return {
+    tenantId: 'tenant-a', sandboxId: 'sandbox-a', agentId: 'agent-a', hookId: 'hk-1', channel: 'github', eventType: 'push',
+    deliveryId: 'd-1', receiptId: 'r-1', dedupKey: 'a'.repeat(64), receivedAtMs: 1_760_000_000_000,
+    payload: { ref: 'refs/heads/main', n: [1, 2] }, ...overrides,
+  };
+}
+
+let broker: ServiceBusBrokerHandle;
+const buses: Array<[string, () => Bus]> = [];
+let sdkBus: Bus;
+let memoryBus: Bus;
+beforeAll(async () => {
+  broker = await startServiceBusBroker({ queues: [{ name: QUEUE, requiresSession: true }], strictQueues: true });
+  sdkBus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 0 });
+  memoryBus = createMemoryBus({ queues: [{ name: QUEUE, requiresSession: true }], strictQueues: true });
+});
+afterAll(async () => {
+  await sdkBus?.close();
+  await broker?.stop();
+});
+buses.push(['memory bus', () => memoryBus], ['Service Bus SDK + local broker', () => sdkBus]);
+
+describe.each(buses)('bus edge queue over %s', (_name, bus) => {
+  it('sends to the sandbox session with the dedup key as message id; only that session receives it', async () => {
+    const queue = createBusEdgeQueue(bus(), { queue: QUEUE });
+    await queue.enqueue(delivery({ sandboxId: 'sb-x', dedupKey: 'b'.repeat(64) }));
+    const other = await bus().acceptSession(QUEUE, 'sb-y');
+    expect(await other.receive(5, { maxWaitMs: 300 })).toEqual([]);
+    await other.close();
+    const mine = await bus().acceptSession(QUEUE, 'sb-x');
+    const [m] = await mine.receive(5, { maxWaitMs: 2000 });
+    expect(m).toBeDefined();
+    expect(m!.sessionId).toBe('sb-x');
+    expect(m!.messageId).toBe('b'.repeat(64));
+    expect(m!.applicationProperties).toMatchObject({ tenantId: 'tenant-a', hookId: 'hk-1', channel: 'github', eventType: 'push', receiptId: 'r-1' });
+    const body = busJson(m!) as unknown as EdgeDeliveryMessage;
+    expect(body).toEqual({
+      v: 1, tenantId: 'tenant-a', sandboxId: 'sb-x', agentId: 'agent-a', hookId: 'hk-1', channel: 'github', eventType: 'push',
+      deliveryId: 'd-1', receiptId: 'r-1', receivedAtMs: 1_760_000_000_000, payload: { ref: 'refs/heads/main', n: [1, 2] },
+    });
+    await mine.complete(m!);
+    await mine.close();
+  });
+
+  it('a re-send of the same delivery is dropped by broker duplicate detection', async () => {
+    const queue = createBusEdgeQueue(bus(), { queue: QUEUE });
+    await queue.enqueue(delivery({ sandboxId: 'sb-dup', dedupKey: 'c'.repeat(64) }));
+    await queue.enqueue(delivery({ sandboxId: 'sb-dup', dedupKey: 'c'.repeat(64) }));
+    const r = await bus().acceptSession(QUEUE, 'sb-dup');
+    const got = await r.receive(5, { maxWaitMs: 1000 });
+    expect(got).toHaveLength(1);
+    for (const m of got) await r.complete(m);
+    await r.close();
+  });
+
+  it('surfaces a missing queue as BUS_QUEUE_NOT_FOUND', async () => {
+    const queue = createBusEdgeQueue(bus(), { queue: 'no-such-queue' });
+    const err = await queue.enqueue(delivery()).then(() => undefined, (e: unknown) => e);
+    expect(isKarsError(err) && err.code).toBe('BUS_QUEUE_NOT_FOUND');
+  });
+});
