@@ -1,0 +1,72 @@
+// `kars` operator CLI: dispatches `kars <group> <command> [flags]` through one table, one file per command in cli/commands/.
+import type { CliCommand, CliIo } from './command';
+import { CliUsageError } from './command';
+import { isKarsError } from '../core/errors';
+
+interface CommandEntry {
+  summary: string;
+  /** Loaded on use, so one command's SDKs do not slow down the others. */
+  load: () => CliCommand;
+}
+
+/** The dispatch table. To add a command: one line here, one file in cli/commands/. */
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  'audit verify': { summary: 'verify the audit receipt chains and their signed checkpoints', load: () => (require('./commands/audit-verify') as typeof import('./commands/audit-verify')).auditVerifyCommand },
+};
+
+/** @returns the exit code. Never throws: unexpected errors print their code (never a stack with values) and exit 1. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    printHelp(io.out);
+    return 0;
+  }
+  const key = [argv.slice(0, 2).join(' '), argv.slice(0, 1).join(' ')].find((k) => Object.hasOwn(COMMANDS, k));
+  if (!key) {
+    io.err(`kars: unknown command "${argv.slice(0, 2).filter((a) => /^[a-z-]{1,32}$/.test(a)).join(' ')}"`);
+    printHelp(io.err);
+    return 2;
+  }
+  const entry = COMMANDS[key] as CommandEntry;
+  const command = entry.load();
+  const rest = argv.slice(key.split(' ').length);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof CliUsageError) {
+      io.err(`kars ${key}: ${e.message}`);
+      io.err(command.usage);
+      return 2;
+    }
+    if (isKarsError(e)) {
+      io.err(`kars ${key}: ${e.code}: ${e.message}`);
+      return e.code === 'CONFIG_INVALID' || e.code === 'INPUT_INVALID' ? 2 : 1;
+    }
+    io.err(`kars ${key}: unexpected ${e instanceof Error ? e.name : 'error'}`);
+    return 1;
+  }
+}
+
+function printHelp(print: (line: string) => void): void {
+  print('usage: kars <command> [flags]   (kars <command> --help for its flags)');
+  for (const [name, entry] of Object.entries(COMMANDS)) print(`  ${name.padEnd(24)} ${entry.summary}`);
+}
+
+/** Process entry used by bin/kars.js. */
+export function main(): void {
+  const io: CliIo = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+    cwd: process.cwd(),
+  };
+  runCli(process.argv.slice(2), io).then(
+    (code) => { process.exitCode = code; },
+    () => { process.exitCode = 1; },
+  );
+}
+
+if (require.main === module) main();
