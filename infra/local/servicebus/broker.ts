@@ -39,6 +39,8 @@ export class AmqpListener {
       listener.sockets.add(socket);
       socket.on('close', () => listener.sockets.delete(socket));
       socket.on('error', () => {});
+      // Request/response round trips (CBS, $management, dispositions) would otherwise wait out Nagle + delayed ACK.
+      socket.setNoDelay(true);
       container.create_connection({
         sender_options: { autosettle: false, treat_modified_as_released: false },
         receiver_options: { autoaccept: false, credit_window: 100 },

@@ -4,7 +4,7 @@ import { asBrokerError, BrokerError, CONDITION, lockTokenOfTag, ticksLong } from
 import type { Consumer, Entity, QueueStore, Settlement } from './queue-store';
 import {
   holdAttach, linkCredit, outcomeState, localAttach, nextUntransferredDeliveryId, outgoingSpace, releaseAttach, remoteProperties,
-  remoteSettleModes, remoteSource, remoteTarget,
+  remoteSettleModes, remoteSource, remoteTarget, settleOutgoing,
 } from './rhea-internals';
 
 export const MAX_MESSAGE_SIZE_BYTES = 1024 * 1024;
@@ -190,7 +190,7 @@ export class ConsumerLink implements Consumer {
   private answer(delivery: Delivery, state: unknown): void {
     try {
       // The SDK receives in rcv-settle-mode second: it waits for the broker to settle its disposition.
-      if (this.link.is_open()) delivery.update(true, state);
+      if (this.link.is_open()) settleOutgoing(delivery, state);
     } catch {
       // the link went away meanwhile; the client sees its own timeout or link error
     }

@@ -16,6 +16,9 @@ export type RequestHandler = (request: Message) => Promise<NodeReply>;
 export function openReplyLink(link: Sender): void {
   link.set_source({ address: remoteSource(link)?.address ?? '' });
   link.set_target({ address: remoteTarget(link)?.address ?? '' });
+  // Replies go out pre-settled: an unsettled reply would sit in the session's delivery buffer forever, and after
+  // 2048 requests on one session the next reply could no longer be sent.
+  localAttach(link).snd_settle_mode = 1;
   link.on('sender_error', () => {});
 }
 

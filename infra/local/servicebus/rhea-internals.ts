@@ -1,5 +1,5 @@
 // Local Service Bus stand-in: the few rhea internals a broker needs that rhea's typings do not expose.
-import { message as rheaMessage, type Connection, type link as RheaLink, type Sender } from 'rhea';
+import { message as rheaMessage, type Connection, type Delivery, type link as RheaLink, type Sender } from 'rhea';
 
 interface Terminus {
   address?: string;
@@ -84,4 +84,15 @@ const outcomes = rheaMessage as unknown as Record<OutcomeName, (fields?: object)
 /** A delivery outcome to settle a disposition with (rhea defines these at runtime but does not type them). */
 export function outcomeState(name: OutcomeName, fields?: { error?: { condition: string; description: string } }): unknown {
   return outcomes[name](fields ?? {}).described();
+}
+
+/**
+ * Settles an outgoing delivery the client disposed of in rcv-settle-mode second. The client settles silently once
+ * it sees our settlement, so rhea would wait forever for a settled disposition and keep the delivery in the
+ * session's 2048-slot buffer; after 2048 deliveries the link would stall. Marking it remotely settled (after the
+ * disposition is queued) lets rhea free the slot.
+ */
+export function settleOutgoing(delivery: Delivery, state: unknown): void {
+  delivery.update(true, state);
+  (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
 }

@@ -15,7 +15,7 @@ beforeAll(async () => {
     queues: [
       { name: 'work' }, { name: 'mgmt' }, { name: 'locks', lockDurationMs: LOCK_MS }, { name: 'retry', maxDeliveryCount: 3 },
       { name: 'dups', duplicateDetectionWindowMs: 60_000 }, { name: 'nodups', duplicateDetectionWindowMs: 0 },
-      { name: 'rad' }, { name: 'Mixed-Case' }, { name: 'peek' }, { name: 'odd' }, { name: 'sessions', requiresSession: true },
+      { name: 'rad' }, { name: 'Mixed-Case' }, { name: 'many' }, { name: 'odd' }, { name: 'sessions', requiresSession: true },
     ],
   });
   client = new ServiceBusClient(broker.connectionString, { retryOptions: { timeoutInMs: 5000, maxRetries: 1 } });
@@ -185,6 +185,32 @@ describe('local Service Bus broker: queues (real SDK)', () => {
     expect(got[0]!.lockToken).toBeUndefined();
     expect(await peeker.peekMessages(5, { fromSequenceNumber: peeked[0]!.sequenceNumber! })).toEqual([]);
     await Promise.all([peeker.close(), rad.close(), sender.close()]);
+  });
+
+  it('keeps serving past 2048 deliveries and 2048 management requests on one AMQP session', async () => {
+    // rhea keeps each delivery in a 2048-slot per-session buffer until both ends settled it: the broker must
+    // settle peek-lock deliveries and management replies completely, or the link stalls at the 2049th.
+    const total = 2100;
+    const sender = client.createSender('many');
+    for (let i = 0; i < total; i += 100) {
+      await sender.sendMessages(Array.from({ length: 100 }, (_, j) => ({ body: i + j })));
+    }
+    const receiver = client.createReceiver('many', noRenew);
+    let received = 0;
+    const deadline = Date.now() + 20_000;
+    while (received < total && Date.now() < deadline) {
+      const batch = await receiver.receiveMessages(200, { maxWaitTimeInMs: 2000 });
+      if (batch.length === 0) break;
+      await Promise.all(batch.map((m) => receiver.completeMessage(m)));
+      received += batch.length;
+    }
+    expect(received).toBe(total);
+    let answered = 0;
+    for (let i = 0; i < total && Date.now() < deadline; i += 100) {
+      answered += (await Promise.all(Array.from({ length: 100 }, () => receiver.peekMessages(1)))).length;
+    }
+    expect(answered).toBe(total);
+    await Promise.all([receiver.close(), sender.close()]);
   });
 
   it('matches queue names case-insensitively', async () => {
