@@ -80,6 +80,26 @@ describe('local Service Bus broker: journal', () => {
     }
   });
 
+  it('starts from a journal whose last line was torn by a crash, keeping every complete record', async () => {
+    const dataDir = path.join(dir, 'torn');
+    const first = await startServiceBusBroker({ dataDir });
+    let c = new ServiceBusClient(first.connectionString);
+    await c.createSender('torn').sendMessages([{ body: 'kept-1' }, { body: 'kept-2' }]);
+    await c.close();
+    await first.stop();
+    await fs.appendFile(path.join(dataDir, 'servicebus-journal.log'), '{"t":"enq","e":"torn","s":3,"at":1,"m":"AFNw');
+    const second = await startServiceBusBroker({ dataDir });
+    c = new ServiceBusClient(second.connectionString);
+    try {
+      const r = c.createReceiver('torn', { receiveMode: 'receiveAndDelete' });
+      expect((await receiveAll(r, 2)).map((m) => m.body)).toEqual(['kept-1', 'kept-2']);
+      expect(await r.receiveMessages(1, { maxWaitTimeInMs: 300 })).toEqual([]);
+    } finally {
+      await c.close();
+      await second.stop();
+    }
+  });
+
   it('keeps an acknowledged send across SIGKILL of the broker process, and exits cleanly on SIGTERM', async () => {
     const script = await buildBrokerMain(path.join(dir, 'build'));
     const dataDir = path.join(dir, 'child');
