@@ -71,8 +71,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         },
       });
       const result = await def.handler(request, context);
-      // Drain an unread request body so keep-alive connections stay usable.
-      if (!request.bodyUsed && request.body) await request.body.cancel().catch(() => undefined);
+      // A body answered before it was fully read (413, 415) stays unread and the connection closes after the
+      // response, so leftover bytes are never parsed as a next request. Cancelling the web stream instead races
+      // Node 20's Readable.toWeb adapter (uncaught "Controller is already closed", which would kill this process on
+      // any anonymous request with a refused content type) and destroys the socket before the response is written.
+      if (!req.complete) res.setHeader('connection', 'close');
       return { status: await writeResponse(res, result), route: def.route };
     }
     if (methodMismatch) {
