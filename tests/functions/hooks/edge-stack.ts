@@ -1,0 +1,162 @@
+// The webhook edge served by the REAL local Functions host over HTTP, with real adapters: Cosmos (local server,
+// @azure/cosmos SDK) for registrations and replay claims, Service Bus (local broker, @azure/service-bus SDK) for
+// deliveries, and secrets from the local secrets file or from Key Vault (local vault + workload identity, real
+// SecretClient). Receipts go to the in-memory sink until the audit chain's ReceiptSink exists.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBusEdgeQueue, DEFAULT_EDGE_QUEUE, type EdgeDeliveryMessage } from '../../../adapters/edge/bus-edge-queue';
+import { createDocumentHookRegistry } from '../../../adapters/edge/document-hook-registry';
+import { createDocumentReplayGuard } from '../../../adapters/edge/document-replay-guard';
+import { createLocalEdgeLimiter, type LocalEdgeLimiterOptions } from '../../../adapters/edge/local-edge-limiter';
+import { createCosmosClient } from '../../../adapters/cosmos/cosmos-client';
+import { ensureCosmosContainers } from '../../../adapters/cosmos/cosmos-containers';
+import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
+import { createKeyVaultSecretSource } from '../../../adapters/key-vault/key-vault-secret-source';
+import { createLocalSecretSource } from '../../../adapters/local-secrets/local-secret-source';
+import { createJsonLogger } from '../../../adapters/logging/json-logger';
+import { createMemoryReceiptSink, type MemoryReceiptSink } from '../../../adapters/memory/memory-edge-receipts';
+import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
+import type { EdgePipelineOptions } from '../../../core/edge/edge-types';
+import { busJson, type Bus } from '../../../core/ports/bus.port';
+import { systemClock } from '../../../core/ports/clock.port';
+import type { DocumentStore } from '../../../core/ports/document-store.port';
+import type { EdgeLimiter } from '../../../core/ports/edge-limiter.port';
+import type { HookRegistry } from '../../../core/ports/hook-registry.port';
+import type { SecretSource } from '../../../core/ports/secret-source.port';
+import { redact } from '../../../core/secrets/redacted';
+import { createHookRoutes } from '../../../functions/hooks/hook-routes';
+import { startCosmosServer, type LocalCosmosServer } from '../../../infra/local/cosmos/start-cosmos-server';
+import { startLocalHost, type LocalHost } from '../../../infra/local/host/local-host';
+import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
+import type { KeyVaultServer } from '../../../infra/local/keyvault/keyvault-server';
+import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
+import { startLocalVault, workloadVaultClient } from '../../integration/key-vault/local-vault-fixture';
+
+export interface EdgeStackOptions {
+  pipelineOptions?: EdgePipelineOptions;
+  limiterOptions?: LocalEdgeLimiterOptions;
+  limiter?: EdgeLimiter;
+  /** Where hook secrets live (default: the local secrets file). */
+  secrets?: 'file' | 'keyvault';
+  /** Canary strings for the function/master keys (the canary scan plants them). */
+  masterKey?: string;
+  functionKey?: string;
+}
+
+export interface EdgeStack {
+  url: string;
+  masterKey: string;
+  registry: HookRegistry;
+  store: DocumentStore;
+  secrets: SecretSource;
+  bus: Bus;
+  receipts: MemoryReceiptSink;
+  /** Every log line of the host and the pipeline, as written. */
+  logs: string[];
+  /** Takes the deliveries waiting in one sandbox's session (and completes them). */
+  drain(sandboxId: string, maxWaitMs?: number): Promise<EdgeDeliveryMessage[]>;
+  /** Stops the Function app (host, adapters, caches) and starts a new one on the same Cosmos, broker and vault. */
+  restartApp(options?: Pick<EdgeStackOptions, 'pipelineOptions'>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<EdgeStack> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    const cosmos: LocalCosmosServer = await startCosmosServer();
+    cleanups.push(() => cosmos.stop());
+    const broker: ServiceBusBrokerHandle = await startServiceBusBroker({ queues: [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }], strictQueues: true });
+    cleanups.push(() => broker.stop());
+    const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
+    const containers = await ensureCosmosContainers(client, 'kars', [{ id: 'hooks' }, { id: 'edge-replay', defaultTtlSec: -1 }]);
+    const hookStore = new CosmosDocumentStore(containers.get('hooks')!);
+    const replayStore = new CosmosDocumentStore(containers.get('edge-replay')!);
+
+    let secrets: SecretSource;
+    if (options.secrets === 'keyvault') {
+      const identity: IdentityServer = await startIdentityServer();
+      cleanups.push(() => identity.stop());
+      const vault: KeyVaultServer = await startLocalVault(identity, { verifyAccessToken: identity.verifyAccessToken });
+      cleanups.push(() => vault.stop());
+      secrets = createKeyVaultSecretSource(workloadVaultClient(identity, vault), { cacheTtlMs: 0 });
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'kars-edge-secrets-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      secrets = createLocalSecretSource({ filePath: join(dir, 'secrets.json') });
+    }
+
+    const logs: string[] = [];
+    const logger = createJsonLogger({ write: (line) => logs.push(line), component: 'edge-stack' });
+    const receipts = createMemoryReceiptSink();
+    const masterKey = options.masterKey ?? `mk-${randomBytes(8).toString('hex')}`;
+    const functionKey = options.functionKey ?? `fk-${randomBytes(8).toString('hex')}`;
+
+    let bus: Bus;
+    let host: LocalHost;
+    let registry: HookRegistry;
+    const startApp = async (pipelineOptions: EdgePipelineOptions | undefined): Promise<void> => {
+      bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
+      registry = createDocumentHookRegistry(hookStore, secrets);
+      const routes = createHookRoutes({
+        registry,
+        replayGuard: createDocumentReplayGuard(replayStore),
+        limiter: options.limiter ?? createLocalEdgeLimiter(options.limiterOptions),
+        queue: createBusEdgeQueue(bus),
+        receipts,
+        clock: systemClock,
+        logger,
+        ...(pipelineOptions !== undefined ? { pipelineOptions } : {}),
+      });
+      host = await startLocalHost({ routes, keys: { functionKey, masterKey }, logger, port: 0 });
+    };
+    const stopApp = async (): Promise<void> => {
+      await host.close();
+      await bus.close();
+    };
+    await startApp(options.pipelineOptions);
+    cleanups.push(() => stopApp());
+
+    const stack: EdgeStack = {
+      get url() { return host.url; },
+      masterKey,
+      get registry() { return registry; },
+      store: hookStore,
+      secrets,
+      get bus() { return bus; },
+      receipts,
+      logs,
+      async drain(sandboxId, maxWaitMs = 1500) {
+        const receiver = await bus.acceptSession(DEFAULT_EDGE_QUEUE, sandboxId);
+        try {
+          const got = await receiver.receive(50, { maxWaitMs });
+          for (const m of got) await receiver.complete(m);
+          return got.map((m) => busJson(m) as unknown as EdgeDeliveryMessage);
+        } finally {
+          await receiver.close();
+        }
+      },
+      async restartApp(restart) {
+        await stopApp();
+        await startApp(restart?.pipelineOptions ?? options.pipelineOptions);
+      },
+      async close() {
+        for (const c of cleanups.reverse()) await c();
+      },
+    };
+    return stack;
+  } catch (e) {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** POSTs a webhook to the stack. */
+export function postHook(stack: Pick<EdgeStack, 'url'>, channel: string, hookId: string, body: string | Uint8Array, headers: Record<string, string>, query = ''): Promise<Response> {
+  return fetch(`${stack.url}/api/hooks/${channel}/${hookId}${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : Buffer.from(body),
+  });
+}
