@@ -37,7 +37,8 @@ describe('local Service Bus broker: journal', () => {
     await sender.sendMessages([1, 2, 3, 4].map((n) => ({ body: `m${n}`, messageId: `id-${n}` })));
     await c.createSender('sess').sendMessages([{ body: 's1', sessionId: 'S' }, { body: 's2', sessionId: 'S' }]);
     const receiver = c.createReceiver('durable', noRenew);
-    const [m1, m2, m3] = await receiveAll(receiver, 3);
+    // m4 is still locked when the broker stops: locks are not persisted, so it is back after the restart.
+    const [m1, m2, m3] = await receiveAll(receiver, 4);
     await receiver.completeMessage(m1!);
     await receiver.abandonMessage(m2!);
     await receiver.deadLetterMessage(m3!, { deadLetterReason: 'Bad', deadLetterErrorDescription: 'kept across restart' });

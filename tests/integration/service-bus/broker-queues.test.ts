@@ -238,6 +238,10 @@ describe('local Service Bus broker: queues (real SDK)', () => {
     // A session queue refuses messages without a session id and plain receivers.
     await expect(client.createSender('sessions').sendMessages({ body: 1 })).rejects.toThrow(/SessionId/);
     await expect(client.createReceiver('sessions').receiveMessages(1, { maxWaitTimeInMs: 500 })).rejects.toThrow(/sessions/);
+    // Session receivers need a session queue (the SDK reports any refused session attach as SessionCannotBeLocked);
+    // a dead-letter queue takes no sends.
+    expect(await errorCode(client.acceptSession('odd', 'S'))).toBe('SessionCannotBeLocked');
+    await expect(client.createSender('odd/$DeadLetterQueue').sendMessages({ body: 1 })).rejects.toThrow(/dead-letter/);
     // Topics and subscriptions are not part of the subset.
     await expect(client.createReceiver('topic', 'sub').receiveMessages(1, { maxWaitTimeInMs: 500 })).rejects.toThrow(/not supported/);
     expect(Date.now() - started).toBeLessThan(20_000);
