@@ -300,9 +300,10 @@ export class LocalDurableRunner implements OrchestrationClient {
       if (!plan) {
         this.#touched.add(touchKey);
         if (firstTouch) this.#adoptOrphans(instance, history, messages);
-        // Nothing was due although a wake-up was: never spin, look again shortly.
+        // A wake-up in the past with nothing done (orchestrator not registered): never spin, look again in a second.
         const at = instance.nextWakeAtMs;
-        this.#scheduleWake(instanceId, slot, at === undefined ? undefined : Math.max(at, this.#clock.nowMs() + 50));
+        const now = this.#clock.nowMs();
+        this.#scheduleWake(instanceId, slot, at === undefined ? undefined : at > now ? at : now + 1000);
         return;
       }
       try {
@@ -393,16 +394,19 @@ export class LocalDurableRunner implements OrchestrationClient {
 
     const episode = [historyEvents.orchestratorStarted(ts), ...inbound];
     const orchestrator = this.#registry.getOrchestration(instance.name);
-    const replay = orchestrator
-      ? await replayEpisode({
-          orchestrator,
-          name: instance.name,
-          instanceId: instance.instanceId,
-          input: parseJsonText(instance.inputJson),
-          history: [...history, ...episode],
-          nowMs: now,
-        })
-      : { status: 'failed' as const, scheduled: [], liveTimerIds: [], failureMessage: `orchestrator ${instance.name} is not registered`, customStatus: undefined };
+    if (!orchestrator) {
+      // Registration order or a renamed orchestrator: leave the instance and its inbox untouched until it is back.
+      this.#logger.warn('durable.orchestrator.missing', { instanceId: instance.instanceId, orchestration: instance.name });
+      return undefined;
+    }
+    const replay = await replayEpisode({
+      orchestrator,
+      name: instance.name,
+      instanceId: instance.instanceId,
+      input: parseJsonText(instance.inputJson),
+      history: [...history, ...episode],
+      nowMs: now,
+    });
 
     const customStatusJson = toJsonText(replay.customStatus);
     const statusPatch = customStatusJson !== undefined ? { customStatusJson } : {};

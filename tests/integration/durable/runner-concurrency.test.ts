@@ -1,6 +1,7 @@
 // Two runners on one store never both advance an instance: commits are conditioned on the instance row's ETag and
 // consuming an inbox message is part of the same transaction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as df from 'durable-functions';
 import { startAzurite, type AzuriteHandle } from '../../../infra/local/azurite/start-azurite';
 import { startLocalDurableRunner, type LocalDurableRunner } from '../../../infra/local/durable/local-durable-runner';
 import { TableInstanceStore } from '../../../infra/local/durable/table-instance-store';
@@ -93,6 +94,36 @@ describe('two runners on one task hub', () => {
       const completed = h.filter((e) => e.eventType === 'TaskCompleted').map((e) => e.taskScheduledId);
       expect(completed.sort()).toEqual(scheduled.sort());
       expect(h.filter((e) => e.eventType === 'TimerFired')).toHaveLength(4);
+    }
+  });
+});
+
+describe('a runner that does not know an orchestrator', () => {
+  it('leaves its instances and their events untouched until the orchestrator is registered', async () => {
+    const cs = redact(azurite.connectionString);
+    const full = new DurableRegistry();
+    const waitForGo = function* (ctx: df.OrchestrationContext) {
+      const go: unknown = yield ctx.df.waitForExternalEvent('Go');
+      return go;
+    };
+    registerOrchestration('waitsForGo', waitForGo, { registry: full, azure: false });
+    const first = await startLocalDurableRunner({ connectionString: cs, taskHub: 'LateBinding', registry: full, pollIntervalMs: 50 });
+    const id = await first.startNew('waitsForGo', { instanceId: 'late-1' });
+    while ((await first.getStatus(id)).runtimeStatus !== 'Running') await new Promise((r) => setTimeout(r, 20));
+    await first.stop();
+
+    const empty = new DurableRegistry();
+    const second = await startLocalDurableRunner({ connectionString: cs, taskHub: 'LateBinding', registry: empty, pollIntervalMs: 50 });
+    try {
+      await second.raiseEvent(id, 'Go', 'now');
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await second.getStatus(id)).runtimeStatus).toBe('Running');
+      registerOrchestration('waitsForGo', waitForGo, { registry: empty, azure: false });
+      const done = await second.waitForCompletion(id, { timeoutMs: 10_000 });
+      expect(done.runtimeStatus).toBe('Completed');
+      expect(done.output).toBe('now');
+    } finally {
+      await second.stop();
     }
   });
 });
