@@ -85,13 +85,13 @@ export class ReceiptAppender {
    * a retry by the caller then records it again at a later seq (at-least-once), never as a fork.
    * @throws KarsError INPUT_INVALID | AUDIT_APPEND_CONTENDED | AUDIT_CHAIN_BROKEN | STORE_UNAVAILABLE
    */
-  append(input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
+  async append(input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
     assertReceiptInput(input);
     return this.appendToChain(this.chainFor(input.subject), input, options);
   }
 
   /** Appends to an explicit chain (tests, benchmarks, and callers with their own placement). */
-  appendToChain(chain: string, input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
+  async appendToChain(chain: string, input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
     assertChainName(chain);
     assertReceiptInput(input);
     return this.#serial(chain, () => this.#append(chain, input, options?.abortSignal));
@@ -101,10 +101,10 @@ export class ReceiptAppender {
    * Signs and stores a checkpoint over the chain's current tip now (on demand, e.g. before an export or at shutdown).
    * @returns undefined for an empty chain. @throws KarsError AUDIT_CHECKPOINT_INVALID without a signer
    */
-  checkpoint(chain: string, options?: AppendReceiptOptions): Promise<Checkpoint | undefined> {
+  async checkpoint(chain: string, options?: AppendReceiptOptions): Promise<Checkpoint | undefined> {
     assertChainName(chain);
     const signer = this.#signer;
-    if (!signer) return Promise.reject(new KarsError('AUDIT_CHECKPOINT_INVALID', 'no checkpoint signer configured'));
+    if (!signer) throw new KarsError('AUDIT_CHECKPOINT_INVALID', 'no checkpoint signer configured');
     return this.#serial(chain, async () => {
       const tip = await this.#discoverTip(chain, options?.abortSignal);
       this.#tips.set(chain, tip);

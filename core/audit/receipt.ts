@@ -15,6 +15,7 @@ const RECEIPT_DOMAIN = 'kars.audit.receipt.v1\n';
 const CHAIN_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** What a caller records. Never secrets or message content: receipts are readable by every auditor. */
 export interface ReceiptInput {
@@ -90,10 +91,14 @@ export function hashReceipt(core: ReceiptCore): string {
 /** Validates the caller's input up front, so a bad payload fails before any store call. @throws KarsError INPUT_INVALID */
 export function assertReceiptInput(input: ReceiptInput): void {
   if (typeof input !== 'object' || input === null) throw new KarsError('INPUT_INVALID', 'receipt input must be an object');
-  for (const field of ['subject', 'kind', 'outcome'] as const) {
+  for (const field of ['kind', 'outcome'] as const) {
     if (typeof input[field] !== 'string' || !LABEL.test(input[field])) {
       throw new KarsError('INPUT_INVALID', `receipt ${field} must be 1..128 printable label characters`);
     }
+  }
+  // Subjects are ids from outside (tenants, DIDs): any text, but bounded and without control characters.
+  if (typeof input.subject !== 'string' || input.subject.length === 0 || input.subject.length > 256 || CONTROL.test(input.subject)) {
+    throw new KarsError('INPUT_INVALID', 'receipt subject must be 1..256 characters without control characters');
   }
   if (typeof input.data !== 'object' || input.data === null || Array.isArray(input.data)) {
     throw new KarsError('INPUT_INVALID', 'receipt data must be an object');

@@ -1,0 +1,170 @@
+// The verifier names the first broken link for every kind of tampering an attacker with store write access can do.
+import { describe, expect, it } from 'vitest';
+import { chainNames } from '../../../core/audit/chain-select';
+import { verifyAuditLog, verifyChain } from '../../../core/audit/verify-chain';
+import type { ChainReport } from '../../../core/audit/verify-chain';
+import { auditRig, input, keysOf, newKey } from './audit-fixture';
+import type { AuditRig } from './audit-fixture';
+import {
+  addUnhashedField, deleteReceipt, editReceipt, forgeCheckpointHash, injectForeignRecord, moveCheckpoint, rebuildFrom,
+  resignCheckpoint, swapReceipts, truncate,
+} from './tamper';
+
+const CHAIN = 'audit-00';
+
+/** 23 receipts, checkpoints at 5, 10, 15, 20, head hint at 16. */
+async function chainOf23(): Promise<AuditRig> {
+  const rig = auditRig();
+  const a = rig.appender({ checkpointEvery: 5, headHintEvery: 8 });
+  for (let i = 1; i <= 23; i += 1) {
+    rig.clock.advance(10);
+    await a.appendToChain(CHAIN, input(i));
+  }
+  return rig;
+}
+
+async function verify(rig: AuditRig, extra?: { trustedHeads?: { chain: string; seq: number; hash: string }[] }): Promise<ChainReport> {
+  return verifyChain(rig.store, CHAIN, { trustedKeys: keysOf(rig.key), pageSize: 7, ...extra });
+}
+
+function brokenAt(report: ChainReport): [number, string] | undefined {
+  return report.break ? [report.break.seq, report.break.kind] : undefined;
+}
+
+describe('verifyChain', () => {
+  it('passes an intact chain and reports its tip and checkpoints', async () => {
+    const rig = await chainOf23();
+    const report = await verify(rig);
+    expect(report.break).toBeUndefined();
+    expect(report).toMatchObject({ receipts: 23, validCheckpoints: 4, tip: { seq: 23 }, lastCheckpoint: { seq: 20 } });
+  });
+
+  it('edit in place → hash-mismatch at that seq', async () => {
+    const rig = await chainOf23();
+    await editReceipt(rig.mem.documents, CHAIN, 7, { rehash: false });
+    expect(brokenAt(await verify(rig))).toEqual([7, 'hash-mismatch']);
+  });
+
+  it('edit and rehash → link-mismatch at the next seq', async () => {
+    const rig = await chainOf23();
+    await editReceipt(rig.mem.documents, CHAIN, 7, { rehash: true });
+    expect(brokenAt(await verify(rig))).toEqual([8, 'link-mismatch']);
+  });
+
+  it('delete → sequence-gap at the missing seq', async () => {
+    const rig = await chainOf23();
+    await deleteReceipt(rig.mem.documents, CHAIN, 9);
+    expect(brokenAt(await verify(rig))).toEqual([9, 'sequence-gap']);
+  });
+
+  it('swap two receipts → reordered at the first swapped position', async () => {
+    const rig = await chainOf23();
+    await swapReceipts(rig.mem.documents, CHAIN, 11, 12);
+    expect(brokenAt(await verify(rig))).toEqual([11, 'reordered']);
+  });
+
+  it('rebuild the tail with consistent links → checkpoint-hash-mismatch at the first checkpoint it crosses', async () => {
+    const rig = await chainOf23();
+    await rebuildFrom(rig.mem.documents, CHAIN, 18, 23);
+    expect(brokenAt(await verify(rig))).toEqual([20, 'checkpoint-hash-mismatch']);
+  });
+
+  it('truncate below a checkpoint → checkpoint-beyond-tip at the first missing seq', async () => {
+    const rig = await chainOf23();
+    await truncate(rig.mem.documents, CHAIN, 19, 23, { checkpoints: false });
+    const report = await verify(rig);
+    expect(brokenAt(report)).toEqual([19, 'checkpoint-beyond-tip']);
+    expect(report.break?.detail).toContain('vouches for seq 20');
+  });
+
+  it('truncate and re-sign the new tip with another key → unknown-key', async () => {
+    const rig = await chainOf23();
+    await truncate(rig.mem.documents, CHAIN, 19, 23, { checkpoints: true, headHint: true });
+    await resignCheckpoint(rig.mem.documents, CHAIN, 18, newKey().privateKey, rig.clock.nowMs());
+    expect(brokenAt(await verify(rig))).toEqual([18, 'unknown-key']);
+  });
+
+  it('truncate and delete the checkpoints → only the head hint gives it away (head-beyond-tip)', async () => {
+    const rig = await chainOf23();
+    await truncate(rig.mem.documents, CHAIN, 13, 23, { checkpoints: true });
+    expect(brokenAt(await verify(rig))).toEqual([13, 'head-beyond-tip']);
+  });
+
+  it('truncate, delete checkpoints and hint: invisible to the store alone, caught by the verifier\'s trusted state', async () => {
+    const rig = await chainOf23();
+    const before = await verify(rig);
+    await truncate(rig.mem.documents, CHAIN, 13, 23, { checkpoints: true, headHint: true });
+    expect((await verify(rig)).break).toBeUndefined(); // the documented limit of any log that holds its own evidence
+    const trustedHeads = [{ chain: CHAIN, seq: before.tip!.seq, hash: before.tip!.hash }];
+    expect(brokenAt(await verify(rig, { trustedHeads }))).toEqual([13, 'checkpoint-beyond-tip']);
+  });
+
+  it('a checkpoint whose hash was changed → checkpoint-signature-invalid', async () => {
+    const rig = await chainOf23();
+    await forgeCheckpointHash(rig.mem.documents, CHAIN, 15);
+    expect(brokenAt(await verify(rig))).toEqual([15, 'checkpoint-signature-invalid']);
+  });
+
+  it('a valid checkpoint replayed at another position → checkpoint-signature-invalid', async () => {
+    const rig = await chainOf23();
+    await moveCheckpoint(rig.mem.documents, CHAIN, 10, 12);
+    expect(brokenAt(await verify(rig))).toEqual([12, 'checkpoint-signature-invalid']);
+  });
+
+  it('a field outside the hash → hash-mismatch (unhashed content is never presented as audited)', async () => {
+    const rig = await chainOf23();
+    await addUnhashedField(rig.mem.documents, CHAIN, 4);
+    expect(brokenAt(await verify(rig))).toEqual([4, 'hash-mismatch']);
+  });
+
+  it('a foreign record among the receipts → reordered', async () => {
+    const rig = await chainOf23();
+    await injectForeignRecord(rig.mem.documents, CHAIN);
+    expect(brokenAt(await verify(rig))).toEqual([24, 'reordered']);
+  });
+
+  it('a receipt whose data holds a float (cannot be canonical) → hash-mismatch, not a crash', async () => {
+    const rig = await chainOf23();
+    const { doc, etag } = (await rig.mem.documents.read(CHAIN, `${CHAIN}:000000000003`))!;
+    await rig.mem.documents.replace(CHAIN, { ...doc, data: { n: 0.5 } }, { ifMatch: etag });
+    expect(brokenAt(await verify(rig))).toEqual([3, 'hash-mismatch']);
+  });
+
+  it('reports the FIRST break when there are several', async () => {
+    const rig = await chainOf23();
+    await deleteReceipt(rig.mem.documents, CHAIN, 17);
+    await forgeCheckpointHash(rig.mem.documents, CHAIN, 20);
+    await editReceipt(rig.mem.documents, CHAIN, 6, { rehash: false });
+    expect(brokenAt(await verify(rig))).toEqual([6, 'hash-mismatch']);
+  });
+
+  it('without the checkpoint key every checkpoint is unknown-key (the verifier must be told whom to trust)', async () => {
+    const rig = await chainOf23();
+    const report = await verifyChain(rig.store, CHAIN, { trustedKeys: keysOf(newKey()) });
+    expect(brokenAt(report)).toEqual([5, 'unknown-key']);
+  });
+});
+
+describe('verifyAuditLog', () => {
+  it('walks registered and layout chains, isolates breaks per chain, and reports the newest checkpoint', async () => {
+    const rig = auditRig();
+    const a = rig.appender({ checkpointEvery: 3 });
+    const layout = { prefix: 'audit', count: 4 };
+    for (let i = 0; i < 40; i += 1) {
+      rig.clock.advance(5);
+      await a.append(input(i, `tenant-${i}`));
+    }
+    await rig.mem.documents.delete('~chains', 'audit-02'); // a lost registry entry must not hide the chain
+    const ok = await verifyAuditLog(rig.store, { trustedKeys: keysOf(rig.key), layout });
+    expect(ok.ok).toBe(true);
+    expect(ok.chains.map((c) => c.chain)).toEqual(chainNames(layout));
+    expect(ok.receipts).toBe(40);
+    const newest = Math.max(...ok.chains.map((c) => c.lastCheckpoint?.timeMs ?? 0));
+    expect(ok.lastCheckpoint?.timeMs).toBe(newest);
+
+    await editReceipt(rig.mem.documents, 'audit-02', 2, { rehash: false });
+    const bad = await verifyAuditLog(rig.store, { trustedKeys: keysOf(rig.key), layout });
+    expect(bad.ok).toBe(false);
+    expect(bad.chains.filter((c) => c.break).map((c) => [c.chain, c.break?.seq, c.break?.kind])).toEqual([['audit-02', 2, 'hash-mismatch']]);
+  });
+});
