@@ -408,7 +408,14 @@ export class LocalDurableRunner implements OrchestrationClient {
       nowMs: now,
     });
 
-    const customStatusJson = toJsonText(replay.customStatus);
+    let customStatusJson: string | undefined;
+    try {
+      customStatusJson = toJsonText(replay.customStatus);
+    } catch {
+      // As in Azure: a status that cannot be serialised fails the orchestration instead of wedging the runner.
+      replay.status = 'failed';
+      replay.failureMessage = 'customStatus must be JSON-serialisable';
+    }
     const statusPatch = customStatusJson !== undefined ? { customStatusJson } : {};
     const done = historyEvents.orchestratorCompleted(ts);
 

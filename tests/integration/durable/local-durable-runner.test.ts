@@ -95,6 +95,11 @@ registerOrchestration('subOrchestrator', function* (ctx) {
   yield ctx.df.callSubOrchestrator('activities', 1);
 }, reg);
 
+registerOrchestration('badStatus', function* (ctx) {
+  ctx.df.setCustomStatus({ n: BigInt(1) });
+  yield ctx.df.callActivity('echo', 'x');
+}, reg);
+
 registerOrchestration('bigPayload', function* (ctx) {
   const s = (yield ctx.df.callActivity('big', 40_000)) as string;
   return s.length;
@@ -197,6 +202,13 @@ describe('local Durable runner', () => {
     const sb = await runner.waitForCompletion(b, { timeoutMs: 10_000 });
     expect(sb.runtimeStatus).toBe('Failed');
     expect(String(sb.output)).toContain('boom');
+  });
+
+  it('fails an orchestration whose custom status cannot be serialised instead of retrying it forever', async () => {
+    const id = await runner.startNew('badStatus');
+    const s = await runner.waitForCompletion(id, { timeoutMs: 10_000 });
+    expect(s.runtimeStatus).toBe('Failed');
+    expect(s.output).toBe('customStatus must be JSON-serialisable');
   });
 
   it('terminates a running orchestration and then refuses events for it', async () => {
