@@ -76,6 +76,8 @@ export class ConsumerLink implements Consumer {
         `It is not possible for an entity that does not require sessions to create a session receiver (${entity.name}).`);
     }
     link.on('sender_flow', () => this.store.pump(entity));
+    // Also when the session's delivery buffer frees up again.
+    link.on('sendable', () => this.store.pump(entity));
     link.on('sender_draining', () => {
       this.store.pump(entity);
       link.set_drained(true);

@@ -1,4 +1,5 @@
 // Local Service Bus stand-in as a child process: `node dist/infra/local/servicebus/main.js --port 5672 --data-dir d`.
+import { createJsonLogger } from '../../../adapters/logging/json-logger';
 import { startServiceBusBroker, type QueueOptions } from './start-broker';
 
 interface Args {
@@ -47,8 +48,10 @@ function parseArgs(argv: readonly string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // Logs go to stderr: stdout carries exactly the one readiness line the local stack waits for.
+  const logger = createJsonLogger({ component: 'servicebus', write: (line) => process.stderr.write(`${line}\n`) });
   const broker = await startServiceBusBroker({
-    host: args.host, port: args.port, dataDir: args.dataDir, strictQueues: args.strictQueues, queues: args.queues,
+    host: args.host, port: args.port, dataDir: args.dataDir, strictQueues: args.strictQueues, queues: args.queues, logger,
   });
   process.stdout.write(`servicebus broker listening on ${broker.port}\n`);
   let stopping = false;
