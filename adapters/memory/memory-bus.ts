@@ -244,6 +244,9 @@ export function createMemoryBus(options: CreateMemoryBusOptions = {}): Bus {
       },
       async deadLetter(message: ReceivedBusMessage, dl: DeadLetterOptions): Promise<void> {
         const m = held(message, `dead-letter on ${label}`);
+        if (!q.deadLetter) {
+          throw new KarsError('BUS_UNAVAILABLE', `dead-letter on ${label}: a dead-lettered message cannot be dead-lettered again`);
+        }
         m.lock = undefined;
         moveToDeadLetter(q, m, dl.reason, dl.description ?? '');
       },

@@ -30,7 +30,7 @@ const QUEUES: readonly BusQueueSpec[] = [
   { name: 'plain' },
   { name: 'batch' },
   { name: 'abandon' },
-  { name: 'dead' },
+  { name: 'dead', lockDurationMs: SHORT_LOCK_MS },
   { name: 'retry', maxDeliveryCount: 2 },
   { name: 'dups' },
   { name: 'short-lock', lockDurationMs: SHORT_LOCK_MS },
@@ -134,7 +134,13 @@ export function describeBusContract(label: string, make: MakeBus): void {
       expect(text(dead!)).toBe('"poison"');
       expect(dead!.deadLetterReason).toBe('SchemaInvalid');
       expect(dead!.deadLetterDescription).toBe('field x missing');
-      await dlq.complete(dead!);
+      // The dead-letter queue is the end of the line: dead-lettering again is refused and the message stays
+      // (locked until its lock expires, then delivered again).
+      expect(await codeOf(dlq.deadLetter(dead!, { reason: 'Again' }))).toBe('BUS_UNAVAILABLE');
+      const [kept] = await receiveExactly(dlq, 1, SHORT_LOCK_MS + 5000);
+      expect(kept!.messageId).toBe('dl-1');
+      expect(kept!.deliveryCount).toBe(dead!.deliveryCount + 1);
+      await dlq.complete(kept!);
       await Promise.all([receiver.close(), dlq.close()]);
     });
 

@@ -394,6 +394,9 @@ export class QueueStore {
         records = this.release(entry);
         break;
       case 'deadLetter':
+        if (entity.isDeadLetter) {
+          throw new BrokerError(CONDITION.notAllowed, 'A message in a dead-letter queue cannot be dead-lettered again.');
+        }
         this.dropLock(entry);
         records = this.moveToDeadLetter(entity, message, outcome.reason, outcome.description, outcome.properties);
         break;
