@@ -17,6 +17,7 @@ import { createEdgePipeline, type EdgePipeline } from '../../../core/edge/run-ed
 import type { EdgeLimiter } from '../../../core/ports/edge-limiter.port';
 import type { CreateHookInput, HookRegistration, HookRegistry } from '../../../core/ports/hook-registry.port';
 import type { ReplayGuard } from '../../../core/ports/replay-guard.port';
+import type { DocumentStore } from '../../../core/ports/document-store.port';
 import { redact } from '../../../core/secrets/redacted';
 import type { WebhookChannel } from '../../../core/webhook/types';
 
@@ -43,7 +44,7 @@ export const SECRETS: Readonly<Record<WebhookChannel, string>> = {
 
 export interface EdgeFixture {
   pipeline: EdgePipeline;
-  store: MemoryDocumentStore;
+  store: DocumentStore;
   secrets: MemorySecretSource;
   registry: HookRegistry;
   replayGuard: ReplayGuard;
@@ -59,7 +60,7 @@ export interface EdgeFixtureOptions extends EdgePipelineOptions {
   limiter?: EdgeLimiter;
   limiterOptions?: LocalEdgeLimiterOptions;
   /** Share a store (and secrets) with another fixture: another "instance" of the Function app. */
-  store?: MemoryDocumentStore;
+  store?: DocumentStore;
   secrets?: MemorySecretSource;
   clock?: SettableClock;
 }

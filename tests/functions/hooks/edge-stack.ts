@@ -1,7 +1,7 @@
 // The webhook edge served by the REAL local Functions host over HTTP, with real adapters: Cosmos (local server,
 // @azure/cosmos SDK) for registrations and replay claims, Service Bus (local broker, @azure/service-bus SDK) for
-// deliveries, and secrets from the local secrets file or from Key Vault (local vault + workload identity, real
-// SecretClient). Receipts go to the in-memory sink until the audit chain's ReceiptSink exists.
+// deliveries, receipts appended to the audit chain (ReceiptAppender over a Cosmos container), and secrets from the local
+// secrets file or from Key Vault (local vault + workload identity, real SecretClient).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,9 @@ import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-st
 import { createKeyVaultSecretSource } from '../../../adapters/key-vault/key-vault-secret-source';
 import { createLocalSecretSource } from '../../../adapters/local-secrets/local-secret-source';
 import { createJsonLogger } from '../../../adapters/logging/json-logger';
-import { createMemoryReceiptSink, type MemoryReceiptSink } from '../../../adapters/memory/memory-edge-receipts';
+import { ReceiptAppender } from '../../../core/audit/append-receipt';
+import { createChainReceiptSink } from '../../../core/audit/chain-receipt-sink';
+import { DocumentReceiptStore } from '../../../core/audit/document-receipt-store';
 import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
 import type { EdgePipelineOptions } from '../../../core/edge/edge-types';
 import { busJson, type Bus } from '../../../core/ports/bus.port';
@@ -40,9 +42,21 @@ export interface EdgeStackOptions {
   limiter?: EdgeLimiter;
   /** Where hook secrets live (default: the local secrets file). */
   secrets?: 'file' | 'keyvault';
+  /** The broker's duplicate-detection window for the edge queue (default: Service Bus's 10 min; 0 turns it off). */
+  brokerDuplicateWindowMs?: number;
   /** Canary strings for the function/master keys (the canary scan plants them). */
   masterKey?: string;
   functionKey?: string;
+}
+
+/** An edge receipt as read back from the audit chain. */
+export interface ChainedEdgeReceipt {
+  receiptId: string;
+  outcome: string;
+  status: number;
+  code?: string;
+  requestHash: string;
+  subject: Record<string, string | null>;
 }
 
 export interface EdgeStack {
@@ -52,7 +66,8 @@ export interface EdgeStack {
   store: DocumentStore;
   secrets: SecretSource;
   bus: Bus;
-  receipts: MemoryReceiptSink;
+  /** Every edge receipt in the audit chains, in chain order (chains concatenated). */
+  readReceipts(): Promise<ChainedEdgeReceipt[]>;
   /** Every log line of the host and the pipeline, as written. */
   logs: string[];
   /** Takes the deliveries waiting in one sandbox's session (and completes them). */
@@ -67,12 +82,20 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
   try {
     const cosmos: LocalCosmosServer = await startCosmosServer();
     cleanups.push(() => cosmos.stop());
-    const broker: ServiceBusBrokerHandle = await startServiceBusBroker({ queues: [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }], strictQueues: true });
+    const broker: ServiceBusBrokerHandle = await startServiceBusBroker({
+      queues: [{
+        name: DEFAULT_EDGE_QUEUE,
+        requiresSession: true,
+        ...(options.brokerDuplicateWindowMs !== undefined ? { duplicateDetectionWindowMs: options.brokerDuplicateWindowMs } : {}),
+      }],
+      strictQueues: true,
+    });
     cleanups.push(() => broker.stop());
     const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
-    const containers = await ensureCosmosContainers(client, 'kars', [{ id: 'hooks' }, { id: 'edge-replay', defaultTtlSec: -1 }]);
+    const containers = await ensureCosmosContainers(client, 'kars', [{ id: 'hooks' }, { id: 'edge-replay', defaultTtlSec: -1 }, { id: 'receipts' }]);
     const hookStore = new CosmosDocumentStore(containers.get('hooks')!);
     const replayStore = new CosmosDocumentStore(containers.get('edge-replay')!);
+    const receiptStore = new DocumentReceiptStore(new CosmosDocumentStore(containers.get('receipts')!));
 
     let secrets: SecretSource;
     if (options.secrets === 'keyvault') {
@@ -89,7 +112,6 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
 
     const logs: string[] = [];
     const logger = createJsonLogger({ write: (line) => logs.push(line), component: 'edge-stack' });
-    const receipts = createMemoryReceiptSink();
     const masterKey = options.masterKey ?? `mk-${randomBytes(8).toString('hex')}`;
     const functionKey = options.functionKey ?? `fk-${randomBytes(8).toString('hex')}`;
 
@@ -104,7 +126,8 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
         replayGuard: createDocumentReplayGuard(replayStore),
         limiter: options.limiter ?? createLocalEdgeLimiter(options.limiterOptions),
         queue: createBusEdgeQueue(bus),
-        receipts,
+        // A fresh appender per app start, as a restarted Function instance would have.
+        receipts: createChainReceiptSink(new ReceiptAppender(receiptStore, { clock: systemClock })),
         clock: systemClock,
         logger,
         ...(pipelineOptions !== undefined ? { pipelineOptions } : {}),
@@ -125,7 +148,17 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       store: hookStore,
       secrets,
       get bus() { return bus; },
-      receipts,
+      async readReceipts() {
+        const out: ChainedEdgeReceipt[] = [];
+        for (const chain of await receiptStore.listChains()) {
+          for await (const record of receiptStore.listReceipts(chain)) {
+            const body = record.body as { kind?: string; outcome: string; data: Omit<ChainedEdgeReceipt, 'receiptId' | 'outcome'> };
+            if (body.kind !== 'edge.webhook') continue;
+            out.push({ receiptId: record.id, outcome: body.outcome, ...body.data });
+          }
+        }
+        return out;
+      },
       logs,
       async drain(sandboxId, maxWaitMs = 1500) {
         const receiver = await bus.acceptSession(DEFAULT_EDGE_QUEUE, sandboxId);
