@@ -186,7 +186,7 @@ export function describeBusContract(label: string, make: MakeBus): void {
       await sleep(SHORT_LOCK_MS / 2);
       const renewedUntil = await receiver.renewLock(m!);
       expect(renewedUntil).toBeGreaterThan(m!.lockedUntilMs);
-      await sleep(SHORT_LOCK_MS * 0.75); // past the original lock, inside the renewed one
+      await sleep(SHORT_LOCK_MS * 0.6); // just past the original lock, well inside the renewed one
       await receiver.complete(m!);
 
       await bus.send('short-lock', { body: 'stalled', messageId: 'lock-2' });
@@ -247,7 +247,7 @@ export function describeBusContract(label: string, make: MakeBus): void {
       const renewedUntil = await receiver.renewLock();
       expect(renewedUntil).toBeGreaterThan(m!.lockedUntilMs);
       expect(receiver.lockedUntilMs).toBe(renewedUntil);
-      await sleep(SHORT_LOCK_MS * 0.75);
+      await sleep(SHORT_LOCK_MS * 0.6);
       await receiver.complete(m!);
 
       const [stalled] = await receiveExactly(receiver, 1);
