@@ -27,6 +27,8 @@ export interface StoreCounters {
   writes: number;
   /** Writes refused because another instance wrote first (412/409/404), each followed by a fresh read. */
   conflicts: number;
+  /** Refills that lost every attempt (answered with a short 429). */
+  contended: number;
 }
 
 export interface CasOptions {
@@ -71,10 +73,11 @@ export async function compareAndSwap<R>(
     } catch (e) {
       if (!isKarsError(e) || !['STORE_PRECONDITION_FAILED', 'STORE_CONFLICT', 'STORE_NOT_FOUND'].includes(e.code)) throw e;
       options.counters.conflicts += 1;
-      // Small random pause so instances that collided do not collide again in lockstep.
-      if (attempt < options.maxAttempts) await sleep(Math.floor(Math.random() * 2 ** Math.min(attempt, 4)));
+      // Random, growing pause so instances that collided do not collide again in lockstep.
+      if (attempt < options.maxAttempts) await sleep(Math.floor(Math.random() * Math.min(2 ** attempt, 32)));
     }
   }
+  options.counters.contended += 1;
   return CAS_CONTENDED;
 }
 

@@ -20,6 +20,13 @@ export interface RefillContext {
   readonly contendedRetryAfterMs: number;
   /** How long a document outlives the moment it would read as fresh anyway (a full bucket, a finished period). */
   readonly retentionMs: number;
+  /**
+   * Other instances expected to poll the same empty bucket. A rate refusal is remembered for its wait stretched by a
+   * random factor in [1, 1 + pollSpread], so the instances do not all read (and race for) the same few tokens at the
+   * same instant; tokens are not lost meanwhile, they wait in the bucket.
+   */
+  readonly pollSpread: number;
+  readonly random: () => number;
 }
 
 const BUCKET_KIND = 'kars-limit-bucket';
@@ -173,7 +180,7 @@ function refused(ctx: RefillContext, refusal: LimitRefusal, nowMs: number, waitM
   // A refusal that no wait can fix (more than a limit allows) is specific to this request: not cached.
   const until = refusal.kind === 'quota'
     ? (refusal.resetsAtMs === undefined ? undefined : Math.min(refusal.resetsAtMs, nowMs + ctx.refusalCacheMaxMs))
-    : nowMs + Math.min(Math.max(1, waitMs ?? 1), ctx.refusalCacheMaxMs);
+    : nowMs + Math.min(Math.ceil(Math.max(1, waitMs ?? 1) * (1 + ctx.random() * ctx.pollSpread)), ctx.refusalCacheMaxMs);
   return { ok: false, refusal, cacheUntilMs: until, returned };
 }
 

@@ -65,7 +65,7 @@ export interface SharedEdgeLimiterOptions {
   chunks?: Partial<LeaseChunks>;
   /** Unused leased units are dropped (buckets) or given back at the next write (quotas) after this. Default 2000. */
   leaseTtlMs?: number;
-  /** Compare-and-swap attempts per refill before refusing for now. Default 5. */
+  /** Compare-and-swap attempts per refill before refusing for now (a short 429). Default 8. */
   maxCasAttempts?: number;
   /** Deadline for each store call; a slower store counts as unavailable. Default 1000. */
   storeTimeoutMs?: number;
@@ -115,18 +115,19 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
     ? options.tenantBudget
     : (() => { const b = options.tenantBudget ?? DEFAULT_SHARED_TENANT_BUDGET; return () => b; })();
   const instances = positive(options.instances ?? 3, 'instances');
+  if (instances > 1000) throw new RangeError('"instances" expected at most 1000');
   const overshootFraction = options.overshootFraction ?? 0.05;
   const quotaLeaseFraction = options.quotaLeaseFraction ?? 0.01;
   if (!(quotaLeaseFraction > 0 && quotaLeaseFraction <= 1)) throw new RangeError('"quotaLeaseFraction" expected a fraction in (0, 1]');
   const unavailableRetryAfterMs = positive(options.unavailableRetryAfterMs ?? 1000, 'unavailableRetryAfterMs');
   const prefix = options.keyPrefix ?? 'limit';
   const maxEntries = positive(options.maxEntries ?? 10_000, 'maxEntries');
-  const counters: SharedEdgeLimiterStats = { reads: 0, writes: 0, conflicts: 0, admitted: 0, refused: 0, storeFailures: 0 };
+  const counters: SharedEdgeLimiterStats = { reads: 0, writes: 0, conflicts: 0, contended: 0, admitted: 0, refused: 0, storeFailures: 0 };
 
   const ctx: RefillContext = {
     store,
     cas: {
-      maxAttempts: positive(options.maxCasAttempts ?? 5, 'maxCasAttempts'),
+      maxAttempts: positive(options.maxCasAttempts ?? 8, 'maxCasAttempts'),
       timeoutMs: positive(options.storeTimeoutMs ?? 1000, 'storeTimeoutMs'),
       counters,
       nowMs,
@@ -135,6 +136,8 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
     refusalCacheMaxMs: positive(options.refusalCacheMaxMs ?? 1000, 'refusalCacheMaxMs'),
     contendedRetryAfterMs: 50,
     retentionMs: 60_000,
+    pollSpread: instances - 1,
+    random: Math.random,
   };
 
   const bucketChunk = (c: TokenBucketConfig): number => Math.min(c.capacity, leaseChunkSize(c, { processes: instances, overshootFraction }));
