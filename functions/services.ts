@@ -108,7 +108,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
     createStorageHealthProbe(storageConnection, { name: 'durable' }),
   ];
 
-  const sandboxDriver = config.mode === 'local' ? new MemorySandboxDriver() : undefined;
+  const sandboxDriver = config.mode === 'local' ? new MemorySandboxDriver({ autoCreate: true }) : undefined;
 
   return {
     config,

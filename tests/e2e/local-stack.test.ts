@@ -133,16 +133,24 @@ describe('npm start (local stack)', () => {
     const started = await fetch(`${stack.base}/api/rollouts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-functions-key': functionKey },
-      body: JSON.stringify({ instanceId: 'e2e-restart-1', revision: { id: 'rev-1', spec: { image: 'x' } }, sandboxIds: ['sb-a', 'sb-b'] }),
+      body: JSON.stringify({ instanceId: 'e2e-restart-1', revision: { id: 'rev-1', spec: { image: 'x' } }, sandboxIds: ['sb-a', 'sb-b'], health: { intervalMs: 3000, maxChecks: 5 } }),
     });
     expect(started.status).toBe(202);
     expect(await stopStack(stack)).toBe(0);
     for (const [name, pid] of Object.entries(stack.pids)) expect(alive(pid), `${name} pid ${pid} after stop`).toBe(false);
 
     stack = await startStack();
-    const status = await fetch(`${stack.base}/api/rollouts/e2e-restart-1`, { headers: { 'x-functions-key': functionKey } });
-    expect(status.status).toBe(200);
-    expect(((await status.json()) as { instanceId: string }).instanceId).toBe('e2e-restart-1');
+    // It is still there, and the restarted runner drives it on to the end (its durable timer fires after the restart).
+    let runtimeStatus = '';
+    for (let i = 0; i < 60 && runtimeStatus !== 'Completed'; i++) {
+      const status = await fetch(`${stack.base}/api/rollouts/e2e-restart-1`, { headers: { 'x-functions-key': functionKey } });
+      expect(status.status).toBe(200);
+      const body = (await status.json()) as { instanceId: string; runtimeStatus: string };
+      expect(body.instanceId).toBe('e2e-restart-1');
+      runtimeStatus = body.runtimeStatus;
+      if (runtimeStatus !== 'Completed') await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(runtimeStatus).toBe('Completed');
 
     // Killing the Cosmos server shows as down within 5 s.
     process.kill(stack.pids.cosmos!, 'SIGKILL');
