@@ -30,22 +30,34 @@ export interface EnsureCosmosContainersOptions {
 export async function ensureCosmosContainers(
   client: CosmosClient, databaseId: string, specs: readonly CosmosContainerSpec[], options?: EnsureCosmosContainersOptions,
 ): Promise<Map<string, Container>> {
-  try {
-    const { database } = await client.databases.createIfNotExists({ id: databaseId }, { abortSignal: options?.abortSignal });
-    const out = new Map<string, Container>();
-    for (const spec of specs) {
-      const { container } = await database.containers.createIfNotExists(
-        {
-          id: spec.id,
-          partitionKey: { paths: [spec.partitionKeyPath ?? DOCUMENT_PARTITION_KEY_PATH] },
-          ...(spec.defaultTtlSec !== undefined ? { defaultTtl: spec.defaultTtlSec } : {}),
-        },
-        { abortSignal: options?.abortSignal },
-      );
-      out.set(spec.id, container);
+  const requestOptions = { abortSignal: options?.abortSignal };
+  const { database } = await createRacing(() => client.databases.createIfNotExists({ id: databaseId }, requestOptions));
+  const out = new Map<string, Container>();
+  for (const spec of specs) {
+    const { container } = await createRacing(() => database.containers.createIfNotExists(
+      {
+        id: spec.id,
+        partitionKey: { paths: [spec.partitionKeyPath ?? DOCUMENT_PARTITION_KEY_PATH] },
+        ...(spec.defaultTtlSec !== undefined ? { defaultTtl: spec.defaultTtlSec } : {}),
+      },
+      requestOptions,
+    ));
+    out.set(spec.id, container);
+  }
+  return out;
+}
+
+/**
+ * createIfNotExists is read-then-create: when several instances cold-start together, the losers of the create get a
+ * 409. The resource exists then, so a second attempt reads it.
+ */
+async function createRacing<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (e) {
+      const err = translateCosmosError(e, 'ensure containers');
+      if (err.code !== 'STORE_CONFLICT' || attempt >= 3) throw err;
     }
-    return out;
-  } catch (e) {
-    throw translateCosmosError(e, 'ensure containers');
   }
 }
