@@ -1,0 +1,149 @@
+// T1-R (inbound action not auditable → every request hashed into the receipt chain). Attack: someone with write access
+// to the receipts store edits, deletes, reorders, rebuilds or truncates receipts, or re-signs the head with their own
+// key. Mitigations under test: SHA-256 links over canonical JSON, ids that pin each seq, and Ed25519 checkpoints
+// signed with the Key Vault key. The real `kars audit verify` (cli/main.ts, what bin/kars.js runs) must name the first
+// broken link each time; the control case shows truncation goes unnoticed when checkpoints are switched off.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CosmosClient } from '@azure/cosmos';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
+import { ensureCosmosContainers, RECEIPTS_CONTAINER } from '../../adapters/cosmos/cosmos-containers';
+import { CosmosDocumentStore } from '../../adapters/cosmos/cosmos-document-store';
+import { createCosmosReceiptStore } from '../../adapters/cosmos/cosmos-receipt-store';
+import { createMemorySecretSource } from '../../adapters/memory/memory-secrets';
+import { ReceiptAppender } from '../../core/audit/append-receipt';
+import { createSecretCheckpointSigner } from '../../core/audit/checkpoint-signer';
+import type { DocumentStore } from '../../core/ports/document-store.port';
+import { redact } from '../../core/secrets/redacted';
+import { startCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
+import type { LocalCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
+import { input, newKey, testClock } from '../core/audit/audit-fixture';
+import {
+  deleteReceipt, editReceipt, rebuildFrom, resignCheckpoint, swapReceipts, truncate,
+} from '../core/audit/tamper';
+import { runTs } from '../integration/audit/support/run-ts';
+import type { RunResult } from '../integration/audit/support/run-ts';
+
+const CHAIN = 'audit-01';
+const key = newKey();
+const dir = mkdtempSync(join(tmpdir(), 'kars-t1r-'));
+const publicKeyFile = join(dir, 'checkpoint.pub.pem');
+writeFileSync(publicKeyFile, key.publicKey.export({ format: 'pem', type: 'spki' }) as string);
+
+let server: LocalCosmosServer;
+let client: CosmosClient;
+let dbCount = 0;
+
+beforeAll(async () => {
+  server = await startCosmosServer();
+  client = createCosmosClient({ endpoint: server.endpoint, key: redact(server.key) });
+});
+afterAll(async () => {
+  client?.dispose();
+  await server?.stop();
+});
+
+/**
+ * A fresh database with 3 receipts on audit-00 and 23 on audit-01: checkpoints every 5 (at 5, 10, 15, 20 on
+ * audit-01), head hint every 8. `signed: false` is the control: no checkpoint signer, as in kars.
+ */
+async function seed(options: { signed: boolean }): Promise<{ database: string; docs: DocumentStore }> {
+  dbCount += 1;
+  const database = `t1r-${dbCount}`;
+  const container = (await ensureCosmosContainers(client, database, [RECEIPTS_CONTAINER])).get(RECEIPTS_CONTAINER.id)!;
+  const clock = testClock();
+  const secrets = createMemorySecretSource({ 'audit-checkpoint-key': key.secret });
+  const appender = new ReceiptAppender(createCosmosReceiptStore(container), {
+    clock, layout: { prefix: 'audit', count: 2 }, checkpointEvery: 5, headHintEvery: 8,
+    ...(options.signed ? { signer: createSecretCheckpointSigner(secrets, { secretName: 'audit-checkpoint-key', clock }) } : {}),
+  });
+  for (let i = 1; i <= 3; i += 1) await appender.appendToChain('audit-00', input(i));
+  for (let i = 1; i <= 23; i += 1) {
+    clock.advance(1000);
+    await appender.appendToChain(CHAIN, input(i));
+  }
+  return { database, docs: new CosmosDocumentStore(container) };
+}
+
+function verify(database: string, ...extra: string[]): Promise<RunResult> {
+  return runTs('cli/main.ts', ['audit', 'verify', '--public-key', publicKeyFile, '--chain-count', '2', ...extra], {
+    KARS_COSMOS_ENDPOINT: server.endpoint, KARS_COSMOS_KEY: server.key, KARS_COSMOS_DATABASE: database,
+  });
+}
+
+function expectBroken(result: RunResult, seq: number, kind: string): void {
+  expect(result.stdout).toMatch(new RegExp(`^BROKEN chain=${CHAIN} seq=${seq} kind=${kind} \\(`));
+  expect(result.stdout.trim().split('\n')).toHaveLength(1); // only the tampered chain, only its first break
+  expect(result.code).toBe(1);
+  expect(result.stdout + result.stderr).not.toContain(server.key);
+}
+
+describe('T1-R receipt tampering is reported by kars audit verify', () => {
+  it('an untouched log verifies: OK with the receipt count and the last checkpoint', async () => {
+    const { database } = await seed({ signed: true });
+    const r = await verify(database);
+    expect(r.stdout).toMatch(/^OK 26 receipts in 2 chains, last checkpoint audit-01@20 \d{4}-\d\d-\d\dT[\d:.]+Z key [0-9a-f]{16}\n$/);
+    expect(r.code).toBe(0);
+  });
+
+  it('edit: a receipt changed in place → hash-mismatch at that receipt', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await editReceipt(docs, CHAIN, 7, { rehash: false });
+    expectBroken(await verify(database), 7, 'hash-mismatch');
+  });
+
+  it('edit with a recomputed hash → link-mismatch at the next receipt', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await editReceipt(docs, CHAIN, 7, { rehash: true });
+    expectBroken(await verify(database), 8, 'link-mismatch');
+  });
+
+  it('delete: a receipt removed → sequence-gap at the missing seq', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await deleteReceipt(docs, CHAIN, 9);
+    expectBroken(await verify(database), 9, 'sequence-gap');
+  });
+
+  it('reorder: two receipts swapped → reordered at the first swapped position', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await swapReceipts(docs, CHAIN, 11, 12);
+    expectBroken(await verify(database), 11, 'reordered');
+  });
+
+  it('rebuild: the tail rewritten with consistent links → checkpoint-hash-mismatch at the signed checkpoint', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await rebuildFrom(docs, CHAIN, 17, 23);
+    expectBroken(await verify(database), 20, 'checkpoint-hash-mismatch');
+  });
+
+  it('truncate the tail → checkpoint-beyond-tip at the first missing seq', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await truncate(docs, CHAIN, 19, 23, { checkpoints: false });
+    expectBroken(await verify(database), 19, 'checkpoint-beyond-tip');
+  });
+
+  it('truncate the tail and re-sign the checkpoint with another key → unknown-key at the forged checkpoint', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await truncate(docs, CHAIN, 17, 23, { checkpoints: true, headHint: true });
+    await resignCheckpoint(docs, CHAIN, 16, newKey().privateKey, 1_800_000_000_000);
+    expectBroken(await verify(database), 16, 'unknown-key');
+  });
+
+  it('truncate and erase every trace in the store → caught by the verifier state of an earlier run', async () => {
+    const { database, docs } = await seed({ signed: true });
+    const state = join(dir, `state-${database}.json`);
+    expect((await verify(database, '--state', state)).code).toBe(0);
+    await truncate(docs, CHAIN, 13, 23, { checkpoints: true, headHint: true });
+    expectBroken(await verify(database, '--state', state), 13, 'checkpoint-beyond-tip');
+  });
+
+  it('control: with checkpoints switched off (kars\'s unsigned head), the same truncation goes unnoticed', async () => {
+    const { database, docs } = await seed({ signed: false });
+    await truncate(docs, CHAIN, 19, 23, { checkpoints: true, headHint: true });
+    const r = await verify(database);
+    expect(r.stdout).toMatch(/^OK 21 receipts in 2 chains, last checkpoint none\n$/);
+    expect(r.code).toBe(0);
+  });
+});
