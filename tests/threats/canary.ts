@@ -22,6 +22,13 @@ export class Canaries {
     return value;
   }
 
+  /** Registers a value chosen elsewhere (a host key) as a canary. */
+  adopt(label: string, value: string): string {
+    if (value.length < 12) throw new RangeError('canary values need at least 12 characters');
+    this.#planted.set(value, label);
+    return value;
+  }
+
   /** Every occurrence of any planted canary in `texts` (pairs of where → text). */
   scan(texts: Iterable<readonly [where: string, text: string]>): CanaryHit[] {
     const hits: CanaryHit[] = [];
