@@ -1,18 +1,16 @@
 // `kars` operator CLI: dispatches `kars <group> <command> [flags]` through one table, one file per command in cli/commands/.
 import type { CliCommand, CliIo } from './command';
 import { CliUsageError } from './command';
+import { auditVerifyCommand } from './commands/audit-verify';
 import { isKarsError } from '../core/errors';
 
-interface CommandEntry {
-  summary: string;
-  /** Loaded on use, so one command's SDKs do not slow down the others. */
-  load: () => CliCommand;
-}
-
-/** The dispatch table. To add a command: one line here, one file in cli/commands/. */
-export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
-  'audit verify': { summary: 'verify the audit receipt chains and their signed checkpoints', load: () => (require('./commands/audit-verify') as typeof import('./commands/audit-verify')).auditVerifyCommand },
-};
+/**
+ * The dispatch table. To add a command: a file in cli/commands/ exporting a CliCommand, its import above, one entry
+ * here. Static imports (not lazy require) so the same table works compiled, under vitest and under ts-register.
+ */
+export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.fromEntries([
+  auditVerifyCommand,
+].map((c) => [c.name, c]));
 
 /** @returns the exit code. Never throws: unexpected errors print their code (never a stack with values) and exit 1. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -26,8 +24,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     printHelp(io.err);
     return 2;
   }
-  const entry = COMMANDS[key] as CommandEntry;
-  const command = entry.load();
+  const command = COMMANDS[key] as CliCommand;
   const rest = argv.slice(key.split(' ').length);
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(command.usage);
@@ -52,7 +49,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 function printHelp(print: (line: string) => void): void {
   print('usage: kars <command> [flags]   (kars <command> --help for its flags)');
-  for (const [name, entry] of Object.entries(COMMANDS)) print(`  ${name.padEnd(24)} ${entry.summary}`);
+  for (const [name, command] of Object.entries(COMMANDS)) print(`  ${name.padEnd(24)} ${command.summary}`);
 }
 
 /** Process entry used by bin/kars.js. */
