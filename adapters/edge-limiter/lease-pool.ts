@@ -15,8 +15,6 @@ export type LimitRefusal =
       readonly scope: 'global' | 'agent' | 'tenant';
       /** When a retry can succeed at the earliest (Retry-After is measured to it). */
       readonly retryAtMs: number;
-      /** The refusal concerns model tokens only: a request reserving none may still pass. */
-      readonly tokensOnly: boolean;
     }
   | {
       readonly kind: 'quota';
@@ -45,12 +43,27 @@ export interface UnusedUnits {
 }
 
 export type RefillResult =
-  | { readonly ok: true; readonly granted: Units; readonly expiresAtMs: number; readonly returned: boolean }
+  | {
+      readonly ok: true;
+      readonly granted: Units;
+      readonly expiresAtMs: number;
+      readonly returned: boolean;
+      /**
+       * This grant spent a model-token quota: the waiters it serves pass, but from now on every request is refused
+       * (a spent token quota refuses requests reserving none), so the rest of the lease is not used.
+       */
+      readonly exhausted?: { readonly refusal: LimitRefusal; readonly untilMs: number };
+    }
   | {
       readonly ok: false;
       readonly refusal: LimitRefusal;
       /** Cache the refusal until then (undefined: do not cache). */
       readonly cacheUntilMs: number | undefined;
+      /**
+       * The refusal (and its cached copy) applies to requests reserving at least this many model tokens: 0 for all,
+       * more when only the model-token amount failed and a smaller request could still pass.
+       */
+      readonly appliesFromTokens: number;
       readonly returned: boolean;
     };
 
@@ -92,7 +105,7 @@ export class LeasePool {
   readonly #o: LeasePoolOptions;
   #lease: Lease | undefined;
   #unreturned: UnusedUnits[] = [];
-  #refusal: { refusal: LimitRefusal; untilMs: number } | undefined;
+  #refusal: { refusal: LimitRefusal; untilMs: number; fromTokens: number } | undefined;
   readonly #waiters: Waiter[] = [];
   #running = false;
 
@@ -113,8 +126,7 @@ export class LeasePool {
       this.#refusal = undefined;
       return undefined;
     }
-    if (r.refusal.kind === 'rate' && r.refusal.tokensOnly && need.modelTokens === 0) return undefined;
-    return r.refusal;
+    return need.modelTokens >= r.fromTokens ? r.refusal : undefined;
   }
 
   /** True when nothing waits or runs, so the pool can be dropped (its lease is lost; quota units stay counted). */
@@ -199,11 +211,11 @@ export class LeasePool {
     }
   }
 
-  #refuseMatching(refusal: LimitRefusal): number {
+  #refuseMatching(refusal: LimitRefusal, fromTokens: number): number {
     let refused = 0;
     for (let i = 0; i < this.#waiters.length;) {
       const w = this.#waiters[i]!;
-      if (refusal.kind === 'rate' && refusal.tokensOnly && w.need.modelTokens === 0) {
+      if (w.need.modelTokens < fromTokens) {
         i += 1;
         continue;
       }
@@ -225,7 +237,7 @@ export class LeasePool {
         const first = this.#waiters[0]!.need;
         const cached = this.cachedRefusal(first, nowMs);
         if (cached !== undefined) {
-          this.#refuseMatching(cached);
+          this.#refuseMatching(cached, this.#refusal?.fromTokens ?? 0);
           continue;
         }
         if (this.#lease !== undefined && nowMs >= this.#lease.expiresAtMs) this.#expire();
@@ -247,7 +259,7 @@ export class LeasePool {
           result = await this.#o.refill({ nowMs, held, want, min, chunk: this.#o.chunk, unreturned });
         } catch (e) {
           const failed = this.#o.onRefillError(e);
-          result = { ok: false, refusal: failed.refusal, cacheUntilMs: failed.cacheUntilMs, returned: false };
+          result = { ok: false, refusal: failed.refusal, cacheUntilMs: failed.cacheUntilMs, appliesFromTokens: 0, returned: false };
         }
         if (result.returned) this.#unreturned = this.#unreturned.filter((u) => !unreturned.includes(u));
         if (result.ok) {
@@ -262,12 +274,18 @@ export class LeasePool {
             grantedAtMs: nowMs,
           };
           this.#serve(now);
+          if (result.exhausted !== undefined) {
+            this.#expire();
+            this.#refusal = { refusal: result.exhausted.refusal, untilMs: result.exhausted.untilMs, fromTokens: 0 };
+          }
           continue;
         }
-        if (result.cacheUntilMs !== undefined) this.#refusal = { refusal: result.refusal, untilMs: result.cacheUntilMs };
-        const refused = this.#refuseMatching(result.refusal);
+        if (result.cacheUntilMs !== undefined) {
+          this.#refusal = { refusal: result.refusal, untilMs: result.cacheUntilMs, fromTokens: result.appliesFromTokens };
+        }
+        const refused = this.#refuseMatching(result.refusal, result.appliesFromTokens);
         if (refused === 0) idleRefills += 1;
-        // A refusal that fits none of the waiters (model tokens only) cannot loop for ever.
+        // A refusal that fits none of the waiters (model tokens only) must not loop for ever.
         if (idleRefills >= MAX_IDLE_REFILLS) {
           for (const w of this.#waiters.splice(0)) w.resolve({ ok: false, refusal: result.refusal });
         }

@@ -41,7 +41,7 @@ export function bucketRefill(ctx: RefillContext, key: LimitDocumentKey, config: 
     const r = await compareAndSwap<RefillResult>(ctx.store, key, (doc, nowMs) => {
       const taken = takeUpTo(readBucket(doc), nowMs, max, config, { min });
       if (taken.granted === 0) {
-        return { result: rateRefusal(ctx, scope, nowMs, taken.retryAfterMs, false, false) };
+        return { result: refused(ctx, { kind: 'rate', scope, retryAtMs: nowMs + taken.retryAfterMs }, nowMs, taken.retryAfterMs, 0, false) };
       }
       return {
         result: { ok: true, granted: { requests: taken.granted, modelTokens: 0 }, expiresAtMs: nowMs + ctx.leaseTtlMs, returned: false },
@@ -78,31 +78,49 @@ export function tenantRefill(
         share = returnToQuotas(share, nowMs, u.units, u.grantedAtMs, shareLimits);
       }
       const returned = input.unreturned.length > 0;
-      let refusal: { refusal: LimitRefusal; retryAfterMs?: number } | undefined;
+      const firstTokens = input.min.modelTokens + input.held.modelTokens;
+      let refusal: { refusal: LimitRefusal; retryAfterMs?: number; fromTokens: number } | undefined;
       for (const candidate of candidates(input)) {
         const c = chargeTenantBudget(state, nowMs, candidate.amount, budget);
         if (!c.allowed) {
           if (c.code === 'LIMIT_RATE_EXCEEDED') {
-            refusal = { refusal: { kind: 'rate', scope: 'tenant', retryAtMs: nowMs + c.retryAfterMs, tokensOnly: c.dimension === 'modelTokens' }, retryAfterMs: c.retryAfterMs };
+            refusal = {
+              refusal: { kind: 'rate', scope: 'tenant', retryAtMs: nowMs + c.retryAfterMs },
+              retryAfterMs: c.retryAfterMs,
+              fromTokens: c.dimension === 'modelTokens' ? Math.max(1, firstTokens) : 0,
+            };
             if (candidate.chunkOrLess) break;
           } else {
-            refusal = { refusal: quotaRefusal(c.dimension, c.resetAtMs) };
+            refusal = { refusal: quotaRefusal(c.dimension, c.resetAtMs), fromTokens: c.dimension === 'modelTokens' ? Math.max(1, firstTokens) : 0 };
           }
           continue;
         }
         const s = takeFromQuotas(share, nowMs, candidate.amount, shareLimits);
         if (!s.allowed) {
-          refusal = { refusal: quotaRefusal(s.dimension, s.resetAtMs) };
+          refusal = { refusal: quotaRefusal(s.dimension, s.resetAtMs), fromTokens: s.dimension === 'modelTokens' ? Math.max(1, firstTokens) : 0 };
           continue;
         }
         const expiresAtMs = Math.min(nowMs + ctx.leaseTtlMs, ...periodEnds(nowMs, periodLimits));
+        const after = chargeTenantBudget(c.state, nowMs, { requests: 0, modelTokens: 0 }, budget);
+        const afterShare = takeFromQuotas(s.state, nowMs, { requests: 0, modelTokens: 0 }, shareLimits);
+        const spent = !after.allowed && after.code === 'LIMIT_QUOTA_EXCEEDED' && after.dimension === 'modelTokens'
+          ? after.resetAtMs
+          : !afterShare.allowed && afterShare.dimension === 'modelTokens' ? afterShare.resetAtMs : undefined;
         return {
-          result: { ok: true, granted: candidate.amount, expiresAtMs, returned },
+          result: { ok: true, granted: candidate.amount, expiresAtMs, returned, ...exhaustedTokens(ctx, spent, nowMs) },
           write: tenantDocument(key.id, c.state, s.state, budget, shareLimits, nowMs, ctx.retentionMs),
         };
       }
-      const final = refusal!;
-      const result = refused(ctx, final.refusal, nowMs, final.retryAfterMs, returned);
+      let final = refusal!;
+      // A quota that refused this amount but would still admit the smallest request (1 request, 0 tokens) is not
+      // spent: only requests reserving as many tokens are refused.
+      if (final.refusal.kind === 'quota' && final.fromTokens > 0) {
+        const smallest = { requests: 1, modelTokens: 0 };
+        const c = chargeTenantBudget(state, nowMs, smallest, budget);
+        const spent = (!c.allowed && c.code === 'LIMIT_QUOTA_EXCEEDED') || !takeFromQuotas(share, nowMs, smallest, shareLimits).allowed;
+        if (spent) final = { ...final, fromTokens: 0 };
+      }
+      const result = refused(ctx, final.refusal, nowMs, final.retryAfterMs, final.fromTokens, returned);
       return returned ? { result, write: tenantDocument(key.id, state, share, budget, shareLimits, nowMs, ctx.retentionMs) } : { result };
     }, ctx.cas);
     return r === CAS_CONTENDED ? contended(ctx, 'tenant') : r;
@@ -123,14 +141,22 @@ export function clusterRefill(ctx: RefillContext, key: LimitDocumentKey, limits:
       const taken = takeFromQuotas(counters, nowMs, want, limits, { min: input.min });
       if (taken.allowed) {
         const expiresAtMs = Math.min(nowMs + ctx.leaseTtlMs, ...periodEnds(nowMs, [limits]));
+        const after = takeFromQuotas(taken.state, nowMs, { requests: 0, modelTokens: 0 }, limits);
+        const spent = !after.allowed && after.dimension === 'modelTokens' ? after.resetAtMs : undefined;
+        const exhausted = spent === undefined ? {} : {
+          exhausted: { refusal: { kind: 'rate', scope: 'global', retryAtMs: spent } as LimitRefusal, untilMs: Math.min(spent, nowMs + ctx.refusalCacheMaxMs) },
+        };
         return {
-          result: { ok: true, granted: taken.granted, expiresAtMs, returned },
+          result: { ok: true, granted: taken.granted, expiresAtMs, returned, ...exhausted },
           write: clusterDocument(key.id, taken.state, limits, nowMs, ctx.retentionMs),
         };
       }
+      const firstTokens = input.min.modelTokens + input.held.modelTokens;
+      const smallestFits = taken.dimension === 'modelTokens' && takeFromQuotas(counters, nowMs, { requests: 1, modelTokens: 0 }, limits).allowed;
+      const fromTokens = smallestFits ? Math.max(1, firstTokens) : 0;
       const result: RefillResult = taken.resetAtMs === undefined
-        ? refused(ctx, quotaRefusal(taken.dimension, undefined), nowMs, undefined, returned)
-        : refused(ctx, { kind: 'rate', scope: 'global', retryAtMs: taken.resetAtMs, tokensOnly: false }, nowMs, taken.resetAtMs - nowMs, returned);
+        ? refused(ctx, quotaRefusal(taken.dimension, undefined), nowMs, undefined, fromTokens, returned)
+        : refused(ctx, { kind: 'rate', scope: 'global', retryAtMs: taken.resetAtMs }, nowMs, taken.resetAtMs - nowMs, fromTokens, returned);
       return returned ? { result, write: clusterDocument(key.id, taken.state, limits, nowMs, ctx.retentionMs) } : { result };
     }, ctx.cas);
     return r === CAS_CONTENDED ? contended(ctx, 'global') : r;
@@ -176,22 +202,29 @@ function quotaRefusal(dimension: 'requests' | 'modelTokens', resetsAtMs: number 
   return { kind: 'quota', scope: dimension === 'requests' ? 'requests' : 'tokens', resetsAtMs };
 }
 
-function refused(ctx: RefillContext, refusal: LimitRefusal, nowMs: number, waitMs: number | undefined, returned: boolean): RefillResult {
+function refused(
+  ctx: RefillContext, refusal: LimitRefusal, nowMs: number, waitMs: number | undefined, appliesFromTokens: number, returned: boolean,
+): RefillResult {
   // A refusal that no wait can fix (more than a limit allows) is specific to this request: not cached.
   const until = refusal.kind === 'quota'
     ? (refusal.resetsAtMs === undefined ? undefined : Math.min(refusal.resetsAtMs, nowMs + ctx.refusalCacheMaxMs))
     : nowMs + Math.min(Math.ceil(Math.max(1, waitMs ?? 1) * (1 + ctx.random() * ctx.pollSpread)), ctx.refusalCacheMaxMs);
-  return { ok: false, refusal, cacheUntilMs: until, returned };
+  return { ok: false, refusal, cacheUntilMs: until, appliesFromTokens, returned };
 }
 
-function rateRefusal(
-  ctx: RefillContext, scope: 'global' | 'agent' | 'tenant', nowMs: number, retryAfterMs: number, tokensOnly: boolean, returned: boolean,
-): RefillResult {
-  return refused(ctx, { kind: 'rate', scope, retryAtMs: nowMs + retryAfterMs, tokensOnly }, nowMs, retryAfterMs, returned);
+function exhaustedTokens(ctx: RefillContext, resetAtMs: number | undefined, nowMs: number): { exhausted?: { refusal: LimitRefusal; untilMs: number } } {
+  if (resetAtMs === undefined) return {};
+  return { exhausted: { refusal: quotaRefusal('modelTokens', resetAtMs), untilMs: Math.min(resetAtMs, nowMs + ctx.refusalCacheMaxMs) } };
 }
 
 function contended(ctx: RefillContext, scope: 'global' | 'agent' | 'tenant'): RefillResult {
-  return { ok: false, refusal: { kind: 'rate', scope, retryAtMs: ctx.cas.nowMs() + ctx.contendedRetryAfterMs, tokensOnly: false }, cacheUntilMs: undefined, returned: false };
+  return {
+    ok: false,
+    refusal: { kind: 'rate', scope, retryAtMs: ctx.cas.nowMs() + ctx.contendedRetryAfterMs },
+    cacheUntilMs: undefined,
+    appliesFromTokens: 0,
+    returned: false,
+  };
 }
 
 function periodEnds(nowMs: number, limits: readonly QuotaLimits[]): number[] {

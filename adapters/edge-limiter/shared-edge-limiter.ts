@@ -178,7 +178,7 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
     const code = isKarsError(e) ? e.code : 'INTERNAL';
     logger.warn('edge-limiter.fail-closed', { code, reason: isKarsError(e) ? 'store' : 'document' });
     const now = nowMs();
-    return { refusal: { kind: 'rate', scope: 'global', retryAtMs: now + unavailableRetryAfterMs, tokensOnly: false }, cacheUntilMs: now + unavailableRetryAfterMs };
+    return { refusal: { kind: 'rate', scope: 'global', retryAtMs: now + unavailableRetryAfterMs }, cacheUntilMs: now + unavailableRetryAfterMs };
   };
   const pool = (o: LeasePoolOptions): LeasePool => new LeasePool(o);
   const grantCap = (chunk: number): number => Math.max(chunk, chunk * MAX_GRANT_FACTOR);
