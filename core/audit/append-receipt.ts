@@ -123,6 +123,7 @@ export class ReceiptAppender {
   async #append(chain: string, input: ReceiptInput, abortSignal: AbortSignal | undefined): Promise<Receipt> {
     await this.#register(chain, abortSignal);
     let tip = this.#tips.get(chain) ?? await this.#discoverTip(chain, abortSignal);
+    let lost = 0;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
       const receipt = buildReceipt(chain, tip.seq, tip.hash, this.#clock.nowMs(), input);
       try {
@@ -132,7 +133,8 @@ export class ReceiptAppender {
           this.#tips.delete(chain); // outcome unknown: rediscover next time
           throw e;
         }
-        tip = await this.#catchUp(chain, tip, abortSignal);
+        lost += 1;
+        tip = await this.#catchUp(chain, tip, lost, abortSignal);
         continue;
       }
       this.#tips.set(chain, { seq: receipt.seq, hash: receipt.hash });
@@ -158,12 +160,18 @@ export class ReceiptAppender {
     return this.#walkForward(chain, tipOf(last, parsed.seq), abortSignal);
   }
 
-  /** After losing a race at tip.seq+1: jump to the hint if it is further ahead, then read forward to the real tip. */
-  async #catchUp(chain: string, tip: Tip, abortSignal: AbortSignal | undefined): Promise<Tip> {
-    const hint = await this.#readHint(chain, abortSignal);
-    if (hint && hint.seq > tip.seq + 1) {
-      const at = await this.#store.readReceipt(chain, hint.seq, { abortSignal });
-      if (at) return this.#walkForward(chain, tipOf(at, hint.seq), abortSignal);
+  /**
+   * After losing the race for tip.seq+1: that receipt now exists; read forward from it to the first free seq, so the
+   * retry starts from a freshly observed tip. After repeated losses (this instance is evidently far behind), jump
+   * ahead via the hint first.
+   */
+  async #catchUp(chain: string, tip: Tip, lost: number, abortSignal: AbortSignal | undefined): Promise<Tip> {
+    if (lost >= 3) {
+      const hint = await this.#readHint(chain, abortSignal);
+      if (hint && hint.seq > tip.seq + 1) {
+        const at = await this.#store.readReceipt(chain, hint.seq, { abortSignal });
+        if (at) return this.#walkForward(chain, tipOf(at, hint.seq), abortSignal);
+      }
     }
     const next = await this.#store.readReceipt(chain, tip.seq + 1, { abortSignal });
     if (!next) return this.#discoverTip(chain, abortSignal); // it vanished between our 409 and this read
