@@ -99,12 +99,12 @@ export class ReceiptAppender {
 
   /**
    * Signs and stores a checkpoint over the chain's current tip now (on demand, e.g. before an export or at shutdown).
-   * @returns undefined for an empty chain. @throws KarsError AUDIT_CHECKPOINT_INVALID without a signer
+   * @returns undefined for an empty chain. @throws KarsError CONFIG_INVALID without a signer
    */
   async checkpoint(chain: string, options?: AppendReceiptOptions): Promise<Checkpoint | undefined> {
     assertChainName(chain);
     const signer = this.#signer;
-    if (!signer) throw new KarsError('AUDIT_CHECKPOINT_INVALID', 'no checkpoint signer configured');
+    if (!signer) throw new KarsError('CONFIG_INVALID', 'no checkpoint signer configured');
     return this.#serial(chain, async () => {
       const tip = await this.#discoverTip(chain, options?.abortSignal);
       this.#tips.set(chain, tip);

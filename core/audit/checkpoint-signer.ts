@@ -8,7 +8,7 @@ import type { Checkpoint, CheckpointStatement } from './checkpoint';
 import { parseEd25519PrivateKey } from './ed25519-keys';
 
 export interface CheckpointSigner {
-  /** @throws KarsError SECRET_NOT_FOUND | SECRET_UNAVAILABLE | AUDIT_CHECKPOINT_INVALID */
+  /** @throws KarsError SECRET_NOT_FOUND | SECRET_UNAVAILABLE | CONFIG_INVALID */
   sign(statement: CheckpointStatement, options?: { abortSignal?: AbortSignal }): Promise<Checkpoint>;
 }
 

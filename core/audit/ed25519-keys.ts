@@ -38,7 +38,7 @@ export function parseEd25519PublicKey(input: string | Uint8Array): KeyObject {
 
 /**
  * Accepts a PEM PKCS#8 private key, or base64 of the 32-byte seed or of the PKCS#8 DER. The message never echoes input.
- * @throws KarsError AUDIT_CHECKPOINT_INVALID
+ * @throws KarsError CONFIG_INVALID
  */
 export function parseEd25519PrivateKey(secret: string): KeyObject {
   let bytes: Buffer | undefined;
@@ -50,7 +50,7 @@ export function parseEd25519PrivateKey(secret: string): KeyObject {
     if (der !== bytes) der.fill(0);
     return key;
   } catch {
-    throw new KarsError('AUDIT_CHECKPOINT_INVALID', 'checkpoint signing secret is not an Ed25519 private key');
+    throw new KarsError('CONFIG_INVALID', 'checkpoint signing secret is not an Ed25519 private key');
   } finally {
     bytes?.fill(0);
   }

@@ -121,7 +121,7 @@ describe('ReceiptAppender', () => {
     const rig = auditRig();
     const a = new ReceiptAppender(rig.store, { clock: rig.clock });
     await a.appendToChain('audit-00', input(1));
-    expect(await codeOf(a.checkpoint('audit-00'))).toBe('AUDIT_CHECKPOINT_INVALID');
+    expect(await codeOf(a.checkpoint('audit-00'))).toBe('CONFIG_INVALID');
   });
 
   it('a cold instance finds the tip from the hint, and by query when the hint is gone', async () => {

@@ -99,7 +99,7 @@ describe('Ed25519 key parsing', () => {
       parseEd25519PrivateKey(secret);
       expect.unreachable();
     } catch (e) {
-      expect(isKarsError(e) && e.code).toBe('AUDIT_CHECKPOINT_INVALID');
+      expect(isKarsError(e) && e.code).toBe('CONFIG_INVALID');
       expect((e as Error).message).not.toContain('canary');
     }
   });
@@ -132,6 +132,6 @@ describe('createSecretCheckpointSigner', () => {
     const missing = createSecretCheckpointSigner(createMemorySecretSource({}), { secretName: SIGNING_SECRET_NAME, clock });
     expect(await codeOf(missing.sign(statement))).toBe('SECRET_NOT_FOUND');
     const garbage = createSecretCheckpointSigner(createMemorySecretSource({ [SIGNING_SECRET_NAME]: 'bm90IGEga2V5' }), { secretName: SIGNING_SECRET_NAME, clock });
-    expect(await codeOf(garbage.sign(statement))).toBe('AUDIT_CHECKPOINT_INVALID');
+    expect(await codeOf(garbage.sign(statement))).toBe('CONFIG_INVALID');
   });
 });
