@@ -99,6 +99,10 @@ export async function verifyChain(store: ReceiptStore, chain: string, options: V
     if (head.chain === chain) addAnchor(head.seq, head.hash, `trusted head ${head.seq} from verifier state`);
   }
 
+  // Read the hint before walking: on a live system writers keep appending, and a hint read after the walk could
+  // legitimately name receipts the walk never reached. (Checkpoints are read first for the same reason.)
+  const hint = await store.readHeadHint(chain, call);
+
   let expected = 1;
   let previousHash = GENESIS_HASH;
   let walkBreak: ChainBreak | undefined;
@@ -126,7 +130,6 @@ export async function verifyChain(store: ReceiptStore, chain: string, options: V
         detail: `${anchors.get(beyond)?.[0]?.source ?? 'checkpoint'} vouches for seq ${beyond}; the chain ends at ${tipSeq}`,
       });
     }
-    const hint = await store.readHeadHint(chain, call);
     if (hint && hint.hint.seq > tipSeq) {
       breaks.push({ chain, seq: tipSeq + 1, kind: 'head-beyond-tip', detail: `head hint names seq ${hint.hint.seq}; the chain ends at ${tipSeq}` });
     }

@@ -130,6 +130,21 @@ describe('verifyChain', () => {
     expect(brokenAt(await verify(rig))).toEqual([3, 'hash-mismatch']);
   });
 
+  it('never reports a false break while writers keep appending during the walk', async () => {
+    const rig = await chainOf23();
+    const writers = [rig.appender({ checkpointEvery: 3, headHintEvery: 2 }), rig.appender({ checkpointEvery: 3, headHintEvery: 2 })];
+    let running = true;
+    const load = writers.map(async (w, i) => {
+      for (let n = 0; running && n < 400; n += 1) await w.appendToChain(CHAIN, input(n, `w${i}`));
+    });
+    const reports: ChainReport[] = [];
+    for (let i = 0; i < 15; i += 1) reports.push(await verify(rig));
+    running = false;
+    await Promise.all(load);
+    expect(reports.map((r) => r.break)).toEqual(reports.map(() => undefined));
+    expect(reports.at(-1)!.receipts).toBeGreaterThan(reports[0]!.receipts); // the walks really overlapped the appends
+  });
+
   it('reports the FIRST break when there are several', async () => {
     const rig = await chainOf23();
     await deleteReceipt(rig.mem.documents, CHAIN, 17);
