@@ -14,6 +14,8 @@ import type {
 interface Entry {
   json: string;
   etag: string;
+  /** Parsed once for filtering and sorting; never handed out (callers get fresh copies from `json`). */
+  parsed: Record<string, unknown>;
 }
 
 export interface MemoryDocumentStoreOptions {
@@ -87,19 +89,18 @@ export class MemoryDocumentStore implements DocumentStore {
     assertDocumentQuery(query, options);
     checkAborted(options);
     const nowMs = this.#clock.nowMs();
-    let rows: { doc: Record<string, unknown>; etag: string }[] = [];
+    let rows: Entry[] = [];
     for (const entry of this.#partitions.get(partitionKey)?.values() ?? []) {
-      const doc = JSON.parse(entry.json) as Record<string, unknown>;
-      if (isDocumentExpired(doc, nowMs)) continue;
-      if ((query.where ?? []).every((f) => matches(valueAt(doc, f.field), f.op, f.value))) rows.push({ doc, etag: entry.etag });
+      if (isDocumentExpired(entry.parsed, nowMs)) continue;
+      if ((query.where ?? []).every((f) => matches(valueAt(entry.parsed, f.field), f.op, f.value))) rows.push(entry);
     }
     // Stable base order (id) so ties and unordered queries page deterministically.
-    rows.sort((a, b) => compareJson(a.doc['id'], b.doc['id']));
+    rows.sort((a, b) => compareJson(a.parsed['id'], b.parsed['id']));
     const orderBy = query.orderBy;
     if (orderBy) {
       const sign = orderBy.direction === 'desc' ? -1 : 1;
-      rows = rows.filter((r) => valueAt(r.doc, orderBy.field) !== undefined);
-      rows.sort((a, b) => sign * compareJson(valueAt(a.doc, orderBy.field), valueAt(b.doc, orderBy.field)));
+      rows = rows.filter((r) => valueAt(r.parsed, orderBy.field) !== undefined);
+      rows.sort((a, b) => sign * compareJson(valueAt(a.parsed, orderBy.field), valueAt(b.parsed, orderBy.field)));
     }
     if (query.top !== undefined) rows = rows.slice(0, query.top);
     const offset = parseToken(options?.continuationToken);
@@ -107,7 +108,7 @@ export class MemoryDocumentStore implements DocumentStore {
     const page = rows.slice(offset, offset + pageSize);
     const next = offset + page.length;
     return {
-      items: page.map((r) => ({ doc: r.doc as T, etag: r.etag })),
+      items: page.map((r) => ({ doc: JSON.parse(r.json) as T, etag: r.etag })),
       ...(next < rows.length ? { continuationToken: `${TOKEN_PREFIX}${next}` } : {}),
     };
   }
@@ -122,7 +123,7 @@ export class MemoryDocumentStore implements DocumentStore {
   #live(partitionKey: string, id: string): Entry | undefined {
     const entry = this.#partitions.get(partitionKey)?.get(id);
     if (!entry) return undefined;
-    return isDocumentExpired(JSON.parse(entry.json) as { expiresAtMs?: unknown }, this.#clock.nowMs()) ? undefined : entry;
+    return isDocumentExpired(entry.parsed, this.#clock.nowMs()) ? undefined : entry;
   }
 
   #put(partitionKey: string, doc: DocumentBody): string {
@@ -133,7 +134,8 @@ export class MemoryDocumentStore implements DocumentStore {
     }
     // A JSON round trip stores what the wire would carry (undefined dropped, no shared references).
     const etag = randomUUID();
-    partition.set(doc.id, { json: JSON.stringify(doc), etag });
+    const json = JSON.stringify(doc);
+    partition.set(doc.id, { json, etag, parsed: JSON.parse(json) as Record<string, unknown> });
     return etag;
   }
 }
