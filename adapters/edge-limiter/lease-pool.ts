@@ -27,8 +27,11 @@ export interface RefillInput {
   readonly nowMs: number;
   /** Unexpired units still in the lease (not enough for the first waiter). */
   readonly held: Units;
-  /** What the waiters need beyond `held`, topped up to the chunk and capped at the largest grant. */
-  readonly want: Units;
+  /**
+   * What the waiters need beyond `held`, topped up to the chunk and capped at the largest grant. A function: it is
+   * read when the shared state is in hand, so requests that queued during the read are counted in the same write.
+   */
+  want(): Units;
   /** The least that serves the first waiter. */
   readonly min: Units;
   /** The configured chunk. */
@@ -244,14 +247,16 @@ export class LeasePool {
         const held: Units = this.#lease === undefined
           ? { requests: 0, modelTokens: 0 }
           : { requests: this.#lease.requests, modelTokens: this.#lease.modelTokens };
-        const demand = this.#waiters.reduce(
-          (a, w) => ({ requests: a.requests + w.need.requests, modelTokens: a.modelTokens + w.need.modelTokens }),
-          { requests: 0, modelTokens: 0 },
-        );
         const min = { requests: Math.max(0, first.requests - held.requests), modelTokens: Math.max(0, first.modelTokens - held.modelTokens) };
-        const want = {
-          requests: topUp(held.requests, demand.requests, this.#o.chunk.requests, this.#o.maxGrant.requests, min.requests),
-          modelTokens: topUp(held.modelTokens, demand.modelTokens, this.#o.chunk.modelTokens, this.#o.maxGrant.modelTokens, min.modelTokens),
+        const want = (): Units => {
+          const demand = this.#waiters.reduce(
+            (a, w) => ({ requests: a.requests + w.need.requests, modelTokens: a.modelTokens + w.need.modelTokens }),
+            { requests: 0, modelTokens: 0 },
+          );
+          return {
+            requests: topUp(held.requests, demand.requests, this.#o.chunk.requests, this.#o.maxGrant.requests, min.requests),
+            modelTokens: topUp(held.modelTokens, demand.modelTokens, this.#o.chunk.modelTokens, this.#o.maxGrant.modelTokens, min.modelTokens),
+          };
         };
         const unreturned = this.#unreturned;
         let result: RefillResult;

@@ -37,9 +37,8 @@ const CLUSTER_KIND = 'kars-limit-cluster';
 export function bucketRefill(ctx: RefillContext, key: LimitDocumentKey, config: TokenBucketConfig, scope: 'global' | 'agent'): Refill {
   return async ({ held, want, chunk }) => {
     const min = Math.max(1, chunk.requests - held.requests);
-    const max = Math.max(want.requests, min);
     const r = await compareAndSwap<RefillResult>(ctx.store, key, (doc, nowMs) => {
-      const taken = takeUpTo(readBucket(doc), nowMs, max, config, { min });
+      const taken = takeUpTo(readBucket(doc), nowMs, Math.max(want().requests, min), config, { min });
       if (taken.granted === 0) {
         return { result: refused(ctx, { kind: 'rate', scope, retryAtMs: nowMs + taken.retryAfterMs }, nowMs, taken.retryAfterMs, 0, false) };
       }
@@ -137,7 +136,8 @@ export function clusterRefill(ctx: RefillContext, key: LimitDocumentKey, limits:
       let counters = readCluster(doc);
       for (const u of input.unreturned) counters = returnToQuotas(counters, nowMs, u.units, u.grantedAtMs, limits);
       const returned = input.unreturned.length > 0;
-      const want = { requests: Math.max(input.want.requests, input.min.requests), modelTokens: Math.max(input.want.modelTokens, input.min.modelTokens) };
+      const wanted = input.want();
+      const want = { requests: Math.max(wanted.requests, input.min.requests), modelTokens: Math.max(wanted.modelTokens, input.min.modelTokens) };
       const taken = takeFromQuotas(counters, nowMs, want, limits, { min: input.min });
       if (taken.allowed) {
         const expiresAtMs = Math.min(nowMs + ctx.leaseTtlMs, ...periodEnds(nowMs, [limits]));
@@ -172,11 +172,12 @@ export function tenantQuotaLimits(budget: TenantBudgetConfig): QuotaLimits {
 }
 
 function candidates(input: RefillInput): Array<{ amount: Units; chunkOrLess: boolean }> {
+  const wanted = input.want();
   const chunk: Units = {
-    requests: Math.max(input.min.requests, Math.min(input.want.requests, input.chunk.requests - input.held.requests)),
-    modelTokens: Math.max(input.min.modelTokens, Math.min(input.want.modelTokens, input.chunk.modelTokens - input.held.modelTokens)),
+    requests: Math.max(input.min.requests, Math.min(wanted.requests, input.chunk.requests - input.held.requests)),
+    modelTokens: Math.max(input.min.modelTokens, Math.min(wanted.modelTokens, input.chunk.modelTokens - input.held.modelTokens)),
   };
-  const want: Units = { requests: Math.max(input.want.requests, input.min.requests), modelTokens: Math.max(input.want.modelTokens, input.min.modelTokens) };
+  const want: Units = { requests: Math.max(wanted.requests, input.min.requests), modelTokens: Math.max(wanted.modelTokens, input.min.modelTokens) };
   const out: Array<{ amount: Units; chunkOrLess: boolean }> = [];
   for (const [amount, chunkOrLess] of [[want, false], [chunk, true], [input.min, true]] as const) {
     if (!out.some((o) => o.amount.requests === amount.requests && o.amount.modelTokens === amount.modelTokens)) {

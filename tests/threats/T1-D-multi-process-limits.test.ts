@@ -42,8 +42,6 @@ interface Run {
   endAtMs: number;
   /** Admission times of stream `i` over all processes. */
   admitted(i: number): number[];
-  /** Earliest refusal with this answer in stream `i` over all processes (when the burst had drained). */
-  firstRefusal(i: number, label: string): number;
 }
 
 async function runLoad(shared: boolean, limiter: LoadScenario['limiter'], streams: LoadStream[]): Promise<Run> {
@@ -66,7 +64,6 @@ async function runLoad(shared: boolean, limiter: LoadScenario['limiter'], stream
     startAtMs,
     endAtMs: startAtMs + DURATION_MS,
     admitted: (i) => results.flatMap((r) => r.streams[i]!.admittedAtMs),
-    firstRefusal: (i, label) => Math.min(...results.map((r) => r.streams[i]!.firstRefusalAtMs[label] ?? Number.POSITIVE_INFINITY)),
   };
 }
 
@@ -100,37 +97,45 @@ const AGENT_STREAMS: LoadStream[] = [
   { tenantId: 'tenant-a', agentId: 'calm-agent', perSec: 10 },
 ];
 
+/** Longest store write in the run: an answer trails the moment its tokens left the bucket by at most that. */
+const maxWriteMs = (r: Run): number => Math.ceil(Math.max(...r.results.map((x) => x.writeMs.max)));
+
 describe('T1-D: the global limit holds across 3 processes sharing one Cosmos store', () => {
   it('admits the burst, then within 10 % of 500 in every 1 s window; per-process stores admit about 3 ×', async () => {
-    const rate = SEED_GLOBAL_LIMIT.refillTokens;
+    const config = SEED_GLOBAL_LIMIT;
+    const rate = config.refillTokens;
     const on = await runLoad(true, GLOBAL_ONLY, GLOBAL_STREAMS);
     const chunk = on.results[0]!.chunks['global']!;
     const times = GLOBAL_STREAMS.flatMap((_, i) => on.admitted(i));
-    const drainedAtMs = burstDrainedAtMs(times, on.startAtMs, SEED_GLOBAL_LIMIT, PROCESSES * chunk) ?? on.endAtMs;
+    const drainedAtMs = burstDrainedAtMs(times, config, Math.max(PROCESSES * chunk, config.capacity / 10));
     const all = slidingWindows(times, on.startAtMs - 1000, on.endAtMs + 1000);
-    const steady = slidingWindows(times, drainedAtMs, on.endAtMs);
+    const steady = slidingWindows(times, drainedAtMs ?? on.endAtMs, on.endAtMs);
     const t = totals(on);
-    console.log(`T1-D global, shared store: ${times.length} admitted, burst window max ${all.max}, steady windows ` +
-      `${steady.min}..${steady.max} over ${steady.windows} windows, drained after ${drainedAtMs - on.startAtMs} ms, ` +
-      `chunk ${chunk}, store writes ${t.writes} (${(t.writes / t.admitted).toFixed(3)} per admitted), reads ${t.reads}, conflicts ${t.conflicts}, contended ${t.contended}`);
+    console.log(`T1-D global, shared Cosmos store, ${PROCESSES} processes, ${DURATION_MS} ms at ${offered(GLOBAL_STREAMS)} rps offered: ` +
+      `${times.length} admitted; busiest 1 s window ${all.max}; after the burst drained (${(drainedAtMs ?? NaN) - on.startAtMs} ms) ` +
+      `every 1 s window ${steady.min}..${steady.max} (${steady.windows} windows); chunk ${chunk}; store writes ${t.writes} ` +
+      `(${(t.writes / t.admitted).toFixed(3)} per admitted), reads ${t.reads}, lost races ${t.conflicts}, contended ${t.contended}; ` +
+      `longest write ${maxWriteMs(on)} ms`);
+    console.log(histogram(times, on.startAtMs, on.endAtMs));
 
-    console.log(histogram(times, on.startAtMs, on.endAtMs), JSON.stringify(on.results.map((r) => r.streams.map((s) => s.refusals))), JSON.stringify(on.results.map((r) => r.streams.map((s) => s.firstRefusalAtMs).map((o) => Object.values(o).map((v) => v - on.startAtMs)))));
     expect(t.storeFailures).toBe(0);
-    expect(drainedAtMs - on.startAtMs).toBeLessThan(2000);
-    expect(steady.windows).toBeGreaterThan(1500);
-    // Any window, burst included: at most burst + rate × 1 s, plus what leases can shift (processes × chunk).
-    expect(all.max).toBeLessThanOrEqual(maxAdmittedInWindow(SEED_GLOBAL_LIMIT, 1000) + PROCESSES * chunk);
-    expect(all.max).toBeGreaterThan(SEED_GLOBAL_LIMIT.capacity);
+    expect(drainedAtMs).toBeDefined();
+    expect(drainedAtMs! - on.startAtMs).toBeLessThan(2500);
+    expect(steady.windows).toBeGreaterThan(1000);
+    // Any window, burst included: the bucket's burst + 1 s of refill, plus what leases shift (processes × chunk),
+    // plus the refill during the longest write (an answer trails its tokens' take by the write that committed it).
+    expect(all.max).toBeLessThanOrEqual(maxAdmittedInWindow(config, 1000 + maxWriteMs(on)) + PROCESSES * chunk);
+    expect(all.max).toBeGreaterThan(config.capacity);
     expect(steady.max).toBeLessThanOrEqual(rate * 1.1);
     expect(steady.min).toBeGreaterThanOrEqual(rate * 0.9);
 
     const off = await runLoad(false, GLOBAL_ONLY, GLOBAL_STREAMS);
     const offTimes = GLOBAL_STREAMS.flatMap((_, i) => off.admitted(i));
-    const offDrained = off.firstRefusal(0, 'rate-limited:global');
-    const offSteady = slidingWindows(offTimes, offDrained, off.endAtMs);
-    console.log(`T1-D global, per-process stores (mitigation off): ${offTimes.length} admitted, steady windows ` +
-      `${offSteady.min}..${offSteady.max} (limit ${rate})`);
-    // Each process enforces the full limit on its own: the flood gets ~3 × through.
+    const offDrained = burstDrainedAtMs(offTimes, { ...config, capacity: PROCESSES * config.capacity, refillTokens: PROCESSES * rate }, PROCESSES * config.capacity / 10);
+    const offSteady = slidingWindows(offTimes, offDrained ?? off.startAtMs + 1000, off.endAtMs);
+    console.log(`T1-D global, per-process in-memory stores (mitigation off): ${offTimes.length} admitted; every 1 s window ` +
+      `after the bursts ${offSteady.min}..${offSteady.max} (limit ${rate})`);
+    // Each process enforces the full limit on its own: the flood gets about 3 × through.
     expect(offSteady.max).toBeGreaterThan(rate * 1.1);
     expect(offSteady.min).toBeGreaterThanOrEqual(rate * PROCESSES * 0.8);
     expect(offTimes.length).toBeGreaterThan(times.length * 2);
@@ -139,24 +144,27 @@ describe('T1-D: the global limit holds across 3 processes sharing one Cosmos sto
 
 describe('T1-D: the per-agent limit holds across 3 processes sharing one Cosmos store', () => {
   it('keeps the hot agent within 10 % of 50 per 1 s window while the calm agent is served; per-process stores admit about 3 ×', async () => {
-    const rate = SEED_AGENT_LIMIT.refillTokens;
+    const config = SEED_AGENT_LIMIT;
+    const rate = config.refillTokens;
     const on = await runLoad(true, AGENT, AGENT_STREAMS);
     const chunk = on.results[0]!.chunks['agent']!;
     const hot = on.admitted(0);
-    const drainedAtMs = burstDrainedAtMs(hot, on.startAtMs, SEED_AGENT_LIMIT, PROCESSES * chunk) ?? on.endAtMs;
+    const drainedAtMs = burstDrainedAtMs(hot, config, Math.max(PROCESSES * chunk, config.capacity / 10));
     const all = slidingWindows(hot, on.startAtMs - 1000, on.endAtMs + 1000);
-    const steady = slidingWindows(hot, drainedAtMs, on.endAtMs);
+    const steady = slidingWindows(hot, drainedAtMs ?? on.endAtMs, on.endAtMs);
     const t = totals(on);
-    console.log(`T1-D agent, shared store: hot ${hot.length} admitted, burst window max ${all.max}, steady windows ` +
-      `${steady.min}..${steady.max}, drained after ${drainedAtMs - on.startAtMs} ms, chunk ${chunk}, calm ` +
+    console.log(`T1-D agent, shared Cosmos store, ${PROCESSES} processes: hot agent ${hot.length} admitted of ` +
+      `${AGENT_STREAMS[0]!.perSec * PROCESSES} rps offered; busiest 1 s window ${all.max}; after the burst drained ` +
+      `(${(drainedAtMs ?? NaN) - on.startAtMs} ms) every 1 s window ${steady.min}..${steady.max}; chunk ${chunk}; calm agent ` +
       `${on.admitted(1).length} admitted; store writes ${t.writes} (${(t.writes / t.admitted).toFixed(3)} per admitted), ` +
-      `reads ${t.reads}, conflicts ${t.conflicts}, contended ${t.contended}`);
+      `reads ${t.reads}, lost races ${t.conflicts}, contended ${t.contended}; longest write ${maxWriteMs(on)} ms`);
+    console.log(histogram(hot, on.startAtMs, on.endAtMs));
 
-    console.log(histogram(hot, on.startAtMs, on.endAtMs), JSON.stringify(on.results.map((r) => r.streams.map((s) => s.refusals))));
     expect(t.storeFailures).toBe(0);
-    expect(drainedAtMs - on.startAtMs).toBeLessThan(2000);
-    expect(all.max).toBeLessThanOrEqual(maxAdmittedInWindow(SEED_AGENT_LIMIT, 1000) + PROCESSES * chunk);
-    expect(all.max).toBeGreaterThan(SEED_AGENT_LIMIT.capacity);
+    expect(drainedAtMs).toBeDefined();
+    expect(drainedAtMs! - on.startAtMs).toBeLessThan(2500);
+    expect(all.max).toBeLessThanOrEqual(maxAdmittedInWindow(config, 1000 + maxWriteMs(on)) + PROCESSES * chunk);
+    expect(all.max).toBeGreaterThan(config.capacity);
     expect(steady.max).toBeLessThanOrEqual(rate * 1.1);
     expect(steady.min).toBeGreaterThanOrEqual(rate * 0.9);
     // The calm agent's own bucket is untouched by the hot one: everything it offered got through.
@@ -165,14 +173,17 @@ describe('T1-D: the per-agent limit holds across 3 processes sharing one Cosmos 
 
     const off = await runLoad(false, AGENT, AGENT_STREAMS);
     const offHot = off.admitted(0);
-    const offSteady = slidingWindows(offHot, off.firstRefusal(0, 'rate-limited:agent'), off.endAtMs);
-    console.log(`T1-D agent, per-process stores (mitigation off): hot ${offHot.length} admitted, steady windows ` +
-      `${offSteady.min}..${offSteady.max} (limit ${rate})`);
+    const offDrained = burstDrainedAtMs(offHot, { ...config, capacity: PROCESSES * config.capacity, refillTokens: PROCESSES * rate }, PROCESSES * config.capacity / 10);
+    const offSteady = slidingWindows(offHot, offDrained ?? off.startAtMs + 1000, off.endAtMs);
+    console.log(`T1-D agent, per-process in-memory stores (mitigation off): hot agent ${offHot.length} admitted; every 1 s ` +
+      `window after the bursts ${offSteady.min}..${offSteady.max} (limit ${rate})`);
     expect(offSteady.max).toBeGreaterThan(rate * 1.1);
     expect(offSteady.min).toBeGreaterThanOrEqual(rate * PROCESSES * 0.8);
     expect(offHot.length).toBeGreaterThan(hot.length * 2);
   }, 60_000);
 });
+
+const offered = (streams: LoadStream[]): number => streams.reduce((a, s) => a + s.perSec, 0) * PROCESSES;
 
 function histogram(times: number[], from: number, to: number): string {
   const b: number[] = [];

@@ -40,6 +40,8 @@ export interface LoadResult {
   streams: StreamResult[];
   stats: ReturnType<ReturnType<typeof createSharedEdgeLimiter>['stats']>;
   chunks: Record<string, number>;
+  /** Duration of the store writes (create/replace) in ms. */
+  writeMs: { p50: number; p99: number; max: number };
 }
 
 async function run(s: LoadScenario): Promise<LoadResult> {
@@ -50,6 +52,22 @@ async function run(s: LoadScenario): Promise<LoadResult> {
     const client = createCosmosClient({ endpoint: s.store.endpoint, key: redact(s.store.key) }, { requestTimeoutMs: 5000 });
     store = new CosmosDocumentStore(client.database(s.store.databaseId).container(s.store.containerId));
   }
+  // Answers come after the write that took their tokens: the write's duration is how far an answer can trail the
+  // moment its tokens left the shared bucket. Measured, so the test can allow for it.
+  const writeMs: number[] = [];
+  const inner = store;
+  const timed = <T>(f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    return f().finally(() => writeMs.push(performance.now() - t0));
+  };
+  store = {
+    read: (pk, id, o) => inner.read(pk, id, o),
+    create: (pk, d, o) => timed(() => inner.create(pk, d, o)),
+    replace: (pk, d, o) => timed(() => inner.replace(pk, d, o)),
+    upsert: (pk, d, o) => inner.upsert(pk, d, o),
+    delete: (pk, id, o) => inner.delete(pk, id, o),
+    query: (pk, q, o) => inner.query(pk, q, o),
+  } as DocumentStore;
   const limiter = createSharedEdgeLimiter(store, s.limiter as SharedEdgeLimiterOptions);
   // The SDK's first call fetches account and container metadata: do it before the clock starts.
   await store.read('warmup', 'warmup');
@@ -83,7 +101,12 @@ async function run(s: LoadScenario): Promise<LoadResult> {
     await new Promise((r) => setTimeout(r, 2));
   }
   await Promise.all(inflight);
-  return { pid: process.pid, streams: results, stats: limiter.stats(), chunks: { ...limiter.chunks } };
+  writeMs.sort((a, b) => a - b);
+  const pick = (q: number): number => (writeMs.length === 0 ? 0 : writeMs[Math.min(writeMs.length - 1, Math.floor(writeMs.length * q))]!);
+  return {
+    pid: process.pid, streams: results, stats: limiter.stats(), chunks: { ...limiter.chunks },
+    writeMs: { p50: pick(0.5), p99: pick(0.99), max: pick(1) },
+  };
 }
 
 process.on('message', (msg: { type: 'run'; scenario: LoadScenario } | { type: 'exit' }) => {
