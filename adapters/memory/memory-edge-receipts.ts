@@ -29,7 +29,8 @@ export function createMemoryReceiptSink(): MemoryReceiptSink {
       if (failure !== undefined) throw new KarsError(failure, 'memory receipt sink refused the append');
       writes += 1;
       const receiptId = `rcpt-${String(receipts.length + 1).padStart(8, '0')}`;
-      receipts.push({ ...structuredClone(receipt), receiptId });
+      // Receipts are flat: a copy of the record and of its subject is a full copy.
+      receipts.push({ ...receipt, subject: { ...receipt.subject }, receiptId });
       return receiptId;
     },
   };

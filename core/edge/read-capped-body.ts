@@ -44,6 +44,8 @@ export async function readCapped(
     }
   }
   if (notBytes) throw new TypeError('"body" expected chunks of Uint8Array');
+  // One chunk (the common case for small webhooks): no copy.
+  if (parts.length === 1) return { ok: true, bytes: parts[0]! };
   const bytes = new Uint8Array(total);
   let offset = 0;
   for (const part of parts) {

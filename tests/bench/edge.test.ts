@@ -1,0 +1,21 @@
+// The edge benchmark runs end to end (short), prints both rates beside each other, and its store-write figure meets
+// the goal: at most 3 store writes per accepted webhook, counted through the memory document stores.
+import { describe, expect, it } from 'vitest';
+import { runEdgeBench } from '../../bench/edge';
+
+describe('bench/edge', () => {
+  it('prints pipeline and anchor rates, the ratio, and at most 3 store writes per accepted webhook', async () => {
+    const lines: string[] = [];
+    const r = await runEdgeBench({ durationMs: 600, warmupMs: 100, rounds: 2, concurrency: 4, log: (l) => lines.push(l) });
+    expect(r.errors).toBe(0);
+    expect(r.accepted).toBeGreaterThan(10);
+    expect(r.pipelinePerSec).toBeGreaterThan(0);
+    expect(r.barePerSec).toBeGreaterThan(0);
+    expect(r.ratio).toBeCloseTo(r.pipelinePerSec / r.barePerSec, 6);
+    expect(r.writes.replayClaims).toBe(1);
+    expect(r.writes.registry).toBe(0);
+    expect(r.storeWritesPerAccepted).toBeLessThanOrEqual(3);
+    expect(r.queueSendsPerAccepted).toBe(1);
+    expect(lines.join('\n')).toMatch(/req\/s[\s\S]*anchor[\s\S]*ratio \d+\.\d\d \(goal >= 0\.6\)[\s\S]*store writes per accepted webhook \d+\.\d\d \(goal <= 3\)/);
+  });
+});
