@@ -22,7 +22,8 @@ const settingsSchema = z.object({
   KARS_KEYVAULT_URL: z.url().optional(),
   KARS_SECRETS_FILE: z.string().min(1).optional(),
   KARS_AUDIT_SIGNING_KEY_NAME: z.string().regex(/^[A-Za-z0-9-]{1,127}$/).default('kars-audit-signing-key'),
-  KARS_AUDIT_CHAINS: int(8),
+  KARS_AUDIT_CHAIN_PREFIX: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('audit'),
+  KARS_AUDIT_CHAIN_COUNT: int(4),
   KARS_AUDIT_CHECKPOINT_EVERY: int(64),
   // Identity: the scope the health probe asks a token for (proves the credential path end to end).
   KARS_IDENTITY_HEALTH_SCOPE: z.string().min(1).default('https://vault.azure.net/.default'),
@@ -41,7 +42,7 @@ export interface Config {
   storageConnection: string;
   durableTaskHub: string;
   secrets: { source: 'keyvault' | 'file'; vaultUrl?: string; file?: string };
-  audit: { signingKeyName: string; chains: number; checkpointEvery: number };
+  audit: { signingKeyName: string; chainPrefix: string; chainCount: number; checkpointEvery: number };
   identityHealthScope: string;
   healthTimeoutMs: number;
 }
@@ -82,7 +83,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     storageConnection: s.AzureWebJobsStorage,
     durableTaskHub: s.KARS_DURABLE_TASKHUB,
     secrets: { source: s.KARS_SECRETS_SOURCE, vaultUrl: s.KARS_KEYVAULT_URL, file: s.KARS_SECRETS_FILE },
-    audit: { signingKeyName: s.KARS_AUDIT_SIGNING_KEY_NAME, chains: s.KARS_AUDIT_CHAINS, checkpointEvery: s.KARS_AUDIT_CHECKPOINT_EVERY },
+    audit: {
+      signingKeyName: s.KARS_AUDIT_SIGNING_KEY_NAME,
+      chainPrefix: s.KARS_AUDIT_CHAIN_PREFIX,
+      chainCount: s.KARS_AUDIT_CHAIN_COUNT,
+      checkpointEvery: s.KARS_AUDIT_CHECKPOINT_EVERY,
+    },
     identityHealthScope: s.KARS_IDENTITY_HEALTH_SCOPE,
     healthTimeoutMs: s.KARS_HEALTH_TIMEOUT_MS,
   });

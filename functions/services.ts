@@ -24,10 +24,14 @@ import { createDurableFunctionsClient } from '../adapters/durable/durable-functi
 import { MemorySandboxDriver } from '../adapters/memory/memory-sandbox-driver';
 import { startLocalDurableRunner } from '../infra/local/durable/local-durable-runner';
 import { createCosmosClient } from '../adapters/cosmos/cosmos-client';
-import { ensureCosmosContainers, type CosmosContainerSpec } from '../adapters/cosmos/cosmos-containers';
+import { ensureCosmosContainers, RECEIPTS_CONTAINER, type CosmosContainerSpec } from '../adapters/cosmos/cosmos-containers';
 import { CosmosDocumentStore } from '../adapters/cosmos/cosmos-document-store';
 import { createCosmosHealthProbe } from '../adapters/cosmos/cosmos-health-probe';
 import type { DocumentStore } from '../core/ports/document-store.port';
+import { createCosmosReceiptStore } from '../adapters/cosmos/cosmos-receipt-store';
+import { ReceiptAppender } from '../core/audit/append-receipt';
+import { createSecretCheckpointSigner } from '../core/audit/checkpoint-signer';
+import { systemClock } from '../core/ports/clock.port';
 import { loadConfig, type Config } from './config';
 
 export interface Services {
@@ -40,6 +44,8 @@ export interface Services {
   healthProbes: HealthProbe[];
   /** The document store over one Cosmos container, created on first use. */
   documents(spec: CosmosContainerSpec): Promise<DocumentStore>;
+  /** The process's receipt appender over the Cosmos receipt chains (T1-R, T2-R, T4-R). */
+  receipts(): Promise<ReceiptAppender>;
   orchestrationClient(context: InvocationContext): OrchestrationClient;
   sandboxDriver(): SandboxDriver;
   close(): Promise<void>;
@@ -85,6 +91,24 @@ export async function buildServices(config: Config, options: BuildServicesOption
     return store;
   };
 
+  let appender: Promise<ReceiptAppender> | undefined;
+  const receipts = (): Promise<ReceiptAppender> => {
+    appender ??= ensureCosmosContainers(cosmos, config.cosmos.database, [RECEIPTS_CONTAINER]).then(
+      (m) =>
+        new ReceiptAppender(createCosmosReceiptStore(m.get(RECEIPTS_CONTAINER.id)!), {
+          clock: systemClock,
+          layout: { prefix: config.audit.chainPrefix, count: config.audit.chainCount },
+          signer: createSecretCheckpointSigner(secrets, { secretName: config.audit.signingKeyName, clock: systemClock }),
+          checkpointEvery: config.audit.checkpointEvery,
+          logger,
+        }),
+    );
+    appender.catch(() => {
+      appender = undefined;
+    });
+    return appender;
+  };
+
   const storageConnection = redact(config.storageConnection);
   const runner = options.localDurable
     ? await startLocalDurableRunner({ connectionString: storageConnection, taskHub: config.durableTaskHub, logger })
@@ -119,6 +143,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
     bus,
     healthProbes,
     documents,
+    receipts,
     orchestrationClient: (context) => runner ?? createDurableFunctionsClient(context),
     sandboxDriver: () => {
       // TODO(#4 follow-up): Kubernetes SandboxDriver for Azure mode.

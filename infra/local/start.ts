@@ -1,8 +1,8 @@
 // `npm start`: the whole local stack on 127.0.0.1 — dev TLS, identity, Key Vault, Azurite, Cosmos, Service Bus and
 // the Functions host — then one "kars local stack ready" line once /api/health reports every part ok.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ensureDevTls } from './tls/dev-tls';
 import { devCaTrustEnv } from './tls/ca-trust';
 import { startIdentityServer } from './identity/identity-server';
@@ -10,6 +10,10 @@ import { startKeyVaultServer } from './keyvault/keyvault-server';
 import { startAzurite } from './azurite/start-azurite';
 import { startChildService, type ChildService } from './stack/child-service';
 import { portOf, readLocalSettings } from './stack/local-settings';
+import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+
+// Queues as bicep/ declares them: deliveries to sandboxes are ordered per sandbox (session = sandbox id).
+const LOCAL_QUEUES = [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }];
 
 const root = resolve(__dirname, '..', '..', '..');
 const dist = join(root, 'dist', 'infra', 'local');
@@ -21,13 +25,24 @@ const say = (line: string): void => {
   process.stdout.write(line + '\n');
 };
 
-/** Dev-only secrets the local vault starts with: fresh random values per data dir, never published. */
-function devSecrets(): Record<string, string> {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  return {
-    'kars-audit-signing-key': privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-    'kars-health': randomBytes(16).toString('hex'),
-  };
+/**
+ * Dev-only secrets the local vault starts with: random per data dir, created once (0600) and never published. The
+ * audit public key is written beside them so `npx kars audit verify --public-key` works against the local stack.
+ */
+function devSecrets(dataDir: string): Record<string, string> {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (!existsSync(file)) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const secrets = {
+      'kars-audit-signing-key': privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+      'kars-health': randomBytes(16).toString('hex'),
+    };
+    writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  const secrets = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const signing = createPrivateKey({ key: Buffer.from(secrets['kars-audit-signing-key']!, 'base64'), format: 'der', type: 'pkcs8' });
+  writeFileSync(join(dataDir, 'audit-public-key.pem'), createPublicKey(signing).export({ format: 'pem', type: 'spki' }));
+  return secrets;
 }
 
 async function waitForHealth(url: string, timeoutMs: number): Promise<Record<string, { state: string }>> {
@@ -83,7 +98,7 @@ async function main(): Promise<void> {
       tlsDir: tls.dir,
       verifyAccessToken: identity.verifyAccessToken,
       dataDir: join(dataDir, 'keyvault'),
-      seed: devSecrets(),
+      seed: devSecrets(dataDir),
     });
     stoppers.push(() => vault.stop());
     say(`key vault listening on ${vault.port}`);
@@ -100,7 +115,7 @@ async function main(): Promise<void> {
     children.push(cosmos);
     stoppers.push(() => cosmos.stop());
     const bus = await startChildService('servicebus', join(dist, 'servicebus', 'main.js'), {
-      args: ['--port', String(envPort('KARS_LOCAL_SERVICEBUS_PORT', portOf(v.KARS_SERVICEBUS_CONNECTION, 5672))), '--data-dir', join(dataDir, 'servicebus')],
+      args: ['--port', String(envPort('KARS_LOCAL_SERVICEBUS_PORT', portOf(v.KARS_SERVICEBUS_CONNECTION, 5672))), '--data-dir', join(dataDir, 'servicebus'), '--queues', JSON.stringify(LOCAL_QUEUES)],
     });
     children.push(bus);
     stoppers.push(() => bus.stop());
