@@ -42,6 +42,11 @@ export interface CasStep<R> {
   readonly result: R;
   /** The document to store; undefined when nothing changed (a refusal). */
   readonly write?: DocumentBody;
+  /**
+   * The answer if the write loses the race, instead of reading again and retrying: when what was left was barely
+   * enough for this grant, the instance that won took it, and another read would most likely only confirm that.
+   */
+  readonly ifLost?: R;
 }
 
 /** Every attempt lost the race: the caller refuses for now (fail closed) rather than admitting unaccounted. */
@@ -73,6 +78,7 @@ export async function compareAndSwap<R>(
     } catch (e) {
       if (!isKarsError(e) || !['STORE_PRECONDITION_FAILED', 'STORE_CONFLICT', 'STORE_NOT_FOUND'].includes(e.code)) throw e;
       options.counters.conflicts += 1;
+      if (step.ifLost !== undefined) return step.ifLost;
       // Random, growing pause so instances that collided do not collide again in lockstep.
       if (attempt < options.maxAttempts) await sleep(Math.floor(Math.random() * Math.min(2 ** attempt, 32)));
     }

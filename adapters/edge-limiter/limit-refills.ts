@@ -42,6 +42,10 @@ export function bucketRefill(ctx: RefillContext, key: LimitDocumentKey, config: 
       if (taken.granted === 0) {
         return { result: refused(ctx, { kind: 'rate', scope, retryAtMs: nowMs + taken.retryAfterMs }, nowMs, taken.retryAfterMs, 0, false) };
       }
+      // Under overload the bucket holds about one chunk when it is read; if another instance wins the race for it,
+      // wait for the next chunk instead of reading again (a lost race then costs no further store call).
+      const left = Math.floor(taken.state.level / config.refillPeriodMs);
+      const nextChunkMs = Math.max(1, Math.ceil(((min - Math.min(left, min)) * config.refillPeriodMs) / config.refillTokens));
       return {
         result: { ok: true, granted: { requests: taken.granted, modelTokens: 0 }, expiresAtMs: nowMs + ctx.leaseTtlMs, returned: false },
         write: {
@@ -50,6 +54,7 @@ export function bucketRefill(ctx: RefillContext, key: LimitDocumentKey, config: 
           state: { level: taken.state.level, atMs: taken.state.atMs },
           expiresAtMs: Math.max(bucketFullAtMs(taken.state, config), nowMs) + ctx.retentionMs,
         },
+        ...(left < min ? { ifLost: refused(ctx, { kind: 'rate', scope, retryAtMs: nowMs + nextChunkMs }, nowMs, nextChunkMs, 0, false) } : {}),
       };
     }, ctx.cas);
     return r === CAS_CONTENDED ? contended(ctx, scope) : r;
