@@ -85,6 +85,8 @@ export interface LeasePoolOptions {
   readonly tracksModelTokens: boolean;
   readonly refill: Refill;
   readonly nowMs: () => number;
+  /** Retry-After for a request whose caller aborted while it waited for a refill. */
+  readonly abortedRetryAfterMs: number;
   /** Answer for a waiter whose refill threw (store unavailable, corrupt document): fail closed. */
   readonly onRefillError: (error: unknown) => { refusal: LimitRefusal; cacheUntilMs: number | undefined };
 }
@@ -147,15 +149,22 @@ export class LeasePool {
       if (taken !== undefined) return Promise.resolve(taken);
     }
     return new Promise<AcquireResult>((resolve) => {
-      const waiter: Waiter = { need, resolve };
+      let onAbort: (() => void) | undefined;
+      const waiter: Waiter = {
+        need,
+        resolve: (r) => {
+          if (onAbort !== undefined) abortSignal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+      };
       this.#waiters.push(waiter);
       if (abortSignal !== undefined) {
-        const onAbort = (): void => {
+        // The caller gave up (client gone, invocation cancelled): answer now; the refill goes on for the others.
+        onAbort = (): void => {
           const i = this.#waiters.indexOf(waiter);
-          if (i >= 0) {
-            this.#waiters.splice(i, 1);
-            resolve({ ok: false, refusal: this.#o.onRefillError(abortSignal.reason).refusal });
-          }
+          if (i < 0) return;
+          this.#waiters.splice(i, 1);
+          waiter.resolve({ ok: false, refusal: { kind: 'rate', scope: 'global', retryAtMs: this.#o.nowMs() + this.#o.abortedRetryAfterMs } });
         };
         if (abortSignal.aborted) onAbort();
         else abortSignal.addEventListener('abort', onAbort, { once: true });

@@ -180,7 +180,8 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
     const now = nowMs();
     return { refusal: { kind: 'rate', scope: 'global', retryAtMs: now + unavailableRetryAfterMs }, cacheUntilMs: now + unavailableRetryAfterMs };
   };
-  const pool = (o: LeasePoolOptions): LeasePool => new LeasePool(o);
+  const pool = (o: Omit<LeasePoolOptions, 'nowMs' | 'onRefillError' | 'abortedRetryAfterMs'>): LeasePool =>
+    new LeasePool({ ...o, nowMs, onRefillError, abortedRetryAfterMs: unavailableRetryAfterMs });
   const grantCap = (chunk: number): number => Math.max(chunk, chunk * MAX_GRANT_FACTOR);
 
   const globalPool = pool({
@@ -189,8 +190,6 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
     returnsUnused: false,
     tracksModelTokens: false,
     refill: bucketRefill(ctx, limitDocumentKey(prefix, 'global'), global, 'global'),
-    nowMs,
-    onRefillError,
   });
   const tracksClusterTokens = clusterLimits.modelTokens !== undefined;
   const clusterPool = clusterLimits.requests === undefined && clusterLimits.modelTokens === undefined ? undefined : pool({
@@ -199,8 +198,6 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
     returnsUnused: true,
     tracksModelTokens: tracksClusterTokens,
     refill: clusterRefill(ctx, limitDocumentKey(prefix, 'cluster'), clusterLimits),
-    nowMs,
-    onRefillError,
   });
   const agentPools = new Map<string, LeasePool>();
   const tenantPools = new Map<string, LeasePool>();
@@ -211,8 +208,6 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
     returnsUnused: false,
     tracksModelTokens: false,
     refill: bucketRefill(ctx, limitDocumentKey(prefix, 'agent', agentId), agent, 'agent'),
-    nowMs,
-    onRefillError,
   }));
   const tenantPool = (tenantId: string): LeasePool => lookup(tenantPools, tenantId, maxEntries, () => {
     const budget = budgetOf(tenantId);
@@ -223,8 +218,6 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
       returnsUnused: true,
       tracksModelTokens: c.tracksModelTokens,
       refill: tenantRefill(ctx, limitDocumentKey(prefix, 'tenant', tenantId), budget, cluster),
-      nowMs,
-      onRefillError,
     });
   });
 

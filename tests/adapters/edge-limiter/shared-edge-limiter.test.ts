@@ -284,7 +284,8 @@ describe('createSharedEdgeLimiter: store failures (fail closed)', () => {
     const controller = new AbortController();
     const pending = limiter.admit('t', 'a', 0, { abortSignal: controller.signal });
     controller.abort();
-    expect(await pending).toMatchObject({ outcome: 'rate-limited' });
+    expect(await pending).toEqual({ outcome: 'rate-limited', scope: 'global', retryAfterMs: 1000 });
+    expect(limiter.stats().storeFailures).toBe(0);
   });
 });
 
