@@ -48,6 +48,12 @@ export interface LoadResult {
   writeMs: { p50: number; p99: number; max: number };
   /** Longest time the load loop was not scheduled beyond its 2 ms tick (CPU starvation, GC). */
   maxStallMs: number;
+  /**
+   * Longest time from calling admit to an "allowed" answer. A request's tokens are taken after the call, so this
+   * bounds how far an answer trails the take that paid for it (store round trips of every level it waited for,
+   * plus any time the process was not scheduled).
+   */
+  maxAdmitLagMs: number;
   /** Takes from each bucket document this process wrote, by partition key. */
   takes: Record<string, Take[]>;
 }
@@ -112,6 +118,7 @@ async function run(s: LoadScenario): Promise<LoadResult> {
   const endAtMs = s.startAtMs + s.durationMs;
   let last = Date.now();
   let maxStallMs = 0;
+  let maxAdmitLagMs = 0;
   for (;;) {
     const now = Date.now();
     maxStallMs = Math.max(maxStallMs, now - last - 2);
@@ -120,10 +127,13 @@ async function run(s: LoadScenario): Promise<LoadResult> {
     s.streams.forEach((stream, i) => {
       const due = Math.floor(((now - s.startAtMs) * stream.perSec) / 1000);
       for (; fired[i]! < due; fired[i]! += 1) {
+        const calledAtMs = Date.now();
         const p = limiter.admit(stream.tenantId, stream.agentId, stream.tokens ?? 0).then((a) => {
           const r = results[i]!;
           if (a.outcome === 'allowed') {
-            r.admittedAtMs.push(Date.now());
+            const at = Date.now();
+            r.admittedAtMs.push(at);
+            maxAdmitLagMs = Math.max(maxAdmitLagMs, at - calledAtMs);
             return;
           }
           r.refused += 1;
@@ -146,6 +156,7 @@ async function run(s: LoadScenario): Promise<LoadResult> {
     chunks: { ...limiter.chunks },
     writeMs: { p50: pick(0.5), p99: pick(0.99), max: pick(1) },
     maxStallMs,
+    maxAdmitLagMs,
     takes,
   };
 }
