@@ -6,9 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBusEdgeQueue, DEFAULT_EDGE_QUEUE, type EdgeDeliveryMessage } from '../../../adapters/edge/bus-edge-queue';
-import { createDocumentHookRegistry } from '../../../adapters/edge/document-hook-registry';
-import { createDocumentReplayGuard } from '../../../adapters/edge/document-replay-guard';
+import { DEFAULT_EDGE_QUEUE, type EdgeDeliveryMessage } from '../../../adapters/edge/bus-edge-queue';
+import { EDGE_REPLAY_CONTAINER, HOOKS_CONTAINER } from '../../../adapters/edge/edge-containers';
 import { createLocalEdgeLimiter, type LocalEdgeLimiterOptions } from '../../../adapters/edge/local-edge-limiter';
 import { createCosmosClient } from '../../../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers } from '../../../adapters/cosmos/cosmos-containers';
@@ -28,6 +27,8 @@ import type { EdgeLimiter } from '../../../core/ports/edge-limiter.port';
 import type { HookRegistry } from '../../../core/ports/hook-registry.port';
 import type { SecretSource } from '../../../core/ports/secret-source.port';
 import { redact } from '../../../core/secrets/redacted';
+import { buildHookRouteDeps } from '../../../functions/hooks/build-hook-route-deps';
+import { loadEdgeSettings } from '../../../functions/hooks/edge-settings';
 import { createHookRoutes } from '../../../functions/hooks/hook-routes';
 import { startCosmosServer, type LocalCosmosServer } from '../../../infra/local/cosmos/start-cosmos-server';
 import { startLocalHost, type LocalHost } from '../../../infra/local/host/local-host';
@@ -92,9 +93,9 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
     });
     cleanups.push(() => broker.stop());
     const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
-    const containers = await ensureCosmosContainers(client, 'kars', [{ id: 'hooks' }, { id: 'edge-replay', defaultTtlSec: -1 }, { id: 'receipts' }]);
-    const hookStore = new CosmosDocumentStore(containers.get('hooks')!);
-    const replayStore = new CosmosDocumentStore(containers.get('edge-replay')!);
+    const containers = await ensureCosmosContainers(client, 'kars', [HOOKS_CONTAINER, EDGE_REPLAY_CONTAINER, { id: 'receipts' }]);
+    const hookStore = new CosmosDocumentStore(containers.get(HOOKS_CONTAINER.id)!);
+    const replayStore = new CosmosDocumentStore(containers.get(EDGE_REPLAY_CONTAINER.id)!);
     const receiptStore = new DocumentReceiptStore(new CosmosDocumentStore(containers.get('receipts')!));
 
     let secrets: SecretSource;
@@ -120,18 +121,19 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
     let registry: HookRegistry;
     const startApp = async (pipelineOptions: EdgePipelineOptions | undefined): Promise<void> => {
       bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
-      registry = createDocumentHookRegistry(hookStore, secrets);
-      const routes = createHookRoutes({
-        registry,
-        replayGuard: createDocumentReplayGuard(replayStore),
-        limiter: options.limiter ?? createLocalEdgeLimiter(options.limiterOptions),
-        queue: createBusEdgeQueue(bus),
+      // The composition helper the Function app uses, over this stack's stores.
+      const deps = await buildHookRouteDeps({
+        mode: 'local',
+        documents: async (spec) => (spec.id === HOOKS_CONTAINER.id ? hookStore : replayStore),
+        secrets,
+        bus,
         // A fresh appender per app start, as a restarted Function instance would have.
         receipts: createChainReceiptSink(new ReceiptAppender(receiptStore, { clock: systemClock })),
-        clock: systemClock,
+        limiter: options.limiter ?? createLocalEdgeLimiter(options.limiterOptions),
         logger,
-        ...(pipelineOptions !== undefined ? { pipelineOptions } : {}),
-      });
+      }, loadEdgeSettings({}, 'local'));
+      registry = deps.registry;
+      const routes = createHookRoutes({ ...deps, pipelineOptions: { ...deps.pipelineOptions, ...pipelineOptions } });
       host = await startLocalHost({ routes, keys: { functionKey, masterKey }, logger, port: 0 });
     };
     const stopApp = async (): Promise<void> => {

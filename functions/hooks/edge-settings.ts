@@ -1,0 +1,57 @@
+// Edge settings parsed once at start-up (seed defaults: 256 KiB bodies, ±300 s). A bad setting fails fast naming the
+// key, never the value. No setting can switch a mitigation off: `_disable` is not reachable from here.
+import { z } from 'zod';
+import { KarsError } from '../../core/errors';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_UNTIMED_REPLAY_RETENTION_SEC } from '../../core/edge/edge-types';
+import { DEFAULT_HOOK_CACHE_TTL_MS } from '../../adapters/edge/document-hook-registry';
+import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+import { DEFAULT_TOLERANCE_SEC } from '../../core/webhook/types';
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+const edgeSettingsSchema = z.object({
+  KARS_EDGE_MAX_BODY_BYTES: int(DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+  KARS_EDGE_TOLERANCE_SEC: int(DEFAULT_TOLERANCE_SEC, 1, 3600),
+  KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC: int(DEFAULT_UNTIMED_REPLAY_RETENTION_SEC, 600, 30 * 86400),
+  KARS_EDGE_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/).default(DEFAULT_EDGE_QUEUE),
+  KARS_EDGE_HOOK_CACHE_TTL_MS: int(DEFAULT_HOOK_CACHE_TTL_MS, 0, 300_000),
+  KARS_EDGE_DEMO_HOOKS: z.enum(['true', 'false']).default('false'),
+});
+
+/** Every setting this module reads; local.settings.sample.json must document each. */
+export const EDGE_SETTING_KEYS: readonly string[] = Object.keys(edgeSettingsSchema.shape);
+
+export interface EdgeSettings {
+  readonly maxBodyBytes: number;
+  readonly toleranceSec: number;
+  readonly untimedReplayRetentionSec: number;
+  readonly queue: string;
+  readonly hookCacheTtlMs: number;
+  /** Seed the DEV-ONLY demo hooks (local mode only; refused in azure mode). */
+  readonly demoHooks: boolean;
+}
+
+/** @throws KarsError CONFIG_INVALID naming the offending keys (never their values) */
+export function loadEdgeSettings(env: Readonly<Record<string, string | undefined>>, mode: 'local' | 'azure'): EdgeSettings {
+  const picked = Object.fromEntries(EDGE_SETTING_KEYS.map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = edgeSettingsSchema.safeParse(picked);
+  if (!parsed.success) {
+    const keys = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))].join(', ');
+    throw new KarsError('CONFIG_INVALID', `invalid settings: ${keys}`);
+  }
+  const s = parsed.data;
+  if (s.KARS_EDGE_DEMO_HOOKS === 'true' && mode !== 'local') {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_EDGE_DEMO_HOOKS is for local mode only');
+  }
+  if (s.KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC < 2 * s.KARS_EDGE_TOLERANCE_SEC) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC must be at least twice KARS_EDGE_TOLERANCE_SEC');
+  }
+  return Object.freeze({
+    maxBodyBytes: s.KARS_EDGE_MAX_BODY_BYTES,
+    toleranceSec: s.KARS_EDGE_TOLERANCE_SEC,
+    untimedReplayRetentionSec: s.KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC,
+    queue: s.KARS_EDGE_QUEUE,
+    hookCacheTtlMs: s.KARS_EDGE_HOOK_CACHE_TTL_MS,
+    demoHooks: s.KARS_EDGE_DEMO_HOOKS === 'true',
+  });
+}
