@@ -99,22 +99,3 @@ export function slidingWindows(times: readonly number[], fromMs: number, toMs: n
   return out;
 }
 
-/**
- * When the initial burst had drained: the first admission by which the processes together had admitted every token
- * the bucket could have supplied since the first admission (its capacity plus the refill), less `slackTokens`
- * (tokens that leases hold, or that wait in the bucket between two refills). From then on only the refill rate gets
- * through. Counting the supply from the first admission rather than from the offered start can only make this
- * earlier, which makes the steady-state windows that follow stricter, never looser.
- * @returns undefined if that never happened (the processes could not keep up with the limit)
- */
-export function burstDrainedAtMs(
-  times: readonly number[], bucket: { capacity: number; refillTokens: number; refillPeriodMs: number }, slackTokens: number,
-): number | undefined {
-  const t = [...times].sort((a, b) => a - b);
-  const firstMs = t[0];
-  for (let k = 0; k < t.length; k += 1) {
-    const supplied = bucket.capacity + ((t[k]! - firstMs!) * bucket.refillTokens) / bucket.refillPeriodMs;
-    if (k + 1 >= supplied - slackTokens) return t[k]!;
-  }
-  return undefined;
-}
