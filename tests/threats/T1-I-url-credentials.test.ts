@@ -62,7 +62,8 @@ describe('T1-I credentials in the URL', () => {
       const f = createEdgeFixture({ _disable: [...disable] });
       const hook = await registerHook(f, 'standard');
       const headers = { authorization: `Bearer ${canaries.plant('bearer')}`, 'x-api-key': canaries.plant('x-api-key'), cookie: `s=${canaries.plant('cookie')}` };
-      await send(f, hook.hookId, 'msg_h', '', headers);
+      // A refused request (tenant mismatch) is logged with its headers.
+      await send(f, hook.hookId, 'msg_h', '', { ...headers, 'x-kars-tenant': 'someone-else' });
       const hits = canaries.scan(f.logs.map((l) => ['log', l] as const));
       if (disable.length === 0) {
         expect(hits).toEqual([]);
@@ -95,7 +96,10 @@ describe('T1-I over HTTP (real local host, Cosmos, Service Bus)', () => {
     const bearer = canaries.plant(`authorization on ${sandboxId}`);
     const headers = { ...signStandard(SECRETS.standard, `msg_${sandboxId}`, Math.floor(Date.now() / 1000), body), authorization: `Bearer ${bearer}` };
     const r = await postHook(stack, 'standard', hook.hookId, body, headers, `?code=${code}`);
-    return { status: r.status, text: await r.text() };
+    // A second, refused request (the id no longer matches its signature): refusals are logged with their headers.
+    const refused = await postHook(stack, 'standard', hook.hookId, body, { ...headers, 'webhook-id': `msg2_${sandboxId}`, 'x-kars-tenant': 'other' });
+    expect(refused.status).toBe(401);
+    return { status: r.status, text: `${await r.text()}\n${await refused.text()}` };
   }
 
   it('ON: 400, and neither the host log, the pipeline log, the response nor the receipts hold the canaries', async () => {

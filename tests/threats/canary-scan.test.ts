@@ -89,8 +89,9 @@ async function exercise(stack: EdgeStack, canaries: Canaries, texts: Texts, stri
   // Every channel: accepted, forged, replayed.
   const std = JSON.stringify(standardFixture);
   const stdHeaders = signStandard(secrets.standard, 'msg_canary_1', now(), std);
-  status(await post('standard ok', 'standard', hooks.standard, std, { ...stdHeaders, authorization: `Bearer ${canaries.plant('bearer')}` }), 202, 'standard ok');
-  status(await post('standard replay', 'standard', hooks.standard, std, stdHeaders), 409, 'standard replay');
+  status(await post('standard ok', 'standard', hooks.standard, std, { ...stdHeaders, authorization: `Bearer ${canaries.plant('bearer on accepted')}` }), 202, 'standard ok');
+  // Refusals are logged with their (redacted) headers: the place a leak would show.
+  status(await post('standard replay', 'standard', hooks.standard, std, { ...stdHeaders, authorization: `Bearer ${canaries.plant('bearer')}` }), 409, 'standard replay');
   status(await post('standard stale', 'standard', hooks.standard, std, signStandard(secrets.standard, 'msg_canary_2', now() - 3600, std)), 401, 'standard stale');
   const push = JSON.stringify(githubFixtures.push);
   status(await post('github ok (old secret, grace)', 'github', hooks.github, push, await signGithub(secrets.github, 'gh-c-1', 'push', push)), 202, 'github ok (old secret, grace)');

@@ -252,18 +252,24 @@ describe('edge pipeline: dependency failures', () => {
 });
 
 describe('edge pipeline: log line', () => {
-  it('logs one line per request with the URI without query and redacted header values', async () => {
+  it('logs one line per request with the path without query, and for refusals the headers, values redacted', async () => {
     const f = createEdgeFixture();
     const hook = await registerHook(f, 'standard');
     const req = await standardRequest(f, hook.hookId, { 'x-api-key': 'hdr-secret-123' });
     await f.pipeline.handle({ ...req, url: `${req.url}?q=1&session=sess-secret-456` });
     const lines = parsedLogs(f.logs).filter((l) => l.event === 'edge.webhook');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ url: `http://127.0.0.1:7071/api/hooks/standard/${hook.hookId}`, status: 400, code: 'HTTP_QUERY_CREDENTIAL', hookId: hook.hookId });
+    expect(lines[0]).toMatchObject({ path: `/api/hooks/standard/${hook.hookId}`, status: 400, code: 'HTTP_QUERY_CREDENTIAL', hookId: hook.hookId });
+    expect(lines[0]).not.toHaveProperty('url');
     const headers = JSON.parse(lines[0]!.headers as string) as Record<string, string>;
     expect(headers['x-api-key']).toBe('[REDACTED]');
     expect(headers['webhook-signature']).toBe('[REDACTED]');
     expect(headers['content-type']).toBe('application/json');
     expect(f.logs.join('\n')).not.toMatch(/hdr-secret-123|sess-secret-456/);
+    // An accepted request is logged with its ids and no headers.
+    await f.pipeline.handle(await standardRequest(f, hook.hookId, {}, 'msg_ok_log'));
+    const accepted = parsedLogs(f.logs).filter((l) => l.event === 'edge.webhook').at(-1)!;
+    expect(accepted).toMatchObject({ status: 202, deliveryId: 'msg_ok_log', tenantId: 'tenant-a', receiptId: expect.any(String) });
+    expect(accepted).not.toHaveProperty('headers');
   });
 });
