@@ -9,6 +9,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { createDocumentHookRegistry } from '../adapters/edge/document-hook-registry';
 import { createDocumentReplayGuard } from '../adapters/edge/document-replay-guard';
 import { createLocalEdgeLimiter } from '../adapters/edge/local-edge-limiter';
+import { createSharedEdgeLimiter } from '../adapters/edge-limiter/shared-edge-limiter';
 import { createJsonLogger } from '../adapters/logging/json-logger';
 import { MemoryDocumentStore } from '../adapters/memory/memory-document-store';
 import { createMemoryEdgeQueue } from '../adapters/memory/memory-edge-queue';
@@ -37,6 +38,8 @@ export interface EdgeBenchOptions {
   rounds?: number;
   /** Warm-up per server before measuring. Default 500 ms. */
   warmupMs?: number;
+  /** Requests for the shared-limiter write count (simulated clock, no HTTP). Default 2000. */
+  sharedLimiterRequests?: number;
   /** Requests in flight (keep-alive connections). Default 16. */
   concurrency?: number;
   log?: (line: string) => void;
@@ -57,6 +60,8 @@ export interface EdgeBenchResult {
   writes: { replayClaims: number; receiptChain: number; registry: number };
   /** Queue sends per accepted webhook (a broker, not a store; reported apart). */
   queueSendsPerAccepted: number;
+  /** Steady 40 rps through the pipeline with the shared (Azure) limiter over the store, seed limits, one instance. */
+  withSharedLimiter: { storeWritesPerAccepted: number; limiterWritesPerAccepted: number; accepted: number };
   errors: number;
 }
 
@@ -73,10 +78,10 @@ function bodyOf(n: number): Buffer {
   return body;
 }
 
-function signed(n: number): { body: Buffer; headers: Record<string, string> } {
+function signed(n: number, timestampSec = Math.floor(Date.now() / 1000)): { body: Buffer; headers: Record<string, string> } {
   const body = bodyOf(n);
   const id = `msg_bench_${process.pid}_${n}`;
-  const ts = String(Math.floor(Date.now() / 1000));
+  const ts = String(timestampSec);
   const mac = createHmac('sha256', KEY).update(`${id}.${ts}.`).update(body).digest('base64');
   return {
     body,
@@ -189,6 +194,48 @@ async function load(url: string, durationMs: number, concurrency: number, counte
   return { ok, errors, ms };
 }
 
+/**
+ * Store writes per accepted webhook when the limiter is the shared one (as in Azure): `n` requests at a steady 40 rps
+ * (below the seed's 50 rps per agent) on a simulated clock, straight into the pipeline.
+ */
+async function writesWithSharedLimiter(n: number): Promise<EdgeBenchResult['withSharedLimiter']> {
+  let t = Date.now();
+  const clock = { nowMs: () => t };
+  const hookStore = meterDocumentStore(new MemoryDocumentStore({ clock }));
+  const replayStore = meterDocumentStore(new MemoryDocumentStore({ clock }));
+  const receiptDocs = meterDocumentStore(new MemoryDocumentStore({ clock }));
+  const limitStore = meterDocumentStore(new MemoryDocumentStore({ clock }));
+  const registry = createDocumentHookRegistry(hookStore, createMemorySecretSource(), { clock });
+  await registry.create({ hookId: 'hk-bench-2', tenantId: 'tenant-bench', sandboxId: 'sandbox-bench', channel: 'standard', allowedEventTypes: ['kars.bench'], secret: redact(SECRET) });
+  const pipeline = createEdgePipeline({
+    registry,
+    replayGuard: createDocumentReplayGuard(replayStore),
+    limiter: createSharedEdgeLimiter(limitStore, { instances: 1, clock }),
+    queue: createMemoryEdgeQueue(),
+    receipts: createChainReceiptSink(new ReceiptAppender(new DocumentReceiptStore(receiptDocs), { clock })),
+    clock,
+    logger: silentLogger,
+  });
+  for (const s of [hookStore, replayStore, receiptDocs, limitStore]) s.reset();
+  let accepted = 0;
+  for (let i = 0; i < n; i += 1) {
+    const { body, headers } = signed(50_000_000 + i, Math.floor(t / 1000));
+    const h = new Headers(headers);
+    const outcome = await pipeline.handle({
+      method: 'POST', url: 'http://127.0.0.1/api/hooks/standard/hk-bench-2', channel: 'standard', hookId: 'hk-bench-2',
+      header: (name: string) => h.get(name) ?? undefined, headerEntries: () => h.entries(), body: [body],
+    } as unknown as EdgeRequest);
+    if (outcome.status === 202) accepted += 1;
+    t += 25;
+  }
+  const per = (w: number): number => w / Math.max(1, accepted);
+  return {
+    accepted,
+    limiterWritesPerAccepted: per(limitStore.counts.writes),
+    storeWritesPerAccepted: per(hookStore.counts.writes + replayStore.counts.writes + receiptDocs.counts.writes + limitStore.counts.writes),
+  };
+}
+
 /** Runs the three servers in this process, one after the other, with the same client (in a worker thread). */
 export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<EdgeBenchResult> {
   const durationMs = options.durationMs ?? 3000;
@@ -255,6 +302,7 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
       storeWritesPerAccepted: writes.replayClaims + writes.receiptChain + writes.registry,
       writes,
       queueSendsPerAccepted: sent / Math.max(1, accepted),
+      withSharedLimiter: await writesWithSharedLimiter(options.sharedLimiterRequests ?? 2000),
       errors: b.errors + p.errors + h.errors,
     };
     log(`edge: full pipeline, memory ports, node:http     ${result.pipelinePerSec.toFixed(0)} req/s (1 KiB signed bodies, ${concurrency} connections, ${rounds} alternating slices)`);
@@ -262,6 +310,8 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
     log(`edge: ratio ${result.ratio.toFixed(2)} (goal >= 0.6)`);
     log(`edge: same pipeline behind the local Functions host ${result.hostPerSec.toFixed(0)} req/s (ratio ${(result.hostPerSec / result.barePerSec).toFixed(2)}; HttpRequest/web-stream emulation, informative)`);
     log(`edge: store writes per accepted webhook ${result.storeWritesPerAccepted.toFixed(2)} (goal <= 3): replay claim ${writes.replayClaims.toFixed(2)}, receipt chain ${writes.receiptChain.toFixed(2)}, registry ${writes.registry.toFixed(2)}; plus ${result.queueSendsPerAccepted.toFixed(2)} queue send`);
+    const shared = result.withSharedLimiter;
+    log(`edge: with the shared limiter (Azure; 1 instance, steady 40 rps, seed limits) ${shared.storeWritesPerAccepted.toFixed(2)} store writes per accepted webhook (limiter ${shared.limiterWritesPerAccepted.toFixed(2)}; ${shared.accepted} accepted)`);
     if (result.errors > 0) log(`edge: ${result.errors} requests were not answered 202`);
     return result;
   } finally {
