@@ -64,6 +64,26 @@ param auditCheckpointEvery int = 64
 @minValue(100)
 param healthTimeoutMs int = 2000
 
+@description('Global edge admission rate, requests/s across all instances (seed: 500).')
+@minValue(1)
+param limitGlobalRps int = 500
+
+@description('Global edge burst (seed: 1000).')
+@minValue(1)
+param limitGlobalBurst int = 1000
+
+@description('Per-agent rate, requests/s (seed: 50).')
+@minValue(1)
+param limitAgentRps int = 50
+
+@description('Per-agent burst (seed: 100).')
+@minValue(1)
+param limitAgentBurst int = 100
+
+@description('Tokens an instance takes from a per-agent bucket per store write (1 = exact; docs/limits.md).')
+@minValue(1)
+param limitAgentLease int = 2
+
 @description('Let the Function app write new secret versions (kars hook create / rotate). False: secrets are provisioned out of band.')
 param appCanWriteSecrets bool = true
 
@@ -81,7 +101,7 @@ param deployerIpRanges array = []
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
 
-@description('WAF rate limit: requests per minute per client IP to /api/hooks/*.')
+@description('WAF rate limit: requests per minute per client IP to /api/hooks/* (default: the global edge rate, 500/s).')
 @minValue(10)
 param wafRateLimitPerMinute int = 30000
 
@@ -246,6 +266,11 @@ module functionApp 'modules/function-app.bicep' = {
     auditChainCount: auditChainCount
     auditCheckpointEvery: auditCheckpointEvery
     healthTimeoutMs: healthTimeoutMs
+    limitGlobalRps: limitGlobalRps
+    limitGlobalBurst: limitGlobalBurst
+    limitAgentRps: limitAgentRps
+    limitAgentBurst: limitAgentBurst
+    limitAgentLease: limitAgentLease
     frontDoorId: frontDoor.outputs.frontDoorId
     operatorIpRanges: operatorIpRanges
     deployerIpRanges: deployerIpRanges

@@ -56,6 +56,21 @@ param auditCheckpointEvery int
 @description('Per-dependency deadline of /api/health in milliseconds.')
 param healthTimeoutMs int
 
+@description('Global admission rate at the edge, requests/s across all instances (KARS_LIMIT_GLOBAL_RPS).')
+param limitGlobalRps int
+
+@description('Global bucket size (KARS_LIMIT_GLOBAL_BURST).')
+param limitGlobalBurst int
+
+@description('Per-agent rate, requests/s (KARS_LIMIT_AGENT_RPS).')
+param limitAgentRps int
+
+@description('Per-agent bucket size (KARS_LIMIT_AGENT_BURST).')
+param limitAgentBurst int
+
+@description('Tokens an instance takes from a per-agent bucket per store write (KARS_LIMIT_AGENT_LEASE).')
+param limitAgentLease int
+
 @description('Front Door profile id (frontDoorId), checked in the X-Azure-FDID header of every request.')
 param frontDoorId string
 
@@ -225,6 +240,13 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // The health probe proves the identity path with a Key Vault token; the audience follows the cloud.
     KARS_IDENTITY_HEALTH_SCOPE: 'https://${substring(environment().suffixes.keyvaultDns, 1)}/.default'
     KARS_HEALTH_TIMEOUT_MS: string(healthTimeoutMs)
+    KARS_LIMIT_GLOBAL_RPS: string(limitGlobalRps)
+    KARS_LIMIT_GLOBAL_BURST: string(limitGlobalBurst)
+    KARS_LIMIT_AGENT_RPS: string(limitAgentRps)
+    KARS_LIMIT_AGENT_BURST: string(limitAgentBurst)
+    // Lease sizes are derived from the largest number of instances sharing the limits: the plan's maximum.
+    KARS_LIMIT_MAX_INSTANCES: string(maximumInstanceCount)
+    KARS_LIMIT_AGENT_LEASE: string(limitAgentLease)
   }
 }
 

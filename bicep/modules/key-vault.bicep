@@ -33,6 +33,7 @@ param secretWriterPrincipalIds array = []
 param workspaceId string
 
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+var resourceGroupScope = resourceGroup().id
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: take('${namePrefix}-kv-${suffix}', 24)
@@ -68,7 +69,7 @@ resource secretWriterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' =
     description: 'Set new versions of Key Vault secrets (kars hook create / rotate). No delete, purge or backup.'
     type: 'CustomRole'
     assignableScopes: [
-      resourceGroup().id
+      resourceGroupScope
     ]
     permissions: [
       {

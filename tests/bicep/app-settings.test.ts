@@ -1,0 +1,81 @@
+// The Function app settings bicep/ deploys, evaluated with main.bicep's defaults, pass the app's own loadConfig in
+// azure mode: no account key, no connection string, Key Vault secrets, and the audit/health settings it declares.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/config';
+import { isKarsError } from '../../core/errors';
+import { entries, moduleInstance, prop, UNKNOWN } from './bicep-model';
+import { parseBicepSources } from './bicep-policy';
+import { policyContext, readBicepSources } from './bicep-sources';
+
+// Values that exist only after deployment (endpoints, ids) evaluate to UNKNOWN; they are URL-shaped in config.ts.
+const DEPLOY_TIME = 'https://deploy-time.invalid/';
+
+function deployedSettings(): Record<string, string> {
+  const files = parseBicepSources(readBicepSources());
+  const main = moduleInstance(files, 'bicep/main.bicep');
+  const call = main.file.modules.find((m) => m.path === 'modules/function-app.bicep');
+  if (!call) throw new Error('main.bicep does not deploy modules/function-app.bicep');
+  const args = new Map(entries(prop(call.body, 'params', main.file)!).map(([k, v]) => [k, main.evaluate(v)] as const));
+  const app = moduleInstance(files, 'bicep/modules/function-app.bicep', args);
+  const settings = app.file.resources.find((r) => r.type === 'Microsoft.Web/sites/config')!;
+  const obj = prop(settings.body, 'properties', app.file)!;
+  return Object.fromEntries(entries(obj).map(([k, v]) => {
+    const value = app.evaluate(v);
+    return [k, value === UNKNOWN ? DEPLOY_TIME : String(value)];
+  }));
+}
+
+function mainDefaults(): Map<string, unknown> {
+  return moduleInstance(parseBicepSources(readBicepSources()), 'bicep/main.bicep').scope;
+}
+
+/**
+ * functions/config.ts still requires AzureWebJobsStorage (a connection string) while Azure gives the host
+ * identity-based AzureWebJobsStorage__* settings (docs/deploy.md, known gaps). When config.ts accepts those, the first
+ * call succeeds and this shim is unused.
+ */
+function loadDeployedConfig(env: Record<string, string>) {
+  try {
+    return { config: loadConfig(env), storageShim: false };
+  } catch (e) {
+    if (!isKarsError(e) || e.message !== 'invalid or missing settings: AzureWebJobsStorage') throw e;
+    return { config: loadConfig({ ...env, AzureWebJobsStorage: 'identity-based: see AzureWebJobsStorage__accountName' }), storageShim: true };
+  }
+}
+
+describe('deployed app settings', () => {
+  const env = deployedSettings();
+  const defaults = mainDefaults();
+
+  it('resolve the deploy-time constants through main.bicep and the module outputs', () => {
+    expect(env['KARS_MODE']).toBe('azure');
+    expect(env['KARS_COSMOS_DATABASE']).toBe(defaults.get('cosmosDatabaseName'));
+    expect(env['KARS_AUDIT_SIGNING_KEY_NAME']).toBe(defaults.get('auditSigningKeySecretName'));
+    expect(env['KARS_AUDIT_CHAIN_COUNT']).toBe(String(defaults.get('auditChainCount')));
+    expect(env['KARS_DURABLE_TASKHUB']).toBe(policyContext().durableTaskHub);
+  });
+
+  it('are accepted by loadConfig in azure mode with identity-only access', () => {
+    const { config } = loadDeployedConfig(env);
+    expect(config.mode).toBe('azure');
+    expect(config.cosmos.key).toBeUndefined();
+    expect(config.serviceBus.connectionString).toBeUndefined();
+    expect(config.serviceBus.namespace).toBeDefined();
+    expect(config.secrets).toEqual(expect.objectContaining({ source: 'keyvault', vaultUrl: DEPLOY_TIME }));
+    expect(config.secrets.file).toBeUndefined();
+    expect(config.audit).toEqual({
+      signingKeyName: defaults.get('auditSigningKeySecretName'),
+      chainPrefix: defaults.get('auditChainPrefix'),
+      chainCount: defaults.get('auditChainCount'),
+      checkpointEvery: defaults.get('auditCheckpointEvery'),
+    });
+    expect(config.healthTimeoutMs).toBe(defaults.get('healthTimeoutMs'));
+    // The host's storage is keyless either way: no connection string is deployed.
+    expect(env['AzureWebJobsStorage']).toBeUndefined();
+    expect(env['AzureWebJobsStorage__credential']).toBe('managedidentity');
+  });
+
+  it('would be refused by loadConfig if an account key were added (the guard this deployment relies on)', () => {
+    expect(() => loadDeployedConfig({ ...env, KARS_COSMOS_KEY: 'k' })).toThrow(/KARS_COSMOS_KEY is for local mode only/);
+  });
+});

@@ -1,0 +1,79 @@
+// Reads bicep/ and derives the policy context from the app itself (config keys, containers, queue, k8s manifests,
+// host.json), so the Bicep is checked against what the code needs rather than against a copied list.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { SETTING_KEYS } from '../../functions/config';
+import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+import type { PolicyContext } from './bicep-policy';
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+
+/**
+ * KARS_* settings config.ts knows that must not reach Azure: the Cosmos account key (config.ts refuses it in azure
+ * mode), the Service Bus connection string (the local broker's SAS string; Azure uses KARS_SERVICEBUS_NAMESPACE) and
+ * the secrets file (KARS_SECRETS_SOURCE=file is a local shortcut; Azure reads Key Vault).
+ */
+export const LOCAL_ONLY_KARS_SETTINGS = ['KARS_COSMOS_KEY', 'KARS_SERVICEBUS_CONNECTION', 'KARS_SECRETS_FILE'] as const;
+
+function walk(dir: string, keep: (path: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'node_modules') out.push(...walk(path, keep));
+    } else if (keep(path)) {
+      out.push(path);
+    }
+  }
+  return out.sort();
+}
+
+/** Every .bicep file under bicep/, keyed by repo-relative POSIX path. */
+export function readBicepSources(): Map<string, string> {
+  const files = walk(join(REPO_ROOT, 'bicep'), (p) => p.endsWith('.bicep'));
+  return new Map(files.map((p) => [relative(REPO_ROOT, p).split(sep).join('/'), readFileSync(p, 'utf8')]));
+}
+
+/** Cosmos containers the app declares as `export const X: CosmosContainerSpec = { id: '…', defaultTtlSec: … }`. */
+export function appContainerSpecs(): Array<{ id: string; defaultTtlSec?: number; source: string }> {
+  const out: Array<{ id: string; defaultTtlSec?: number; source: string }> = [];
+  const sources = [...walk(join(REPO_ROOT, 'adapters'), (p) => p.endsWith('.ts')), ...walk(join(REPO_ROOT, 'functions'), (p) => p.endsWith('.ts'))];
+  for (const path of sources) {
+    const text = readFileSync(path, 'utf8');
+    for (const m of text.matchAll(/export const \w+\s*:\s*CosmosContainerSpec\s*=\s*\{([^}]*)\}/g)) {
+      const id = /\bid:\s*'([^']+)'/.exec(m[1]!)?.[1];
+      const ttl = /\bdefaultTtlSec:\s*(-?\d+)/.exec(m[1]!)?.[1];
+      if (id) out.push({ id, ...(ttl !== undefined ? { defaultTtlSec: Number(ttl) } : {}), source: relative(REPO_ROOT, path) });
+    }
+  }
+  return out;
+}
+
+/** Keys local.settings.sample.json documents as DEV-ONLY: demo values that must never be deployed. */
+export function devOnlySettings(): string[] {
+  const sample = JSON.parse(readFileSync(join(REPO_ROOT, 'local.settings.sample.json'), 'utf8')) as { Comments: Record<string, string> };
+  return Object.entries(sample.Comments).filter(([, c]) => c.startsWith('DEV-ONLY')).map(([k]) => k);
+}
+
+export function policyContext(): PolicyContext {
+  const sa = parseYaml(readFileSync(join(REPO_ROOT, 'infra/k8s/sandbox/service-account.yaml'), 'utf8')) as { metadata: { name: string } };
+  const deployment = parseYaml(readFileSync(join(REPO_ROOT, 'infra/k8s/sandbox/deployment.yaml'), 'utf8')) as {
+    spec: { template: { spec: { nodeSelector: Record<string, string>; tolerations: Array<{ key: string; value: string; effect: string }> } } };
+  };
+  const pod = deployment.spec.template.spec;
+  const [label] = Object.entries(pod.nodeSelector);
+  const toleration = pod.tolerations[0]!;
+  const host = JSON.parse(readFileSync(join(REPO_ROOT, 'host.json'), 'utf8')) as { extensions: { durableTask: { hubName: string } } };
+  return {
+    requiredKarsSettings: SETTING_KEYS.filter((k) => k.startsWith('KARS_') && !(LOCAL_ONLY_KARS_SETTINGS as readonly string[]).includes(k)),
+    // A plain AzureWebJobsStorage is a connection string with the account key; Azure uses AzureWebJobsStorage__*.
+    forbiddenSettings: [...new Set([...LOCAL_ONLY_KARS_SETTINGS, ...devOnlySettings(), 'AzureWebJobsStorage'])],
+    edgeQueueName: DEFAULT_EDGE_QUEUE,
+    containers: appContainerSpecs().map(({ id, defaultTtlSec }) => ({ id, ...(defaultTtlSec !== undefined ? { defaultTtlSec } : {}) })),
+    routerServiceAccount: sa.metadata.name,
+    sandboxNodeLabel: label!,
+    sandboxTaint: `${toleration.key}=${toleration.value}:${toleration.effect}`,
+    durableTaskHub: host.extensions.durableTask.hubName,
+  };
+}
