@@ -28,6 +28,13 @@ const settingsSchema = z.object({
   // Identity: the scope the health probe asks a token for (proves the credential path end to end).
   KARS_IDENTITY_HEALTH_SCOPE: z.string().min(1).default('https://vault.azure.net/.default'),
   KARS_HEALTH_TIMEOUT_MS: int(2000),
+  // Edge and router limits (seed defaults), shared by every instance through the document store.
+  KARS_LIMIT_GLOBAL_RPS: int(500),
+  KARS_LIMIT_GLOBAL_BURST: int(1000),
+  KARS_LIMIT_AGENT_RPS: int(50),
+  KARS_LIMIT_AGENT_BURST: int(100),
+  KARS_LIMIT_MAX_INSTANCES: int(3),
+  KARS_LIMIT_AGENT_LEASE: int(2),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -45,6 +52,7 @@ export interface Config {
   audit: { signingKeyName: string; chainPrefix: string; chainCount: number; checkpointEvery: number };
   identityHealthScope: string;
   healthTimeoutMs: number;
+  limits: { globalRps: number; globalBurst: number; agentRps: number; agentBurst: number; maxInstances: number; agentLease: number };
 }
 
 function deepFreeze<T>(o: T): T {
@@ -91,5 +99,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     identityHealthScope: s.KARS_IDENTITY_HEALTH_SCOPE,
     healthTimeoutMs: s.KARS_HEALTH_TIMEOUT_MS,
+    limits: {
+      globalRps: s.KARS_LIMIT_GLOBAL_RPS,
+      globalBurst: s.KARS_LIMIT_GLOBAL_BURST,
+      agentRps: s.KARS_LIMIT_AGENT_RPS,
+      agentBurst: s.KARS_LIMIT_AGENT_BURST,
+      maxInstances: s.KARS_LIMIT_MAX_INSTANCES,
+      agentLease: s.KARS_LIMIT_AGENT_LEASE,
+    },
   });
 }

@@ -32,6 +32,8 @@ import { createCosmosReceiptStore } from '../adapters/cosmos/cosmos-receipt-stor
 import { ReceiptAppender } from '../core/audit/append-receipt';
 import { createSecretCheckpointSigner } from '../core/audit/checkpoint-signer';
 import { systemClock } from '../core/ports/clock.port';
+import type { EdgeLimiter } from '../core/ports/edge-limiter.port';
+import { createSharedEdgeLimiter } from '../adapters/edge-limiter/shared-edge-limiter';
 import { loadConfig, type Config } from './config';
 
 export interface Services {
@@ -46,6 +48,8 @@ export interface Services {
   documents(spec: CosmosContainerSpec): Promise<DocumentStore>;
   /** The process's receipt appender over the Cosmos receipt chains (T1-R, T2-R, T4-R). */
   receipts(): Promise<ReceiptAppender>;
+  /** Rate limits and budgets shared by every instance through Cosmos (T1-D, RR3). */
+  edgeLimiter(): Promise<EdgeLimiter>;
   orchestrationClient(context: InvocationContext): OrchestrationClient;
   sandboxDriver(): SandboxDriver;
   close(): Promise<void>;
@@ -109,6 +113,26 @@ export async function buildServices(config: Config, options: BuildServicesOption
     return appender;
   };
 
+  // Limit documents expire (defaultTtl -1 lets Azure purge them by their item ttl).
+  const LIMITS_CONTAINER: CosmosContainerSpec = { id: 'limits', defaultTtlSec: -1 };
+  let limiter: Promise<EdgeLimiter> | undefined;
+  const edgeLimiter = (): Promise<EdgeLimiter> => {
+    const { limits } = config;
+    limiter ??= documents(LIMITS_CONTAINER).then((store) =>
+      createSharedEdgeLimiter(store, {
+        global: { capacity: limits.globalBurst, refillTokens: limits.globalRps, refillPeriodMs: 1000 },
+        agent: { capacity: limits.agentBurst, refillTokens: limits.agentRps, refillPeriodMs: 1000 },
+        instances: limits.maxInstances,
+        chunks: { agent: limits.agentLease },
+        logger,
+      }),
+    );
+    limiter.catch(() => {
+      limiter = undefined;
+    });
+    return limiter;
+  };
+
   const storageConnection = redact(config.storageConnection);
   const runner = options.localDurable
     ? await startLocalDurableRunner({ connectionString: storageConnection, taskHub: config.durableTaskHub, logger })
@@ -144,6 +168,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
     healthProbes,
     documents,
     receipts,
+    edgeLimiter,
     orchestrationClient: (context) => runner ?? createDurableFunctionsClient(context),
     sandboxDriver: () => {
       // TODO(#4 follow-up): Kubernetes SandboxDriver for Azure mode.
