@@ -2,6 +2,7 @@
 import type { CliCommand, CliIo } from './command';
 import { CliUsageError } from './command';
 import { auditVerifyCommand } from './commands/audit-verify';
+import { deployCommand } from './commands/deploy';
 import { webhookCreateCommand, webhookRotateCommand } from './commands/webhook-manage';
 import { webhookSendCommand } from './commands/webhook-send';
 import { isKarsError } from '../core/errors';
@@ -13,6 +14,7 @@ import { isKarsError } from '../core/errors';
 export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.fromEntries([
   auditVerifyCommand,
   webhookSendCommand, webhookCreateCommand, webhookRotateCommand,
+  deployCommand,
 ].map((c) => [c.name, c]));
 
 /** @returns the exit code. Never throws: unexpected errors print their code (never a stack with values) and exit 1. */

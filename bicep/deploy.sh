@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Deploys bicep/main.bicep to a resource group with the Azure CLI: prerequisites, what-if, then create. The same az
+# calls as `npx kars deploy` (cli/commands/deploy.ts). Nothing secret passes through here: the template takes no secret
+# parameter, its outputs carry none, and the script never traces (no set -x) or prints its environment.
+# Only bash builtins besides az, so it behaves the same with a minimal PATH.
+set -euo pipefail
+set +x
+
+usage() {
+  cat <<'EOF'
+usage: bicep/deploy.sh --resource-group <name> --location <region> [--what-if] [--parameters <file.json> ...]
+                       [--name <deployment>]
+  --resource-group, -g  target resource group (created when missing, unless --what-if)
+  --location, -l        Azure region (e.g. westeurope)
+  --what-if             preview the changes and stop
+  --parameters, -p      ARM parameters file (repeatable); never put secrets in it: the template takes none
+  --name, -n            deployment name (default kars)
+exit codes: 0 deployed (or previewed), 1 az reported a failure, 2 usage or a missing prerequisite
+EOF
+}
+
+fail_usage() {
+  echo "deploy.sh: $1" >&2
+  usage >&2
+  exit 2
+}
+
+resource_group=""
+location=""
+name="kars"
+what_if_only=0
+parameter_files=()
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -g|--resource-group) [ $# -ge 2 ] || fail_usage "$1 needs a value"; resource_group="$2"; shift 2 ;;
+    -l|--location) [ $# -ge 2 ] || fail_usage "$1 needs a value"; location="$2"; shift 2 ;;
+    -n|--name) [ $# -ge 2 ] || fail_usage "$1 needs a value"; name="$2"; shift 2 ;;
+    -p|--parameters) [ $# -ge 2 ] || fail_usage "$1 needs a value"; parameter_files+=("$2"); shift 2 ;;
+    --what-if) what_if_only=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) fail_usage "unknown argument" ;;
+  esac
+done
+
+[[ "$resource_group" =~ ^[-A-Za-z0-9_.\(\)]{0,89}[-A-Za-z0-9_\(\)]$ ]] \
+  || fail_usage "--resource-group: 1..90 letters, digits, _ - . ( ), not ending with a period"
+[[ "$location" =~ ^[a-z][a-z0-9]{1,39}$ ]] || fail_usage "--location: an Azure region name such as westeurope"
+[[ "$name" =~ ^[-A-Za-z0-9_.\(\)]{1,64}$ ]] || fail_usage "--name: 1..64 letters, digits, _ - . ( )"
+
+here="${BASH_SOURCE[0]%/*}"
+[ "$here" = "${BASH_SOURCE[0]}" ] && here="."
+here="$(cd "$here" && pwd)"
+template="$here/main.bicep"
+[ -f "$template" ] || fail_usage "template not found: $template"
+
+deployment_args=(--resource-group "$resource_group" --name "$name" --template-file "$template" --parameters "location=$location")
+for file in ${parameter_files[@]+"${parameter_files[@]}"}; do
+  [ -f "$file" ] || fail_usage "--parameters: $file not found"
+  case "$file" in
+    /*) absolute="$file" ;;
+    */*) absolute="$(cd "${file%/*}" && pwd)/${file##*/}" ;;
+    *) absolute="$(pwd)/$file" ;;
+  esac
+  deployment_args+=(--parameters "@$absolute")
+done
+
+if ! command -v az >/dev/null 2>&1; then
+  echo "deploy.sh: the Azure CLI (az) is not on PATH; install it: https://aka.ms/installazurecli" >&2
+  exit 2
+fi
+
+if ! subscription="$(az account show --query '[name, id]' --output tsv 2>/dev/null)"; then
+  echo "deploy.sh: az is not signed in (run az login, then az account set --subscription <id>)" >&2
+  exit 2
+fi
+echo "subscription: ${subscription//[$'\t\r\n']/ }"
+
+if ! az group show --name "$resource_group" --output none >/dev/null 2>&1; then
+  if [ "$what_if_only" = 1 ]; then
+    echo "deploy.sh: resource group $resource_group does not exist (what-if needs it; deploy without --what-if creates it)" >&2
+    exit 2
+  fi
+  echo "creating resource group $resource_group in $location"
+  az group create --name "$resource_group" --location "$location" --output none || exit 1
+fi
+
+echo "what-if: changes this deployment would make"
+if ! az deployment group what-if "${deployment_args[@]}"; then
+  echo "deploy.sh: what-if failed; nothing was deployed" >&2
+  exit 1
+fi
+[ "$what_if_only" = 1 ] && exit 0
+
+echo "deploying $name to $resource_group"
+if ! az deployment group create "${deployment_args[@]}" --query properties.outputs --output json; then
+  echo "deploy.sh: deployment failed (az deployment group show / operation list name the failing resource)" >&2
+  exit 1
+fi
