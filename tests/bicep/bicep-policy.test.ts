@@ -45,6 +45,8 @@ describe('bicep policy on the committed sources', () => {
     const specs = appContainerSpecs();
     expect(specs.find((s) => s.id === 'receipts')).toEqual(expect.objectContaining({ id: 'receipts' }));
     expect(specs.find((s) => s.id === 'receipts')?.defaultTtlSec).toBeUndefined();
+    // Every spec the scan finds is one the policy then requires in cosmos.bicep, with its TTL.
+    expect(ctx.containers.map((c) => c.id).sort()).toEqual([...new Set(specs.map((s) => s.id))].sort());
   });
 
   it('has no violations', () => {

@@ -35,13 +35,13 @@ export function readBicepSources(): Map<string, string> {
   return new Map(files.map((p) => [relative(REPO_ROOT, p).split(sep).join('/'), readFileSync(p, 'utf8')]));
 }
 
-/** Cosmos containers the app declares as `export const X: CosmosContainerSpec = { id: '…', defaultTtlSec: … }`. */
+/** Cosmos containers the app declares as `[export] const X: CosmosContainerSpec = { id: '…', defaultTtlSec: … }`. */
 export function appContainerSpecs(): Array<{ id: string; defaultTtlSec?: number; source: string }> {
   const out: Array<{ id: string; defaultTtlSec?: number; source: string }> = [];
   const sources = [...walk(join(REPO_ROOT, 'adapters'), (p) => p.endsWith('.ts')), ...walk(join(REPO_ROOT, 'functions'), (p) => p.endsWith('.ts'))];
   for (const path of sources) {
     const text = readFileSync(path, 'utf8');
-    for (const m of text.matchAll(/export const \w+\s*:\s*CosmosContainerSpec\s*=\s*\{([^}]*)\}/g)) {
+    for (const m of text.matchAll(/(?:export )?const \w+\s*:\s*CosmosContainerSpec\s*=\s*\{([^}]*)\}/g)) {
       const id = /\bid:\s*'([^']+)'/.exec(m[1]!)?.[1];
       const ttl = /\bdefaultTtlSec:\s*(-?\d+)/.exec(m[1]!)?.[1];
       if (id) out.push({ id, ...(ttl !== undefined ? { defaultTtlSec: Number(ttl) } : {}), source: relative(REPO_ROOT, path) });
