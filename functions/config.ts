@@ -14,8 +14,10 @@ const settingsSchema = z.object({
   // Service Bus: a connection string for the local broker, or the namespace host name in Azure.
   KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
   KARS_SERVICEBUS_NAMESPACE: z.string().min(1).optional(),
-  // Azure Storage for the Functions host and the Durable task hub.
-  AzureWebJobsStorage: z.string().min(1),
+  // Azure Storage for the Functions host and the Durable task hub: a connection string locally (Azurite), the
+  // identity-based account name in Azure (the host reads AzureWebJobsStorage__* itself).
+  AzureWebJobsStorage: z.string().min(1).optional(),
+  AzureWebJobsStorage__accountName: z.string().regex(/^[a-z0-9]{3,24}$/).optional(),
   KARS_DURABLE_TASKHUB: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/).default('KarsRollouts'),
   // Secrets: Key Vault in Azure (and locally against the local vault), or a JSON file for quick local runs.
   KARS_SECRETS_SOURCE: z.enum(['keyvault', 'file']).default('keyvault'),
@@ -46,7 +48,7 @@ export interface Config {
   mode: 'local' | 'azure';
   cosmos: { endpoint: string; key?: string; database: string };
   serviceBus: { connectionString?: string; namespace?: string };
-  storageConnection: string;
+  storage: { connectionString?: string; accountName?: string };
   durableTaskHub: string;
   secrets: { source: 'keyvault' | 'file'; vaultUrl?: string; file?: string };
   audit: { signingKeyName: string; chainPrefix: string; chainCount: number; checkpointEvery: number };
@@ -74,6 +76,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!s.KARS_SERVICEBUS_CONNECTION && !s.KARS_SERVICEBUS_NAMESPACE) {
     throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: KARS_SERVICEBUS_CONNECTION or KARS_SERVICEBUS_NAMESPACE');
   }
+  if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
+    throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: AzureWebJobsStorage or AzureWebJobsStorage__accountName');
+  }
   if (s.KARS_SECRETS_SOURCE === 'keyvault' && !s.KARS_KEYVAULT_URL) {
     throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: KARS_KEYVAULT_URL');
   }
@@ -88,7 +93,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mode: s.KARS_MODE,
     cosmos: { endpoint: s.KARS_COSMOS_ENDPOINT, key: s.KARS_COSMOS_KEY, database: s.KARS_COSMOS_DATABASE },
     serviceBus: { connectionString: s.KARS_SERVICEBUS_CONNECTION, namespace: s.KARS_SERVICEBUS_NAMESPACE },
-    storageConnection: s.AzureWebJobsStorage,
+    storage: { connectionString: s.AzureWebJobsStorage, accountName: s.AzureWebJobsStorage__accountName },
     durableTaskHub: s.KARS_DURABLE_TASKHUB,
     secrets: { source: s.KARS_SECRETS_SOURCE, vaultUrl: s.KARS_KEYVAULT_URL, file: s.KARS_SECRETS_FILE },
     audit: {

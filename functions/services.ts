@@ -133,16 +133,21 @@ export async function buildServices(config: Config, options: BuildServicesOption
     return limiter;
   };
 
-  const storageConnection = redact(config.storageConnection);
+  const storageTarget = config.storage.connectionString
+    ? redact(config.storage.connectionString)
+    : { accountName: config.storage.accountName!, credential: credential.credential };
+  if (options.localDurable && !config.storage.connectionString) {
+    throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: AzureWebJobsStorage (the local Durable runner needs a connection string)');
+  }
   const runner = options.localDurable
-    ? await startLocalDurableRunner({ connectionString: storageConnection, taskHub: config.durableTaskHub, logger })
+    ? await startLocalDurableRunner({ connectionString: redact(config.storage.connectionString!), taskHub: config.durableTaskHub, logger })
     : undefined;
 
   const identityLiveness = createIdentityHealthProbe(credential);
   const healthProbes: HealthProbe[] = [
     createCosmosHealthProbe(cosmos, { name: 'cosmos' }),
     named('servicebus', bus.health),
-    createStorageHealthProbe(storageConnection, { name: 'storage' }),
+    createStorageHealthProbe(storageTarget, { name: 'storage' }),
     named('secrets', config.secrets.vaultUrl ? createKeyVaultHealthProbe(config.secrets.vaultUrl) : { name: 'secrets', check: async () => undefined }),
     {
       // The provider answers AND this app can get a token from it (cached, so cheap after the first call).
@@ -153,7 +158,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
       },
     },
     // The task hub's storage answers (the runner, or the Durable extension in Azure, keeps all state there).
-    createStorageHealthProbe(storageConnection, { name: 'durable' }),
+    createStorageHealthProbe(storageTarget, { name: 'durable' }),
   ];
 
   const sandboxDriver = config.mode === 'local' ? new MemorySandboxDriver({ autoCreate: true }) : undefined;

@@ -2,7 +2,6 @@
 // azure mode: no account key, no connection string, Key Vault secrets, and the audit/health settings it declares.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
-import { isKarsError } from '../../core/errors';
 import { entries, moduleInstance, prop, UNKNOWN } from './bicep-model';
 import { parseBicepSources } from './bicep-policy';
 import { policyContext, readBicepSources } from './bicep-sources';
@@ -29,22 +28,11 @@ function mainDefaults(): Map<string, unknown> {
   return moduleInstance(parseBicepSources(readBicepSources()), 'bicep/main.bicep').scope;
 }
 
-/**
- * functions/config.ts still requires AzureWebJobsStorage (a connection string) while Azure gives the host
- * identity-based AzureWebJobsStorage__* settings (docs/deploy.md, known gaps). When config.ts accepts those, the first
- * call succeeds and this shim is unused.
- */
-function loadDeployedConfig(env: Record<string, string>) {
-  try {
-    return { config: loadConfig(env), storageShim: false };
-  } catch (e) {
-    if (!isKarsError(e) || e.message !== 'invalid or missing settings: AzureWebJobsStorage') throw e;
-    return { config: loadConfig({ ...env, AzureWebJobsStorage: 'identity-based: see AzureWebJobsStorage__accountName' }), storageShim: true };
-  }
-}
-
 describe('deployed app settings', () => {
-  const env = deployedSettings();
+  // Names computed at deploy time (the storage account) stand in as a valid sample name; URLs as DEPLOY_TIME.
+  const env = Object.fromEntries(
+    Object.entries(deployedSettings()).map(([k, v]) => [k, k === 'AzureWebJobsStorage__accountName' && v === DEPLOY_TIME ? 'karsdeploytime' : v]),
+  );
   const defaults = mainDefaults();
 
   it('resolve the deploy-time constants through main.bicep and the module outputs', () => {
@@ -56,7 +44,7 @@ describe('deployed app settings', () => {
   });
 
   it('are accepted by loadConfig in azure mode with identity-only access', () => {
-    const { config } = loadDeployedConfig(env);
+    const config = loadConfig(env);
     expect(config.mode).toBe('azure');
     expect(config.cosmos.key).toBeUndefined();
     expect(config.serviceBus.connectionString).toBeUndefined();
@@ -76,6 +64,6 @@ describe('deployed app settings', () => {
   });
 
   it('would be refused by loadConfig if an account key were added (the guard this deployment relies on)', () => {
-    expect(() => loadDeployedConfig({ ...env, KARS_COSMOS_KEY: 'k' })).toThrow(/KARS_COSMOS_KEY is for local mode only/);
+    expect(() => loadConfig({ ...env, KARS_COSMOS_KEY: 'k' })).toThrow(/KARS_COSMOS_KEY is for local mode only/);
   });
 });

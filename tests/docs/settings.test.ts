@@ -40,6 +40,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...sample.Values, KARS_MODE: 'azure' })).toThrowError(/KARS_COSMOS_KEY/);
   });
 
+  it('accepts identity-based storage (Azure) instead of a connection string, and needs one of them', () => {
+    const { AzureWebJobsStorage: _cs, ...rest } = sample.Values;
+    expect(loadConfig({ ...rest, AzureWebJobsStorage__accountName: 'karsstore01' }).storage).toEqual({ accountName: 'karsstore01' });
+    expect(() => loadConfig(rest)).toThrowError(/AzureWebJobsStorage/);
+  });
+
   it('returns a frozen config', () => {
     const c = loadConfig(sample.Values);
     expect(Object.isFrozen(c.cosmos)).toBe(true);
