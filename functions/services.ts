@@ -176,7 +176,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
     edgeLimiter,
     orchestrationClient: (context) => runner ?? createDurableFunctionsClient(context),
     sandboxDriver: () => {
-      // TODO(#4 follow-up): Kubernetes SandboxDriver for Azure mode.
+      // Azure mode has no Kubernetes SandboxDriver yet: rollout activities fail closed (CONFIG_INVALID) until it lands.
       if (!sandboxDriver) throw new KarsError('CONFIG_INVALID', 'no sandbox driver configured for azure mode');
       return sandboxDriver;
     },
