@@ -52,7 +52,9 @@ export async function authenticateWebhook(ctx: EdgeContext): Promise<EdgeRejecti
     return { code: 'WEBHOOK_SECRET_INVALID', message: GENERIC_AUTH_MESSAGE };
   }
   const toleranceSec = ctx.options.disabled.has('timestamp') ? NO_TIMESTAMP_CHECK_SEC : ctx.options.toleranceSec;
-  const result = verifyWebhook(channel, { body, header: ctx.request.header, secrets: hook.secrets, nowMs: ctx.nowMs }, { toleranceSec });
+  // The body digest of step 2 is reused (GitHub's replay key is that digest): one SHA-256 pass over the body.
+  const input = { body, header: ctx.request.header, secrets: hook.secrets, nowMs: ctx.nowMs, bodySha256Hex: ctx.bodyDigest };
+  const result = verifyWebhook(channel, input, { toleranceSec });
   if (!result.ok) return { code: result.code, message: GENERIC_AUTH_MESSAGE };
   ctx.verified = result;
   return undefined;

@@ -1,5 +1,6 @@
 // The one place where MACs are computed and compared (T1-S): every candidate key against every offered signature,
-// in constant time per comparison, keys wiped afterwards.
+// in constant time per comparison. Keys decoded for one call are wiped afterwards; cached keys (secret-key-cache.ts)
+// are left intact for the next request.
 import { abytes, anumber } from '../crypto/assert';
 import { constantTimeEqual } from '../crypto/constant-time-equal';
 import { hmacSha256 } from '../crypto/hmac-sha256';
@@ -25,14 +26,22 @@ export function assertVerifyInput(input: VerifyWebhookInput): void {
  */
 export function findMatchingKey(keys: Uint8Array[], signed: Uint8Array[], offered: Uint8Array[]): number {
   try {
-    for (const [index, key] of keys.entries()) {
-      const mac = hmacSha256(key, ...signed);
-      // No early exit inside the inner loop beyond a match: a match ends verification anyway, and which offered
-      // entry matched is not secret.
-      for (const candidate of offered) if (constantTimeEqual(mac, candidate)) return index;
-    }
-    return -1;
+    return matchSignature(keys, signed, offered);
   } finally {
     wipe(keys);
   }
+}
+
+/**
+ * Same as {@link findMatchingKey} but leaves `keys` untouched: for the shared keys of secret-key-cache.ts.
+ * @returns index of the first key that produced an offered signature, or -1
+ */
+export function matchSignature(keys: readonly Uint8Array[], signed: readonly Uint8Array[], offered: readonly Uint8Array[]): number {
+  for (let index = 0; index < keys.length; index += 1) {
+    const mac = hmacSha256(keys[index]!, ...signed);
+    // No early exit inside the inner loop beyond a match: a match ends verification anyway, and which offered
+    // entry matched is not secret.
+    for (const candidate of offered) if (constantTimeEqual(mac, candidate)) return index;
+  }
+  return -1;
 }

@@ -21,6 +21,12 @@ export interface VerifyWebhookInput {
   readonly secrets: readonly Redacted<string>[];
   /** `clock.nowMs()` read once by the caller, so one request sees one instant. */
   readonly nowMs: number;
+  /**
+   * Lower-case hex SHA-256 of exactly `body`, when the caller has it already (the edge computes it for its receipts):
+   * the GitHub replay key and the Teams fallback id reuse it instead of hashing a large body a second time. Anything
+   * that is not 64 lower-case hex characters is ignored and the digest is computed here.
+   */
+  readonly bodySha256Hex?: string;
 }
 
 export interface VerifyWebhookOptions {

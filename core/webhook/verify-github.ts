@@ -1,10 +1,10 @@
 // GitHub webhook verifier: X-Hub-Signature-256 over the raw body (T1-S forged webhook, T1-T tampered body).
 // Source: docs.github.com "Validating webhook deliveries"; octokit/webhooks-methods src/node/verify.ts.
-import { bytesToHex, decodeHexStrict } from '../crypto/strict-encoding';
-import { sha256 } from '../crypto/hmac-sha256';
-import { decodeSecretKeys } from './decode-secret';
+import { decodeHexStrict } from '../crypto/strict-encoding';
+import { bodySha256Hex } from './body-digest';
+import { cachedSecretKeys } from './secret-key-cache';
 import { isSafeDeliveryId, isSafeEventName, readHeader } from './header-values';
-import { assertVerifyInput, findMatchingKey } from './match-signature';
+import { assertVerifyInput, matchSignature } from './match-signature';
 import { reject, type VerifyWebhookInput, type VerifyWebhookOptions, type WebhookVerifyResult } from './types';
 
 const SIGNATURE_RE = /^sha256=([0-9a-fA-F]{64})$/;
@@ -40,9 +40,9 @@ export function verifyGithubWebhook(input: VerifyWebhookInput, _options?: Verify
   if (deliveryId === undefined || eventType === undefined) return reject('WEBHOOK_HEADER_MISSING');
   if (!isSafeDeliveryId(deliveryId) || !isSafeEventName(eventType)) return reject('WEBHOOK_HEADER_INVALID');
 
-  const keys = decodeSecretKeys('github', secrets);
+  const keys = cachedSecretKeys('github', secrets);
   if (keys === undefined) return reject('WEBHOOK_SECRET_INVALID');
-  const secretIndex = findMatchingKey(keys, [body], [offered]);
+  const secretIndex = matchSignature(keys, [body], [offered]);
   if (secretIndex < 0) return reject('WEBHOOK_SIGNATURE_MISMATCH');
-  return { ok: true, channel: 'github', deliveryId, replayKey: `github:${bytesToHex(sha256(body))}`, eventType, secretIndex };
+  return { ok: true, channel: 'github', deliveryId, replayKey: `github:${bodySha256Hex(input)}`, eventType, secretIndex };
 }

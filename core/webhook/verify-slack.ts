@@ -2,9 +2,9 @@
 // Source: docs.slack.dev "Verifying requests from Slack"; slackapi/bolt-js src/receivers/verify-request.ts.
 import { sha256 } from '../crypto/hmac-sha256';
 import { bytesToHex, decodeHexStrict, utf8ToBytes } from '../crypto/strict-encoding';
-import { decodeSecretKeys } from './decode-secret';
+import { cachedSecretKeys } from './secret-key-cache';
 import { isSafeDeliveryId, parseUnixSeconds, readHeader, toleranceOf, withinTolerance } from './header-values';
-import { assertVerifyInput, findMatchingKey } from './match-signature';
+import { assertVerifyInput, matchSignature } from './match-signature';
 import { parseJsonBody } from './parse-json-body';
 import { reject, type VerifyWebhookInput, type VerifyWebhookOptions, type WebhookVerifyResult } from './types';
 
@@ -46,10 +46,10 @@ export function verifySlackWebhook(input: VerifyWebhookInput, options?: VerifyWe
   const offered = hex === undefined ? undefined : decodeHexStrict(hex, 32);
   if (offered === undefined) return reject('WEBHOOK_SIGNATURE_MALFORMED');
 
-  const keys = decodeSecretKeys('slack', secrets);
+  const keys = cachedSecretKeys('slack', secrets);
   if (keys === undefined) return reject('WEBHOOK_SECRET_INVALID');
   const base = utf8ToBytes(`v0:${timestamp}:`);
-  const secretIndex = findMatchingKey(keys, [base, body], [offered]);
+  const secretIndex = matchSignature(keys, [base, body], [offered]);
   if (secretIndex < 0) return reject('WEBHOOK_SIGNATURE_MISMATCH');
 
   const deliveryId = slackEventId(body) ?? `slack-${bytesToHex(sha256(base, body)).slice(0, 32)}`;

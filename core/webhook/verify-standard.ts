@@ -1,9 +1,9 @@
 // Standard Webhooks v1 (symmetric) verifier over raw body bytes (T1-S forged webhook, T1-T tampered body, replay input).
 // Spec: standard-webhooks/standard-webhooks spec/standard-webhooks.md, "Signature scheme" and "Verifying signatures".
 import { decodeBase64Strict, utf8ToBytes } from '../crypto/strict-encoding';
-import { decodeSecretKeys } from './decode-secret';
+import { cachedSecretKeys } from './secret-key-cache';
 import { isSafeDeliveryId, MAX_HEADER_CHARS, parseUnixSeconds, readHeader, toleranceOf, withinTolerance } from './header-values';
-import { assertVerifyInput, findMatchingKey } from './match-signature';
+import { assertVerifyInput, matchSignature } from './match-signature';
 import { reject, type VerifyWebhookInput, type VerifyWebhookOptions, type WebhookVerifyResult } from './types';
 
 /** Most space-separated entries read from `webhook-signature`; a rotation needs two, the spec example has two. */
@@ -47,9 +47,9 @@ export function verifyStandardWebhook(input: VerifyWebhookInput, options?: Verif
   if (parsed === 'malformed') return reject('WEBHOOK_SIGNATURE_MALFORMED');
   if (parsed.v1.length === 0) return reject(parsed.malformedV1 > 0 ? 'WEBHOOK_SIGNATURE_MALFORMED' : 'WEBHOOK_SIGNATURE_MISSING');
 
-  const keys = decodeSecretKeys('standard', secrets);
+  const keys = cachedSecretKeys('standard', secrets);
   if (keys === undefined) return reject('WEBHOOK_SECRET_INVALID');
-  const secretIndex = findMatchingKey(keys, [utf8ToBytes(`${id}.${timestamp}.`), body], parsed.v1);
+  const secretIndex = matchSignature(keys, [utf8ToBytes(`${id}.${timestamp}.`), body], parsed.v1);
   if (secretIndex < 0) return reject('WEBHOOK_SIGNATURE_MISMATCH');
   return { ok: true, channel: 'standard', deliveryId: id, replayKey: `standard:${id}`, timestampSec, secretIndex };
 }

@@ -1,11 +1,11 @@
 // Microsoft Teams outgoing-webhook verifier: `Authorization: HMAC <base64>` over the raw body (T1-S, T1-T).
 // Source: learn.microsoft.com "Create an outgoing webhook" (add-outgoing-webhook) and Microsoft's Node sample: the key
 // is the base64-decoded security token, the MAC is HMAC-SHA256 over the request body, base64-encoded.
-import { sha256 } from '../crypto/hmac-sha256';
-import { bytesToHex, decodeBase64Strict } from '../crypto/strict-encoding';
-import { decodeSecretKeys } from './decode-secret';
+import { decodeBase64Strict } from '../crypto/strict-encoding';
+import { bodySha256Hex } from './body-digest';
+import { cachedSecretKeys } from './secret-key-cache';
 import { isSafeDeliveryId, MAX_HEADER_CHARS, readHeader, toleranceOf, withinTolerance } from './header-values';
-import { assertVerifyInput, findMatchingKey } from './match-signature';
+import { assertVerifyInput, matchSignature } from './match-signature';
 import { parseJsonBody } from './parse-json-body';
 import { reject, type VerifyWebhookInput, type VerifyWebhookOptions, type WebhookVerifyResult } from './types';
 
@@ -50,9 +50,9 @@ export function verifyTeamsWebhook(input: VerifyWebhookInput, options?: VerifyTe
   const offered = b64 === undefined ? undefined : decodeBase64Strict(b64, 32);
   if (offered === undefined) return reject('WEBHOOK_SIGNATURE_MALFORMED');
 
-  const keys = decodeSecretKeys('teams', secrets);
+  const keys = cachedSecretKeys('teams', secrets);
   if (keys === undefined) return reject('WEBHOOK_SECRET_INVALID');
-  const secretIndex = findMatchingKey(keys, [body], [offered]);
+  const secretIndex = matchSignature(keys, [body], [offered]);
   if (secretIndex < 0) return reject('WEBHOOK_SIGNATURE_MISMATCH');
 
   // Parsed only after the MAC matched.
@@ -66,7 +66,7 @@ export function verifyTeamsWebhook(input: VerifyWebhookInput, options?: VerifyTe
       return reject('WEBHOOK_TIMESTAMP_SKEW');
     }
   }
-  const deliveryId = activity.id ?? `teams-${bytesToHex(sha256(body)).slice(0, 32)}`;
+  const deliveryId = activity.id ?? `teams-${bodySha256Hex(input).slice(0, 32)}`;
   const verified = { ok: true as const, channel: 'teams' as const, deliveryId, replayKey: `teams:${deliveryId}`, secretIndex };
   return timestampSec === undefined ? verified : { ...verified, timestampSec };
 }
