@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseJsonBody } from '../../../core/webhook/parse-json-body';
+import { FAST_PATH_MAX_OPENERS, parseJsonBody } from '../../../core/webhook/parse-json-body';
 import { NOT_BYTES } from '../crypto/hostile-values';
 import { utf8 } from './helpers';
 
@@ -28,5 +29,58 @@ describe('parseJsonBody', () => {
 
   it.each(NOT_BYTES)('body = %s → TypeError', (_n, body) => {
     expect(() => parseJsonBody(body as Uint8Array)).toThrow(TypeError);
+  });
+
+  it.each([
+    ['an escaped __proto__ key', '{"\\u005f_proto__":{"polluted":1}}'],
+    ['an escaped constructor key', '{"a":{"c\\u006fnstructor":{"prototype":{"polluted":1}}}}'],
+    ['an escaped prototype key in an array', '[{"prot\\u006ftype":1}]'],
+  ])('refuses %s (the fast path never sees escapes)', (_n, text) => {
+    expect(parseJsonBody(utf8(text))).toEqual({ ok: false, code: 'INPUT_INVALID', paths: ['(root)'] });
+  });
+
+  it('accepts the poisoning names and escapes inside string values', () => {
+    const text = '{"a":"constructor","b":"__proto__ and prototype","c":"caf\\u00e9"}';
+    expect(parseJsonBody(utf8(text))).toEqual({ ok: true, value: { a: 'constructor', b: '__proto__ and prototype', c: 'café' } });
+  });
+
+  it('parses nesting on both sides of the fast-path bound the same way', () => {
+    for (const depth of [FAST_PATH_MAX_OPENERS, FAST_PATH_MAX_OPENERS + 1, 1000]) {
+      const text = '['.repeat(depth) + ']'.repeat(depth);
+      expect(parseJsonBody(utf8(text))).toEqual({ ok: true, value: JSON.parse(text) });
+    }
+  });
+
+  it('gives exactly what a reviver pass over every value gives (property)', () => {
+    // Reference: the slow path unconditionally (what this function did before the fast path existed).
+    const reference = (text: string): unknown => {
+      let poisoned = false;
+      let value: unknown;
+      try {
+        value = JSON.parse(text, (key: string, v: unknown) => {
+          if (key === '__proto__' || key === 'constructor' || key === 'prototype') poisoned = true;
+          return v;
+        });
+      } catch {
+        return 'invalid';
+      }
+      return poisoned ? 'invalid' : value;
+    };
+    const key = fc.constantFrom('a', 'type', '__proto__', 'constructor', 'prototype', 'c\\u006fnstructor', 'x\\u0079', '\\u005f_proto__');
+    const leaf = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.string().map((t) => JSON.stringify(t).slice(1, -1)));
+    const json = fc.letrec<{ node: string }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        leaf.map((v) => (typeof v === 'string' ? `"${v}"` : String(v))),
+        fc.array(tie('node'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+        fc.array(fc.tuple(key, tie('node')), { maxLength: 4 }).map((pairs) => `{${pairs.map(([k, v]) => `"${k}":${v}`).join(',')}}`),
+      ),
+    })).node;
+    fc.assert(fc.property(json, (text) => {
+      const got = parseJsonBody(utf8(text));
+      const want = reference(text);
+      if (want === 'invalid') expect(got.ok).toBe(false);
+      else expect(got).toEqual({ ok: true, value: want });
+    }), { numRuns: 500 });
   });
 });
