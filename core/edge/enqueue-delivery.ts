@@ -1,9 +1,8 @@
 // Step 11 (T1-E): the accepted event goes to the target sandbox's session on the queue; the edge answers 202 only
 // after the broker accepted it. The duplicate-detection key is derived from the replay key, so a re-send is a no-op.
-import { sha256 } from '../crypto/hmac-sha256';
-import { bytesToHex, utf8ToBytes } from '../crypto/strict-encoding';
 import type { EdgeDelivery } from '../ports/edge-queue.port';
 import type { EdgeContext } from './edge-types';
+import { sha256Hex } from './sha256-hex';
 
 export function buildDelivery(ctx: EdgeContext): EdgeDelivery {
   const { hook, verified, event, eventName, tenantId, receiptId, hookId, channel } = ctx;
@@ -20,7 +19,7 @@ export function buildDelivery(ctx: EdgeContext): EdgeDelivery {
     eventType: eventName,
     deliveryId: verified.deliveryId,
     receiptId,
-    dedupKey: bytesToHex(sha256(utf8ToBytes(JSON.stringify([hookId, verified.replayKey])))),
+    dedupKey: sha256Hex(JSON.stringify([hookId, verified.replayKey])),
     receivedAtMs: ctx.nowMs,
     payload: event.payload,
   };

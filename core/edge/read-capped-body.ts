@@ -1,8 +1,7 @@
 // Step 2 (T1-T, T1-D): the body is read chunk by chunk and reading stops as soon as the cap is passed, so a chunked
 // body without Content-Length cannot make the edge buffer more than the cap plus one chunk. A declared
 // Content-Length above the cap is refused without reading at all.
-import { sha256 } from '../crypto/hmac-sha256';
-import { bytesToHex } from '../crypto/strict-encoding';
+import { sha256Hex } from './sha256-hex';
 import type { EdgeContext, EdgeRejection } from './edge-types';
 
 const CONTENT_LENGTH_RE = /^[0-9]{1,15}$/;
@@ -64,6 +63,6 @@ export async function readCappedBody(ctx: EdgeContext): Promise<EdgeRejection | 
       : { code: 'INPUT_INVALID', message: 'request body could not be read' };
   }
   ctx.body = read.bytes;
-  ctx.bodyDigest = bytesToHex(sha256(read.bytes));
+  ctx.bodyDigest = sha256Hex(read.bytes);
   return undefined;
 }

@@ -1,7 +1,6 @@
 // The request hash a receipt holds (T1-R): SHA-256 over a canonical encoding of what identifies the request, so the
 // audit chain can prove which request was accepted or refused without keeping bodies, headers or secrets.
-import { sha256 } from '../crypto/hmac-sha256';
-import { bytesToHex, utf8ToBytes } from '../crypto/strict-encoding';
+import { sha256Hex } from './sha256-hex';
 
 /** Fields in hash order. Absent values are null. */
 export interface EdgeRequestSubject {
@@ -30,5 +29,5 @@ export function requestHash(subject: EdgeRequestSubject): string {
     REQUEST_HASH_DOMAIN, subject.method, subject.path, subject.channel, subject.hookId, subject.tenantId,
     subject.deliveryId, subject.bodyDigest,
   ];
-  return bytesToHex(sha256(utf8ToBytes(JSON.stringify(tuple))));
+  return sha256Hex(JSON.stringify(tuple));
 }
