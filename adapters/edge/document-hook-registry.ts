@@ -10,7 +10,7 @@ import type { Clock } from '../../core/ports/clock.port';
 import { systemClock } from '../../core/ports/clock.port';
 import type { DocumentBody, DocumentStore } from '../../core/ports/document-store.port';
 import type {
-  CreateHookInput, HookRegistration, HookRegistry, HookRegistryCallOptions, ResolvedHook, RotateHookInput,
+  CreateHookInput, HookRegistration, HookRegistry, HookRegistryCallOptions, HookSecretRef, ResolvedHook, RotateHookInput,
 } from '../../core/ports/hook-registry.port';
 import type { SecretSource } from '../../core/ports/secret-source.port';
 import type { Redacted } from '../../core/secrets/redacted';
@@ -34,7 +34,16 @@ interface HookDocument extends DocumentBody {
 
 interface CacheEntry {
   loadedAtMs: number;
-  value: { registration: HookRegistration; secretValues: Map<string, Redacted<string>> } | undefined;
+  value: LoadedHook | undefined;
+}
+
+interface LoadedHook {
+  registration: HookRegistration;
+  secretValues: Map<string, Redacted<string>>;
+  /** The answer while no secret has retired yet (the common case): built once per load instead of per request. */
+  allActive: ResolvedHook;
+  /** Earliest `retiresAtMs` of the registration's secrets (Infinity when none retires). */
+  allActiveUntilMs: number;
 }
 
 /** Partition = id = hook id: every access is a point read or write. */
@@ -75,7 +84,9 @@ export function createDocumentHookRegistry(store: DocumentStore, secrets: Secret
         throw e;
       }
     }));
-    return { loadedAtMs, value: { registration, secretValues } };
+    const allActiveUntilMs = Math.min(...registration.secrets.map((s) => s.retiresAtMs ?? Number.POSITIVE_INFINITY));
+    const allActive: ResolvedHook = Object.freeze({ registration, secrets: Object.freeze(resolveSecrets(registration.secrets, secretValues)) });
+    return { loadedAtMs, value: { registration, secretValues, allActive, allActiveUntilMs } };
   }
 
   return {
@@ -96,11 +107,10 @@ export function createDocumentHookRegistry(store: DocumentStore, secrets: Secret
       }
       const value = entry!.value;
       if (value === undefined) return undefined;
-      // Retirement is judged now, at every request, never from the cache's point of view.
-      const active = activeSecretRefs(value.registration, nowMs)
-        .map((ref) => value.secretValues.get(ref.name))
-        .filter((v): v is Redacted<string> => v !== undefined);
-      const resolved: ResolvedHook = { registration: value.registration, secrets: active };
+      // Retirement is judged now, at every request, never from the cache's point of view. Before the earliest
+      // retirement every secret is active, which is exactly the prebuilt answer.
+      if (nowMs < value.allActiveUntilMs) return value.allActive;
+      const resolved: ResolvedHook = { registration: value.registration, secrets: resolveSecrets(activeSecretRefs(value.registration, nowMs), value.secretValues) };
       return resolved;
     },
 
@@ -139,4 +149,9 @@ export function createDocumentHookRegistry(store: DocumentStore, secrets: Secret
       return next;
     },
   };
+}
+
+/** The values of `refs` that were loaded (a retiring secret may already be gone from the vault), in order. */
+function resolveSecrets(refs: readonly HookSecretRef[], values: ReadonlyMap<string, Redacted<string>>): Redacted<string>[] {
+  return refs.map((ref) => values.get(ref.name)).filter((v): v is Redacted<string> => v !== undefined);
 }

@@ -75,6 +75,28 @@ describe.each(backends.map((b) => [b.name, b] as const))('document hook registry
     expect(immediate.secrets).toHaveLength(1);
   });
 
+  it('hands out the same secret objects while the registration is cached (the key cache keys on them); exact at every instant', async () => {
+    const clock = settableClock();
+    const store = await backend.open(clock);
+    const registry = createDocumentHookRegistry(store, createMemorySecretSource(), { clock, cacheTtlMs: 60_000 });
+    const reg = await registry.create({ ...base, hookId: 'hk-prebuilt-1', secret: redact(SECRETS.github) });
+    const first = await registry.lookup(reg.hookId, clock.nowMs());
+    const second = await registry.lookup(reg.hookId, clock.nowMs() + 1);
+    expect(second?.secrets[0]).toBe(first?.secrets[0]);
+    await registry.rotate(reg.hookId, { secret: redact(NEW_GH_SECRET), previousGraceSec: 30 });
+    const retiresAtMs = T0_MS + 30_000;
+    const during = await registry.lookup(reg.hookId, retiresAtMs - 1);
+    expect(during?.secrets.map((s) => s.reveal())).toEqual([NEW_GH_SECRET, SECRETS.github]);
+    expect((await registry.lookup(reg.hookId, retiresAtMs - 1))?.secrets[0]).toBe(during?.secrets[0]);
+    const after = await registry.lookup(reg.hookId, retiresAtMs);
+    expect(after?.secrets.map((s) => s.reveal())).toEqual([NEW_GH_SECRET]);
+    expect(after?.secrets[0]).toBe(during?.secrets[0]);
+    // An earlier instant again (another request read its clock first): both active, as computed for that instant.
+    expect((await registry.lookup(reg.hookId, retiresAtMs - 2))?.secrets.map((s) => s.reveal())).toEqual([NEW_GH_SECRET, SECRETS.github]);
+    clock.advance(60_000);
+    expect((await registry.lookup(reg.hookId, clock.nowMs()))?.secrets.map((s) => s.reveal())).toEqual([NEW_GH_SECRET]);
+  });
+
   it('refuses bad input with INPUT_INVALID naming the field, never the secret', async () => {
     const clock = settableClock();
     const registry = createDocumentHookRegistry(await backend.open(clock), createMemorySecretSource(), { clock });

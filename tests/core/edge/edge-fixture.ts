@@ -4,7 +4,7 @@
 // algorithm (Slack v0, Teams HMAC) where no library exists.
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { createDocumentHookRegistry } from '../../../adapters/edge/document-hook-registry';
+import { createDocumentHookRegistry, type DocumentHookRegistryOptions } from '../../../adapters/edge/document-hook-registry';
 import { createDocumentReplayGuard } from '../../../adapters/edge/document-replay-guard';
 import { createLocalEdgeLimiter, type LocalEdgeLimiterOptions } from '../../../adapters/edge/local-edge-limiter';
 import { createJsonLogger } from '../../../adapters/logging/json-logger';
@@ -63,20 +63,22 @@ export interface EdgeFixtureOptions extends EdgePipelineOptions {
   store?: DocumentStore;
   secrets?: MemorySecretSource;
   clock?: SettableClock;
+  /** Registry cache settings (the clock is the fixture's). */
+  registryOptions?: Omit<DocumentHookRegistryOptions, 'clock'>;
 }
 
 export function createEdgeFixture(options: EdgeFixtureOptions = {}): EdgeFixture {
   const clock = options.clock ?? settableClock();
   const store = options.store ?? new MemoryDocumentStore({ clock });
   const secrets = options.secrets ?? createMemorySecretSource();
-  const registry = createDocumentHookRegistry(store, secrets, { clock });
+  const registry = createDocumentHookRegistry(store, secrets, { ...options.registryOptions, clock });
   const replayGuard = createDocumentReplayGuard(store);
   const limiter = options.limiter ?? createLocalEdgeLimiter({ clock, ...options.limiterOptions });
   const queue = createMemoryEdgeQueue();
   const receipts = createMemoryReceiptSink();
   const logs: string[] = [];
   const logger = createJsonLogger({ write: (line) => logs.push(line), component: 'edge-test' });
-  const { limiter: _l, limiterOptions: _lo, store: _s, secrets: _se, clock: _c, ...pipelineOptions } = options;
+  const { limiter: _l, limiterOptions: _lo, store: _s, secrets: _se, clock: _c, registryOptions: _ro, ...pipelineOptions } = options;
   const pipeline = createEdgePipeline({ registry, replayGuard, limiter, queue, receipts, clock, logger }, pipelineOptions);
   return { pipeline, store, secrets, registry, replayGuard, limiter, queue, receipts, clock, logs };
 }
