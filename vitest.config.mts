@@ -6,6 +6,7 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     pool: 'forks',
     globalSetup: ['tests/global-setup.ts'],
+    setupFiles: ['tests/setup/canary-guard.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
