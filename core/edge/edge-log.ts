@@ -12,7 +12,7 @@ export function edgeLogFields(ctx: EdgeContext, outcome: EdgeOutcome, ms: number
   const fields: LogFields = {
     method: ctx.request.method,
     route: EDGE_ROUTE,
-    // ctx.path has no query, fragment, authority or `;`-parameters (see pathOf in run-edge-pipeline.ts).
+    // ctx.path has no query, fragment, authority or `;`-parameters (see requestPathOf in run-edge-pipeline.ts).
     path: ctx.path,
     status: outcome.status,
     channel: ctx.channel,
@@ -26,6 +26,8 @@ export function edgeLogFields(ctx: EdgeContext, outcome: EdgeOutcome, ms: number
   // Headers help diagnose a refusal; an accepted request is fully described by its ids (and the line stays cheap).
   if (outcome.kind === 'rejected') {
     fields.code = outcome.code;
+    // A refusal the pre-auth guard only counted: the precise reason is here and in the window's summary receipt.
+    if (outcome.reason !== undefined) fields.reason = outcome.reason;
     const entries = ctx.request.headerEntries();
     fields.headers = JSON.stringify(disabled.has('header-redaction') ? Object.fromEntries(entries) : redactHeaders(entries));
   }

@@ -10,6 +10,7 @@ import type { ReceiptSink } from '../ports/receipt-sink.port';
 import type { ReplayClaim, ReplayGuard } from '../ports/replay-guard.port';
 import type { ImmediateAnswer } from '../webhook/immediate-answer';
 import type { WebhookEvent } from '../webhook/parse-event';
+import type { PreAuthGuardOptions, ResolvedPreAuthOptions } from './preauth-guard';
 import type { HeaderLookup, WebhookChannel, WebhookVerified } from '../webhook/types';
 
 /** What the trigger hands over. Nothing here is trusted; the body is read (and capped) by the pipeline. */
@@ -48,7 +49,7 @@ export interface EdgePipelineDeps {
  */
 export const EDGE_MITIGATIONS = [
   'content-type', 'size-cap', 'query-credentials', 'uri-redaction', 'header-redaction', 'signature', 'timestamp',
-  'replay', 'schema', 'tenant-binding', 'event-allowlist', 'limits',
+  'replay', 'schema', 'tenant-binding', 'event-allowlist', 'limits', 'preauth-guard',
 ] as const;
 export type EdgeMitigation = (typeof EDGE_MITIGATIONS)[number];
 
@@ -62,6 +63,12 @@ export interface EdgePipelineOptions {
    * timestamp): a captured delivery stays replayable after this (default 72 h, Standard Webhooks' retry horizon).
    */
   readonly untimedReplayRetentionSec?: number;
+  /**
+   * Budget of refusals before authentication that get a receipt each, per hook id and per process (defaults in
+   * core/edge/preauth-guard.ts: 10/s burst 200 per hook id, 100/s burst 1000 in all, 10 s summary windows). Past it,
+   * such refusals are answered 429 and counted into one summary receipt per window and hook id.
+   */
+  readonly preAuthGuard?: PreAuthGuardOptions;
   /** TEST ONLY: switch mitigations off to show the attack then succeeds. Never set from configuration. */
   readonly _disable?: readonly EdgeMitigation[];
 }
@@ -73,6 +80,7 @@ export interface ResolvedEdgeOptions {
   readonly maxBodyBytes: number;
   readonly toleranceSec: number;
   readonly untimedReplayRetentionSec: number;
+  readonly preAuthGuard: ResolvedPreAuthOptions;
   readonly disabled: ReadonlySet<EdgeMitigation>;
 }
 
@@ -134,6 +142,13 @@ export type EdgeOutcome =
       readonly code: KarsErrorCode;
       readonly message: string;
       readonly retryAfterMs?: number;
-      /** Absent when the receipt could not be written (the rejection stands). */
+      /**
+       * Absent when the receipt could not be written (the rejection stands), and for a refusal the pre-auth guard
+       * only counted (its trace is the window's summary receipt, written when the window ends).
+       */
       readonly receiptId?: string;
+      /** For LIMIT_PREAUTH_EXCEEDED: the refusal it stands for (logs and the summary receipt only, never the body). */
+      readonly reason?: KarsErrorCode;
+      /** The body was not read to its end (413 before the guard turned it into a 429): close the connection. */
+      readonly closeConnection?: boolean;
     };

@@ -22,7 +22,7 @@ export function publicResponse(outcome: EdgeOutcome): PublicEdgeResponse {
     case 'rejected': {
       if (outcome.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000)));
       // The rest of an over-long body is still on the wire: do not try to reuse this connection.
-      if (outcome.status === 413) headers.connection = 'close';
+      if (outcome.status === 413 || outcome.closeConnection === true) headers.connection = 'close';
       if (outcome.status === 401) return { status: 401, headers, body: GENERIC_AUTH_BODY };
       if (outcome.status >= 500) {
         const code = outcome.status === 500 ? 'INTERNAL' : 'DEPENDENCY_UNAVAILABLE';

@@ -1,5 +1,6 @@
 // Edge options with the seed's defaults; a bad value is a programming or configuration bug and throws at start-up.
 import { DEFAULT_TOLERANCE_SEC } from '../webhook/types';
+import { resolvePreAuthOptions } from './preauth-guard';
 import {
   DEFAULT_MAX_BODY_BYTES, DEFAULT_UNTIMED_REPLAY_RETENTION_SEC, EDGE_MITIGATIONS, type EdgeMitigation, type EdgePipelineOptions,
   type ResolvedEdgeOptions,
@@ -28,6 +29,7 @@ export function resolveEdgeOptions(options: EdgePipelineOptions = {}): ResolvedE
     // The claim must outlive the window in which the signed timestamp is still accepted.
     untimedReplayRetentionSec: intIn(options.untimedReplayRetentionSec, DEFAULT_UNTIMED_REPLAY_RETENTION_SEC, 2 * toleranceSec, 30 * 86400,
       'untimedReplayRetentionSec'),
+    preAuthGuard: resolvePreAuthOptions(options.preAuthGuard),
     disabled,
   });
 }
