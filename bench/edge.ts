@@ -45,8 +45,10 @@ export interface EdgeBenchOptions {
   sharedLimiterRequests?: number;
   /** Requests in flight (keep-alive connections). Default 16. */
   concurrency?: number;
-  /** Requests for the in-process cost per request (no HTTP). Default 4000. */
+  /** Requests for the in-process cost per request (no HTTP). Default 8000, scaled with `durationMs`. */
   inProcessRequests?: number;
+  /** Forged requests per mode in the pre-auth flood figure. Default 5000, scaled with `durationMs`. */
+  preAuthFloodRequests?: number;
   log?: (line: string) => void;
 }
 
@@ -64,6 +66,11 @@ export interface EdgeBenchResult {
   ceilingPerSec: number;
   /** Server CPU per request without HTTP, one request at a time (steadier than the rates on a shared machine). */
   inProcess: { pipelineUsPerRequest: number; hmacUsPerRequest: number };
+  /**
+   * A flood of forged requests against one real hook, in process at full speed, with the pre-auth guard on (default
+   * budgets) and off: receipt-store writes per forged request (one each without the guard).
+   */
+  preAuthFlood: { requests: number; on: { receiptWritesPerRequest: number; usPerRequest: number }; off: { receiptWritesPerRequest: number; usPerRequest: number } };
   /** The same pipeline behind the local Functions host (HttpRequest/HttpResponse emulation, web streams): informative. */
   hostPerSec: number;
   accepted: number;
@@ -377,6 +384,35 @@ async function inProcessCost(requests: number): Promise<EdgeBenchResult['inProce
   return { pipelineUsPerRequest, hmacUsPerRequest };
 }
 
+/** Receipt-store writes per forged request with and without the pre-auth guard (in process, real clock). */
+async function preAuthFloodCost(requests: number): Promise<EdgeBenchResult['preAuthFlood']> {
+  const forgedKey = Buffer.alloc(32, 0x66);
+  const run = async (guard: boolean): Promise<{ receiptWritesPerRequest: number; usPerRequest: number }> => {
+    const { deps, stores } = await benchDeps('hk-bench-4');
+    const pipeline = createEdgePipeline(deps, guard ? {} : { _disable: ['preauth-guard'] });
+    stores.receipts.reset();
+    const started = performance.now();
+    for (let i = 0; i < requests; i += 1) {
+      const body = bodyOf(80_000_000 + i);
+      const id = `msg_forged_${i}`;
+      const ts = String(Math.floor(Date.now() / 1000));
+      const headers: Record<string, string> = {
+        'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': ts,
+        'webhook-signature': `v1,${createHmac('sha256', forgedKey).update(`${id}.${ts}.`).update(body).digest('base64')}`,
+      };
+      const outcome = await pipeline.handle({
+        method: 'POST', url: 'http://127.0.0.1/api/hooks/standard/hk-bench-4', channel: 'standard', hookId: 'hk-bench-4',
+        header: (name) => headers[name], headerEntries: () => Object.entries(headers), body: [body] as unknown as AsyncIterable<Uint8Array>,
+      });
+      if (outcome.status !== 401 && outcome.status !== 429) throw new Error(`forged request answered ${outcome.status}`);
+    }
+    const usPerRequest = ((performance.now() - started) * 1000) / requests;
+    await pipeline.flushRefusalSummaries();
+    return { receiptWritesPerRequest: stores.receipts.counts.writes / requests, usPerRequest };
+  };
+  return { requests, on: await run(true), off: await run(false) };
+}
+
 /** Runs the servers in this process, in alternating slices, with the same client (in a worker thread). */
 export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<EdgeBenchResult> {
   const durationMs = options.durationMs ?? 3000;
@@ -384,6 +420,8 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
   const concurrency = options.concurrency ?? 16;
   const log = options.log ?? ((line: string) => console.log(line));
   const counter = { n: 0 };
+  // Shorter runs (tests) take smaller in-process samples too.
+  const scaled = (n: number): number => Math.max(1000, Math.round((n * durationMs) / 3000));
 
   const { deps, stores, queue } = await benchDeps('hk-bench-1');
   const ceiling = await startNullServer();
@@ -422,7 +460,8 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
       barePerSec: perSec(b),
       ratio: perSec(p) / perSec(b),
       ceilingPerSec: perSec(c),
-      inProcess: await inProcessCost(options.inProcessRequests ?? 4000),
+      inProcess: await inProcessCost(options.inProcessRequests ?? scaled(8000)),
+      preAuthFlood: await preAuthFloodCost(options.preAuthFloodRequests ?? scaled(5000)),
       hostPerSec: perSec(h),
       accepted,
       storeWritesPerAccepted: writes.replayClaims + writes.receiptChain + writes.registry,
@@ -437,6 +476,8 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
     log(`edge: ratio ${result.ratio.toFixed(2)} (goal >= 0.6)`);
     log(`edge: client ceiling (node:http, body read, no check) ${result.ceilingPerSec.toFixed(0)} req/s; anchor at ${(anchorShare * 100).toFixed(0)} % of it${anchorShare >= 0.9 ? ' (anchor client-bound: the ratio flatters the pipeline)' : ''}`);
     log(`edge: in process, no HTTP: pipeline ${result.inProcess.pipelineUsPerRequest.toFixed(0)} us/request, anchor's HMAC check ${result.inProcess.hmacUsPerRequest.toFixed(1)} us/request`);
+    const flood = result.preAuthFlood;
+    log(`edge: pre-auth flood (${flood.requests} forged requests, one hook, in process): receipt writes per request ${flood.on.receiptWritesPerRequest.toFixed(3)} with the guard, ${flood.off.receiptWritesPerRequest.toFixed(3)} without (${flood.on.usPerRequest.toFixed(0)} vs ${flood.off.usPerRequest.toFixed(0)} us/request)`);
     log(`edge: same pipeline behind the local Functions host ${result.hostPerSec.toFixed(0)} req/s (ratio ${(result.hostPerSec / result.barePerSec).toFixed(2)}; HttpRequest/web-stream emulation, informative)`);
     log(`edge: store writes per accepted webhook ${result.storeWritesPerAccepted.toFixed(2)} (goal <= 3): replay claim ${writes.replayClaims.toFixed(2)}, receipt chain ${writes.receiptChain.toFixed(2)}, registry ${writes.registry.toFixed(2)}; plus ${result.queueSendsPerAccepted.toFixed(2)} queue send`);
     const shared = result.withSharedLimiter;
