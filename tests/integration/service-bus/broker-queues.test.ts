@@ -1,9 +1,10 @@
 // Local Service Bus broker driven by the real @azure/service-bus SDK: peek-lock settlement (link and $management),
 // lock renewal and enforced expiry, dead-lettering, max delivery count, duplicate detection, receiveAndDelete,
 // batches, annotations, and clear errors for what the broker does not implement.
-import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver } from '@azure/service-bus';
+import { ServiceBusClient } from '@azure/service-bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
+import { errorCode, noRenew, receiveAll, sleep } from './sdk-helpers';
 
 const LOCK_MS = 1000;
 let broker: ServiceBusBrokerHandle;
@@ -25,27 +26,6 @@ afterAll(async () => {
   await client?.close();
   await broker?.stop();
 });
-
-const noRenew = { maxAutoLockRenewalDurationInMs: 0 } as const;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function receiveAll(receiver: ServiceBusReceiver, count: number): Promise<ServiceBusReceivedMessage[]> {
-  const out: ServiceBusReceivedMessage[] = [];
-  const deadline = Date.now() + 5000;
-  while (out.length < count && Date.now() < deadline) {
-    out.push(...(await receiver.receiveMessages(count - out.length, { maxWaitTimeInMs: 1000 })));
-  }
-  return out;
-}
-
-async function errorCode(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return (e as { code?: unknown }).code;
-  }
-}
 
 describe('local Service Bus broker: queues (real SDK)', () => {
   it('sends single, array and batch messages; delivers them in order with the annotations the SDK reads', async () => {

@@ -1,8 +1,9 @@
 // Local Service Bus broker driven by the real @azure/service-bus SDK: sessions in order, one receiver per session
 // (SessionCannotBeLocked), accept-next waiting for a session, session lock renewal and enforced expiry, state.
-import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusSessionReceiver } from '@azure/service-bus';
+import { ServiceBusClient } from '@azure/service-bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
+import { errorCode, noRenew, receiveAll, sleep } from './sdk-helpers';
 
 const LOCK_MS = 1000;
 let broker: ServiceBusBrokerHandle;
@@ -30,27 +31,6 @@ afterAll(async () => {
   await Promise.all([client?.close(), shortWaitClient?.close()]);
   await broker?.stop();
 });
-
-const noRenew = { maxAutoLockRenewalDurationInMs: 0 } as const;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function receiveAll(receiver: ServiceBusSessionReceiver, count: number): Promise<ServiceBusReceivedMessage[]> {
-  const out: ServiceBusReceivedMessage[] = [];
-  const deadline = Date.now() + 5000;
-  while (out.length < count && Date.now() < deadline) {
-    out.push(...(await receiver.receiveMessages(count - out.length, { maxWaitTimeInMs: 1000 })));
-  }
-  return out;
-}
-
-async function errorCode(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return (e as { code?: unknown }).code;
-  }
-}
 
 describe('local Service Bus broker: sessions (real SDK)', () => {
   it('keeps each session in order across interleaved sends, and locks a session to one receiver', async () => {
