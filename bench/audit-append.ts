@@ -170,7 +170,8 @@ function withRoundTrip(inner: ReceiptStore, ms: number): ReceiptStore {
   };
 }
 
-function countingConflicts(inner: ReceiptStore, onConflict: () => void): ReceiptStore {
+/** Counts lost create races (STORE_CONFLICT) of a receipt store; shared with the concurrent-writers test. */
+export function countingConflicts(inner: ReceiptStore, onConflict: () => void): ReceiptStore {
   return {
     createReceipt: async (receipt, options) => {
       try {

@@ -34,8 +34,10 @@ export interface StandaloneProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startStandalone(script: string, env: NodeJS.ProcessEnv, readyPattern: RegExp): Promise<StandaloneProcess> {
-  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startStandalone(
+  script: string, env: NodeJS.ProcessEnv, readyPattern: RegExp, args: readonly string[] = [],
+): Promise<StandaloneProcess> {
+  const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready: ${lines.join('\n')}`)), 20_000);

@@ -6,6 +6,7 @@ import { createCosmosReceiptStore } from '../../../../adapters/cosmos/cosmos-rec
 import { createMemorySecretSource } from '../../../../adapters/memory/memory-secrets';
 import { ReceiptAppender } from '../../../../core/audit/append-receipt';
 import { createSecretCheckpointSigner } from '../../../../core/audit/checkpoint-signer';
+import { countingConflicts } from '../../../../bench/audit-append';
 import { isKarsError } from '../../../../core/errors';
 import { systemClock } from '../../../../core/ports/clock.port';
 import type { ReceiptStore } from '../../../../core/ports/receipt-store.port';
@@ -37,25 +38,10 @@ async function run(config: WriterConfig): Promise<void> {
   const inner = createCosmosReceiptStore(containers.get(RECEIPTS_CONTAINER.id)!);
   let conflicts = 0;
   // The real store, counting lost create races so the test can show the writers did collide.
-  const store: ReceiptStore = {
-    createReceipt: async (receipt, options) => {
-      try {
-        await inner.createReceipt(receipt, options);
-      } catch (e) {
-        if (isKarsError(e) && e.code === 'STORE_CONFLICT') conflicts += 1;
-        throw e;
-      }
-    },
-    readReceipt: (chain, seq, options) => inner.readReceipt(chain, seq, options),
-    readLastReceipt: (chain, options) => inner.readLastReceipt(chain, options),
-    listReceipts: (chain, options) => inner.listReceipts(chain, options),
-    readHeadHint: (chain, options) => inner.readHeadHint(chain, options),
-    writeHeadHint: (hint, options) => inner.writeHeadHint(hint, options),
-    createCheckpoint: (cp, options) => inner.createCheckpoint(cp, options),
-    listCheckpoints: (chain, options) => inner.listCheckpoints(chain, options),
-    registerChain: (chain, options) => inner.registerChain(chain, options),
-    listChains: (options) => inner.listChains(options),
-  };
+  const store: ReceiptStore = countingConflicts(inner, () => {
+    conflicts += 1;
+  });
+
   const secrets = createMemorySecretSource({ 'audit-key': process.env['WRITER_SIGNING_KEY'] ?? '' });
   const appender = new ReceiptAppender(store, {
     clock: systemClock,
