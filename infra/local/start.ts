@@ -104,7 +104,9 @@ async function main(): Promise<void> {
     say(`key vault listening on ${vault.port}`);
 
     const blobPort = envPort('KARS_LOCAL_AZURITE_PORT', 10000);
-    const azurite = await startAzurite({ location: join(dataDir, 'azurite'), blobPort, queuePort: blobPort + 1, tablePort: blobPort + 2 });
+    // 0 lets every service pick a free port (tests); otherwise the three services sit side by side as in Azurite.
+    const next = (n: number): number => (blobPort === 0 ? 0 : blobPort + n);
+    const azurite = await startAzurite({ location: join(dataDir, 'azurite'), blobPort, queuePort: next(1), tablePort: next(2) });
     stoppers.push(() => azurite.stop());
     say(`azurite pid=${azurite.pid} listening on ${azurite.blobPort}`);
 

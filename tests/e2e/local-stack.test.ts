@@ -2,7 +2,6 @@
 // survives a restart of the whole stack, and a clean shutdown that leaves no process behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,29 +10,7 @@ const START = 'dist/infra/local/start.js';
 const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
 const functionKey = sample.Values.KARS_LOCAL_FUNCTION_KEY!;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
-async function freeRun(n: number): Promise<number> {
-  for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    const ok = await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        new Promise<boolean>((resolve) => {
-          const s = createServer();
-          s.once('error', () => resolve(false));
-          s.listen(base + i, '127.0.0.1', () => s.close(() => resolve(true)));
-        }),
-      ),
-    );
-    if (ok.every(Boolean)) return base;
-  }
-}
 
 const alive = (pid: number): boolean => {
   try {
@@ -58,7 +35,7 @@ const running: Stack[] = [];
 async function startStack(): Promise<Stack> {
   const proc = spawn(process.execPath, [START], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
-  const stack: Stack = { proc, output, pids: {}, base: `http://127.0.0.1:${env.KARS_LOCAL_HTTP_PORT}` };
+  const stack: Stack = { proc, output, pids: {}, base: '' };
   running.push(stack);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line:\n${output.slice(-20).join('\n')}`)), 120_000);
@@ -71,6 +48,7 @@ async function startStack(): Promise<Stack> {
         buf = buf.slice(nl + 1);
         output.push(line);
         if (line.includes('kars local stack ready')) {
+          stack.base = /ready on (http:\/\/127\.0\.0\.1:\d+)\/api/.exec(line)?.[1] ?? '';
           for (const m of line.matchAll(/(\w+) pid=(\d+)/g)) stack.pids[m[1]!] = Number(m[2]);
           clearTimeout(timer);
           resolve();
@@ -113,14 +91,15 @@ describe('npm start (local stack)', () => {
   });
 
   it('starts, reports every dependency, survives a restart with its orchestration, flags a dead Cosmos, and stops cleanly', async () => {
+    // Port 0 everywhere: each service binds a free port itself (picking ports up front races other processes).
     env = {
       KARS_LOCAL_DATA_DIR: dataDir,
-      KARS_LOCAL_HTTP_PORT: String(await freePort()),
-      KARS_LOCAL_COSMOS_PORT: String(await freePort()),
-      KARS_LOCAL_SERVICEBUS_PORT: String(await freePort()),
-      KARS_LOCAL_KEYVAULT_PORT: String(await freePort()),
-      KARS_LOCAL_IDENTITY_PORT: String(await freePort()),
-      KARS_LOCAL_AZURITE_PORT: String(await freeRun(3)),
+      KARS_LOCAL_HTTP_PORT: '0',
+      KARS_LOCAL_COSMOS_PORT: '0',
+      KARS_LOCAL_SERVICEBUS_PORT: '0',
+      KARS_LOCAL_KEYVAULT_PORT: '0',
+      KARS_LOCAL_IDENTITY_PORT: '0',
+      KARS_LOCAL_AZURITE_PORT: '0',
     };
     let stack = await startStack();
     const first = await health(stack.base);
