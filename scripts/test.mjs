@@ -10,6 +10,9 @@ const SERIAL = [
   'tests/e2e/',
   'tests/threats/T1-D-multi-process-limits.test.ts',
   'tests/integration/audit/concurrent-writers.test.ts',
+  // Store round trips past the limiter's 1 s store timeout fail closed; under a loaded parallel run that shows up as
+  // a few missing admissions in its exact-burst check.
+  'tests/integration/edge-limiter/shared-edge-limiter.cosmos.test.ts',
 ];
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env }).status === 0;
