@@ -1,6 +1,8 @@
-// Entry point the Azure Functions host loads (package.json "main"): registers every route of the table and every
-// Durable orchestrator and activity.
+// Entry point the Azure Functions host loads (package.json "main"): registers every route of the table, every Durable
+// orchestrator and activity, and the app's terminate hooks (graceful shutdown of an instance).
 import { app } from '@azure/functions';
+import { createJsonLogger } from '../adapters/logging/json-logger';
+import { appHooks, registerAzureTerminateHooks } from './app-hooks';
 import { routes } from './routes';
 import { registerAppFunctions } from './register-app-functions';
 
@@ -11,3 +13,5 @@ for (const r of routes) {
   app.http(r.name, { methods: r.methods, route: r.route, authLevel: r.authLevel, handler: r.handler, extraInputs: r.extraInputs });
 }
 registerAppFunctions();
+// The hooks the route table registered (the edge's pending pre-auth summaries) run when the host stops this instance.
+registerAzureTerminateHooks(app.hook, appHooks, { logger: createJsonLogger({ component: 'functions' }) });

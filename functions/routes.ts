@@ -1,22 +1,58 @@
-// The single route table: functions/index.ts registers it with app.http, infra/local/host serves it locally.
+// The single route table: functions/index.ts registers it with app.http, infra/local/host serves it locally. Building
+// it also registers the app's terminate hooks (functions/app-hooks.ts), so whichever host serves the table runs them.
+import type { InvocationContext } from '@azure/functions';
 import type { RouteDef } from './route-def';
+import type { OrchestrationClient } from '../core/ports/orchestration-client.port';
 import { healthRoute } from './health';
 import { createRolloutRoutes } from './rollouts/rollout-routes';
-import { createLazyHookRoutes } from './hooks/hook-routes';
+import { createLazyHookRoutesWithShutdown, type HookRouteDeps } from './hooks/hook-routes';
 import { buildHookRouteDeps } from './hooks/build-hook-route-deps';
 import { loadEdgeSettings } from './hooks/edge-settings';
+import { appHooks, type AppHooks } from './app-hooks';
 import { createChainReceiptSink } from '../core/audit/chain-receipt-sink';
 import { getServices } from './services';
 
-export const routes: readonly RouteDef[] = [
-  healthRoute,
-  ...createLazyHookRoutes(async () => {
-    const s = await getServices();
-    const [appender, limiter] = await Promise.all([s.receipts(), s.edgeLimiter()]);
-    return buildHookRouteDeps(
-      { mode: s.config.mode, documents: s.documents, secrets: s.secrets, bus: s.bus, receipts: createChainReceiptSink(appender), limiter, logger: s.logger },
-      loadEdgeSettings(process.env, s.config.mode),
-    );
-  }),
-  ...createRolloutRoutes({ getClient: async (context) => (await getServices()).orchestrationClient(context) }),
-];
+export interface AppRouteSources {
+  /** The hook routes' dependencies, built on the first webhook request. */
+  hookDeps(): Promise<HookRouteDeps>;
+  /** The Durable client of the rollout routes. */
+  rolloutClient(context: InvocationContext): OrchestrationClient | Promise<OrchestrationClient>;
+}
+
+/** Terminate-hook name of the edge's pending pre-auth summaries. */
+export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
+
+/**
+ * The route table over the given sources. Registers on `hooks` what must run at shutdown: the edge pipeline's pending
+ * pre-auth summary receipts (a dying instance would otherwise lose the counts of its open window).
+ */
+export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks): RouteDef[] {
+  const hookRoutes = createLazyHookRoutesWithShutdown(() => sources.hookDeps());
+  hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
+  return [healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) })];
+}
+
+export const routes: readonly RouteDef[] = buildAppRoutes(
+  {
+    async hookDeps() {
+      const s = await getServices();
+      const [appender, limiter] = await Promise.all([s.receipts(), s.edgeLimiter()]);
+      return buildHookRouteDeps(
+        {
+          mode: s.config.mode,
+          documents: s.documents,
+          secrets: s.secrets,
+          bus: s.bus,
+          receipts: createChainReceiptSink(appender),
+          limiter,
+          logger: s.logger,
+          // The pre-auth budgets are per deployment; the shared limiter is sized with the same count.
+          maxInstances: s.config.limits.maxInstances,
+        },
+        loadEdgeSettings(process.env, s.config.mode),
+      );
+    },
+    rolloutClient: async (context) => (await getServices()).orchestrationClient(context),
+  },
+  appHooks,
+);

@@ -59,10 +59,17 @@ export interface EdgePipelineOptions {
   /** Signed-timestamp tolerance, both directions (default 300 s, the seed's value). */
   readonly toleranceSec?: number;
   /**
-   * How long a delivery key is remembered for channels that sign no timestamp (GitHub, Teams without an activity
-   * timestamp): a captured delivery stays replayable after this (default 72 h, Standard Webhooks' retry horizon).
+   * How long a delivery key is remembered for channels that sign no timestamp (Teams without an activity timestamp;
+   * GitHub has its own default, see below): a captured delivery stays replayable after this (default 72 h, Standard
+   * Webhooks' retry horizon).
    */
   readonly untimedReplayRetentionSec?: number;
+  /**
+   * Per-channel override of {@link untimedReplayRetentionSec}. GitHub defaults to
+   * {@link DEFAULT_GITHUB_REPLAY_RETENTION_SEC} (it signs no time at all, and redelivers for 3 days, 7 on GHES); every
+   * other channel to `untimedReplayRetentionSec`. A capture older than its channel's retention is replayable.
+   */
+  readonly untimedReplayRetentionSecByChannel?: Readonly<Partial<Record<WebhookChannel, number>>>;
   /**
    * Budget of refusals before authentication that get a receipt each, per hook id and per process (defaults in
    * core/edge/preauth-guard.ts: 10/s burst 200 per hook id, 100/s burst 1000 in all, 10 s summary windows). Past it,
@@ -75,11 +82,18 @@ export interface EdgePipelineOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 export const DEFAULT_UNTIMED_REPLAY_RETENTION_SEC = 72 * 3600;
+/**
+ * 8 days: outlives GitHub's own redelivery window (3 days on github.com, 7 on GitHub Enterprise Server) by at least a
+ * day, so every copy GitHub itself may still send is caught as a duplicate.
+ */
+export const DEFAULT_GITHUB_REPLAY_RETENTION_SEC = 8 * 86400;
 
 export interface ResolvedEdgeOptions {
   readonly maxBodyBytes: number;
   readonly toleranceSec: number;
   readonly untimedReplayRetentionSec: number;
+  /** Replay-claim lifetime for a delivery without a signed timestamp, by channel (what step 5 uses). */
+  readonly untimedReplayRetentionSecByChannel: Readonly<Record<WebhookChannel, number>>;
   readonly preAuthGuard: ResolvedPreAuthOptions;
   readonly disabled: ReadonlySet<EdgeMitigation>;
 }

@@ -1,8 +1,9 @@
 // Pre-authentication flood guard (T1-D, T1-R): refusals of requests that never authenticated (404, 415, 413, 400,
-// every 401) each cost a receipt append, and the rate limits only run after authentication. Per process, a token bucket
-// per hook id and one for all hooks grant those refusals their own receipt; past the budget a refusal is answered 429
-// and only counted, and each summary window ends in one receipt per hook id holding the counts by refusal code. Every
-// request still leaves an audit trace, while the store writes of a flood are bounded by the buckets and the window.
+// every 401) each cost a receipt append, and the rate limits only run after authentication. A token bucket per hook id
+// and one for all hooks grant those refusals their own receipt; each instance holds its share of the deployment-wide
+// budget (no store round trip per refusal). Past it a refusal is answered 429 and only counted, and each summary window
+// ends in one receipt per hook id holding the counts by refusal code. Every request still leaves an audit trace, while
+// the store writes of a flood are bounded by the buckets and the window.
 import type { KarsErrorCode } from '../errors';
 import { assertBucketConfig, perSecond, takeTokens, type TokenBucketConfig, type TokenBucketState } from '../limits/token-bucket';
 
@@ -29,11 +30,21 @@ export interface PreAuthGuardOptions {
   readonly maxSummaryKeys?: number;
   /** Per-hook buckets kept; the least recently used go first (a forgotten bucket restarts full). */
   readonly maxTrackedHooks?: number;
+  /**
+   * Function instances sharing `perHook` and `global` as one deployment-wide budget (default 1: the budgets are this
+   * process's). Each instance takes its share ({@link instanceShare}), so N instances together stay within the
+   * configured refill rate without a store write per refusal. 1 .. 1000 (the Flex Consumption maximum).
+   */
+  readonly instances?: number;
 }
 
 export interface ResolvedPreAuthOptions {
+  /** This instance's share of the per-hook budget. */
   readonly perHook: TokenBucketConfig;
+  /** This instance's share of the all-hooks budget. */
   readonly global: TokenBucketConfig;
+  /** Instances the configured budgets were divided by. */
+  readonly instances: number;
   readonly windowMs: number;
   readonly maxSummaryKeys: number;
   readonly maxTrackedHooks: number;
@@ -73,11 +84,32 @@ function intIn(value: number | undefined, def: number, min: number, max: number,
   return v;
 }
 
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * One instance's share of a deployment-wide bucket: the capacity divided and rounded down, at least 1 token (so the
+ * instances' bursts add up to at most max(capacity, instances)); the refill divided exactly by stretching its period
+ * (10 per 1000 ms over 3 instances is 10 per 3000 ms), so the instances' sustained rates add up to the configured one.
+ * @throws {RangeError|TypeError} for a malformed bucket or a share that no longer fits in safe integers
+ */
+export function instanceShare(config: TokenBucketConfig, instances: number): TokenBucketConfig {
+  assertBucketConfig(config);
+  if (instances === 1) return config;
+  const g = gcd(config.refillTokens, instances);
+  return assertBucketConfig({
+    capacity: Math.max(1, Math.floor(config.capacity / instances)),
+    refillTokens: config.refillTokens / g,
+    refillPeriodMs: config.refillPeriodMs * (instances / g),
+  });
+}
+
 /** @throws {RangeError|TypeError} for a malformed bucket or an out-of-range number (start-up configuration bug) */
 export function resolvePreAuthOptions(options: PreAuthGuardOptions = {}): ResolvedPreAuthOptions {
+  const instances = intIn(options.instances, 1, 1, 1000, 'preAuthGuard.instances');
   return Object.freeze({
-    perHook: assertBucketConfig(options.perHook ?? DEFAULT_PREAUTH_PER_HOOK),
-    global: assertBucketConfig(options.global ?? DEFAULT_PREAUTH_GLOBAL),
+    perHook: instanceShare(options.perHook ?? DEFAULT_PREAUTH_PER_HOOK, instances),
+    global: instanceShare(options.global ?? DEFAULT_PREAUTH_GLOBAL, instances),
+    instances,
     windowMs: intIn(options.windowMs, DEFAULT_PREAUTH_WINDOW_MS, 1000, 3_600_000, 'preAuthGuard.windowMs'),
     maxSummaryKeys: intIn(options.maxSummaryKeys, DEFAULT_PREAUTH_MAX_SUMMARY_KEYS, 1, 1000, 'preAuthGuard.maxSummaryKeys'),
     maxTrackedHooks: intIn(options.maxTrackedHooks, DEFAULT_PREAUTH_MAX_TRACKED_HOOKS, 1, 1_000_000, 'preAuthGuard.maxTrackedHooks'),

@@ -28,6 +28,11 @@ export interface HookServices {
   limiter: EdgeLimiter;
   logger: Logger;
   clock?: Clock;
+  /**
+   * Largest number of Function instances (KARS_LIMIT_MAX_INSTANCES, the Bicep's maximumInstanceCount, the same count
+   * the shared limiter is sized with): each instance takes this share of the deployment-wide pre-auth budgets. Default 1.
+   */
+  maxInstances?: number;
 }
 
 export async function buildHookRouteDeps(services: HookServices, settings: EdgeSettings): Promise<HookRouteDeps> {
@@ -47,6 +52,8 @@ export async function buildHookRouteDeps(services: HookServices, settings: EdgeS
       maxBodyBytes: settings.maxBodyBytes,
       toleranceSec: settings.toleranceSec,
       untimedReplayRetentionSec: settings.untimedReplayRetentionSec,
+      untimedReplayRetentionSecByChannel: { github: settings.githubReplayRetentionSec },
+      preAuthGuard: { perHook: settings.preAuthPerHook, global: settings.preAuthGlobal, instances: services.maxInstances ?? 1 },
     },
   };
 }

@@ -1,8 +1,10 @@
-// Edge settings parsed once at start-up (seed defaults: 256 KiB bodies, ±300 s). A bad setting fails fast naming the
-// key, never the value. No setting can switch a mitigation off: `_disable` is not reachable from here.
+// Edge settings parsed once at start-up (seed defaults: 256 KiB bodies, ±300 s; pre-auth budgets per deployment). A
+// bad setting fails fast naming the key, never the value. No setting can switch a mitigation off: `_disable` is not reachable from here.
 import { z } from 'zod';
 import { KarsError } from '../../core/errors';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_UNTIMED_REPLAY_RETENTION_SEC } from '../../core/edge/edge-types';
+import { DEFAULT_GITHUB_REPLAY_RETENTION_SEC, DEFAULT_MAX_BODY_BYTES, DEFAULT_UNTIMED_REPLAY_RETENTION_SEC } from '../../core/edge/edge-types';
+import { DEFAULT_PREAUTH_GLOBAL, DEFAULT_PREAUTH_PER_HOOK } from '../../core/edge/preauth-guard';
+import { perSecond, type TokenBucketConfig } from '../../core/limits/token-bucket';
 import { DEFAULT_HOOK_CACHE_TTL_MS } from '../../adapters/edge/document-hook-registry';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { DEFAULT_TOLERANCE_SEC } from '../../core/webhook/types';
@@ -13,6 +15,13 @@ const edgeSettingsSchema = z.object({
   KARS_EDGE_MAX_BODY_BYTES: int(DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
   KARS_EDGE_TOLERANCE_SEC: int(DEFAULT_TOLERANCE_SEC, 1, 3600),
   KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC: int(DEFAULT_UNTIMED_REPLAY_RETENTION_SEC, 600, 30 * 86400),
+  // Never shorter than github.com's own redelivery window (3 days): a copy GitHub may still send must stay a duplicate.
+  KARS_EDGE_GITHUB_REPLAY_RETENTION_SEC: int(DEFAULT_GITHUB_REPLAY_RETENTION_SEC, 3 * 86400, 30 * 86400),
+  // Pre-auth flood guard budgets for the whole deployment; each instance takes 1/KARS_LIMIT_MAX_INSTANCES of them.
+  KARS_EDGE_PREAUTH_HOOK_RPS: int(DEFAULT_PREAUTH_PER_HOOK.refillTokens, 1, 100_000),
+  KARS_EDGE_PREAUTH_HOOK_BURST: int(DEFAULT_PREAUTH_PER_HOOK.capacity, 1, 1_000_000),
+  KARS_EDGE_PREAUTH_GLOBAL_RPS: int(DEFAULT_PREAUTH_GLOBAL.refillTokens, 1, 100_000),
+  KARS_EDGE_PREAUTH_GLOBAL_BURST: int(DEFAULT_PREAUTH_GLOBAL.capacity, 1, 1_000_000),
   KARS_EDGE_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/).default(DEFAULT_EDGE_QUEUE),
   KARS_EDGE_HOOK_CACHE_TTL_MS: int(DEFAULT_HOOK_CACHE_TTL_MS, 0, 300_000),
   KARS_EDGE_DEMO_HOOKS: z.enum(['true', 'false']).default('false'),
@@ -25,6 +34,11 @@ export interface EdgeSettings {
   readonly maxBodyBytes: number;
   readonly toleranceSec: number;
   readonly untimedReplayRetentionSec: number;
+  /** Replay-claim lifetime of GitHub deliveries (GitHub signs no timestamp). */
+  readonly githubReplayRetentionSec: number;
+  /** Pre-auth guard budgets for the whole deployment (divided by the instance count in buildHookRouteDeps). */
+  readonly preAuthPerHook: TokenBucketConfig;
+  readonly preAuthGlobal: TokenBucketConfig;
   readonly queue: string;
   readonly hookCacheTtlMs: number;
   /** Seed the DEV-ONLY demo hooks (local mode only; refused in azure mode). */
@@ -50,6 +64,9 @@ export function loadEdgeSettings(env: Readonly<Record<string, string | undefined
     maxBodyBytes: s.KARS_EDGE_MAX_BODY_BYTES,
     toleranceSec: s.KARS_EDGE_TOLERANCE_SEC,
     untimedReplayRetentionSec: s.KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC,
+    githubReplayRetentionSec: s.KARS_EDGE_GITHUB_REPLAY_RETENTION_SEC,
+    preAuthPerHook: perSecond(s.KARS_EDGE_PREAUTH_HOOK_RPS, s.KARS_EDGE_PREAUTH_HOOK_BURST),
+    preAuthGlobal: perSecond(s.KARS_EDGE_PREAUTH_GLOBAL_RPS, s.KARS_EDGE_PREAUTH_GLOBAL_BURST),
     queue: s.KARS_EDGE_QUEUE,
     hookCacheTtlMs: s.KARS_EDGE_HOOK_CACHE_TTL_MS,
     demoHooks: s.KARS_EDGE_DEMO_HOOKS === 'true',

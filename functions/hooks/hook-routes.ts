@@ -42,26 +42,49 @@ export function createHookRoutes(deps: HookRouteDeps): RouteDef[] {
   return createHookRoutesWithPipeline(deps).routes;
 }
 
+export interface LazyHookRoutes {
+  readonly routes: RouteDef[];
+  /**
+   * Writes the pipeline's pending pre-auth summary receipts, if the pipeline was built (before its first request there
+   * is nothing to write). Never rejects. The route table registers it as a terminate hook (functions/app-hooks.ts).
+   */
+  flushRefusalSummaries(): Promise<void>;
+}
+
 /**
  * The same routes for a static route table whose dependencies are built later (after config and adapters): the
  * pipeline is created on the first request and reused.
  */
-export function createLazyHookRoutes(getDeps: () => Promise<HookRouteDeps>): RouteDef[] {
+export function createLazyHookRoutesWithShutdown(getDeps: () => Promise<HookRouteDeps>): LazyHookRoutes {
   let built: Promise<HookRoutes> | undefined;
+  let ready: HookRoutes | undefined;
   const load = (): Promise<HookRoutes> => {
-    built ??= getDeps().then(createHookRoutesWithPipeline);
-    // A failed bootstrap (a dependency down at start) must not poison later requests.
-    built.catch(() => { built = undefined; });
+    if (built === undefined) {
+      const pending = getDeps().then(createHookRoutesWithPipeline);
+      built = pending;
+      pending.then((r) => { ready = r; }, () => {
+        // A failed bootstrap (a dependency down at start) must not poison later requests.
+        if (built === pending) built = undefined;
+      });
+    }
     return built;
   };
   const template = createHookRoutesWithPipeline(PLACEHOLDER_DEPS).routes;
-  return template.map((route) => ({
-    ...route,
-    handler: async (req, context) => {
-      const real = (await load()).routes.find((r) => r.name === route.name)!;
-      return real.handler(req, context);
-    },
-  }));
+  return {
+    routes: template.map((route) => ({
+      ...route,
+      handler: async (req, context) => {
+        const real = (await load()).routes.find((r) => r.name === route.name)!;
+        return real.handler(req, context);
+      },
+    })),
+    flushRefusalSummaries: async () => ready?.pipeline.flushRefusalSummaries(),
+  };
+}
+
+/** The lazy routes alone (a caller that registers no shutdown hook). */
+export function createLazyHookRoutes(getDeps: () => Promise<HookRouteDeps>): RouteDef[] {
+  return createLazyHookRoutesWithShutdown(getDeps).routes;
 }
 
 // Only used to read route names, methods and templates; never handles a request.

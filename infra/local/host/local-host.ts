@@ -1,11 +1,13 @@
 // The local Functions host: serves the route table on /api/... with real HttpRequest / InvocationContext objects,
-// because Azure Functions Core Tools cannot be installed offline.
+// because Azure Functions Core Tools cannot be installed offline. Like the Azure host at an instance's graceful
+// shutdown, `close()` lets running invocations settle and then runs the app's terminate hooks.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { InvocationContext, trigger } from '@azure/functions';
 import type { RouteDef } from '../../../functions/route-def';
 import type { Logger } from '../../../core/ports/logger.port';
+import type { AppHooks } from '../../../functions/app-hooks';
 import { compileRoute, type CompiledRoute } from './match-route';
 import { toHttpRequest } from './to-http-request';
 import { writeResponse } from './write-response';
@@ -19,13 +21,23 @@ export interface LocalHostOptions {
   /** 0 picks a free port. Default 7071. */
   port?: number;
   routePrefix?: string;
+  /** The app's terminate hooks (functions/app-hooks.ts `appHooks` for the Function app), run by `close()`. */
+  hooks?: AppHooks;
+  /** How long `close()` waits for running invocations before the terminate hooks run. Default 5000. */
+  shutdownGraceMs?: number;
 }
 
 export interface LocalHost {
   url: string;
   port: number;
+  /**
+   * Stops listening and drops the connections, waits (at most `shutdownGraceMs`) for the invocations still running,
+   * then runs the terminate hooks, as the Azure host does before it stops an instance.
+   */
   close(): Promise<void>;
 }
+
+const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): number {
   const text = JSON.stringify(body);
@@ -87,9 +99,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     return { status: sendJson(res, 404, { code: 'NOT_FOUND', message: 'no such route' }), route: '-' };
   }
 
+  // Invocations in progress: close() lets them settle before the terminate hooks run.
+  const running = new Set<Promise<unknown>>();
   const server: Server = createServer((req, res) => {
     const started = performance.now();
-    dispatch(req, res).then(
+    const invocation = dispatch(req, res);
+    running.add(invocation);
+    invocation.then(() => running.delete(invocation), () => running.delete(invocation));
+    invocation.then(
       ({ status, route }) => logger.info('http.request', { method: req.method, route, status, ms: Math.round(performance.now() - started) }),
       () => {
         logger.error('http.unhandled', { method: req.method, code: 'INTERNAL' });
@@ -106,13 +123,27 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const port = (server.address() as AddressInfo).port;
   baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    const stopped = new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+    await settleWithin([...running], options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+    await stopped;
+    await options.hooks?.runTerminate({ logger });
+  };
   return {
     url: baseUrl,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => (closing ??= close()),
   };
+}
+
+/** Resolves when every promise has settled or after `ms`, whichever comes first. */
+async function settleWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.allSettled(promises), new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  clearTimeout(timer);
 }

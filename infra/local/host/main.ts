@@ -3,6 +3,7 @@
 import { loadConfig } from '../../../functions/config';
 import { routes } from '../../../functions/routes';
 import { buildServices, _setServices } from '../../../functions/services';
+import { appHooks } from '../../../functions/app-hooks';
 import { registerAppFunctions } from '../../../functions/register-app-functions';
 import { createJsonLogger } from '../../../adapters/logging/json-logger';
 import { startLocalHost } from './local-host';
@@ -15,9 +16,11 @@ async function main(): Promise<void> {
   registerAppFunctions();
   const services = await buildServices(config, { localDurable: true });
   _setServices(services);
-  const host = await startLocalHost({ routes, keys, logger, port: Number(process.env.KARS_HTTP_PORT ?? 7071) });
+  // The same terminate hooks the Azure host runs (functions/index.ts): the route table registered them in appHooks.
+  const host = await startLocalHost({ routes, keys, logger, port: Number(process.env.KARS_HTTP_PORT ?? 7071), hooks: appHooks });
   process.stdout.write(`functions host listening on ${host.port}\n`);
   const stop = async (): Promise<void> => {
+    // Runs the terminate hooks (pending pre-auth summary receipts) while the services are still open.
     await host.close();
     await services.close();
     process.exit(0);

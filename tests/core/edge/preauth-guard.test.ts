@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createPreAuthGuard, DEFAULT_PREAUTH_GLOBAL, DEFAULT_PREAUTH_PER_HOOK, DEFAULT_PREAUTH_WINDOW_MS, NO_HOOK_KEY, OTHER_HOOKS_KEY,
+  createPreAuthGuard, DEFAULT_PREAUTH_GLOBAL, DEFAULT_PREAUTH_PER_HOOK, DEFAULT_PREAUTH_WINDOW_MS, instanceShare, NO_HOOK_KEY, OTHER_HOOKS_KEY,
   resolvePreAuthOptions,
 } from '../../../core/edge/preauth-guard';
 import { buildRefusalSummaryReceipt, refusalSummaryHash, REFUSAL_SUMMARY_KIND, type RefusalSummarySubject } from '../../../core/edge/record-refusal-summary';
@@ -12,7 +12,8 @@ const T0 = 1_760_000_000_000;
 describe('resolvePreAuthOptions', () => {
   it('has the documented defaults', () => {
     expect(resolvePreAuthOptions()).toEqual({
-      perHook: DEFAULT_PREAUTH_PER_HOOK, global: DEFAULT_PREAUTH_GLOBAL, windowMs: DEFAULT_PREAUTH_WINDOW_MS, maxSummaryKeys: 16, maxTrackedHooks: 10_000,
+      perHook: DEFAULT_PREAUTH_PER_HOOK, global: DEFAULT_PREAUTH_GLOBAL, instances: 1, windowMs: DEFAULT_PREAUTH_WINDOW_MS, maxSummaryKeys: 16,
+      maxTrackedHooks: 10_000,
     });
     expect(DEFAULT_PREAUTH_PER_HOOK).toEqual({ capacity: 200, refillTokens: 10, refillPeriodMs: 1000 });
     expect(DEFAULT_PREAUTH_GLOBAL).toEqual({ capacity: 1000, refillTokens: 100, refillPeriodMs: 1000 });
@@ -21,8 +22,42 @@ describe('resolvePreAuthOptions', () => {
   it.each([
     [{ windowMs: 999 }], [{ windowMs: 3_600_001 }], [{ maxSummaryKeys: 0 }], [{ maxTrackedHooks: 1.5 }],
     [{ perHook: { capacity: 0, refillTokens: 1, refillPeriodMs: 1000 } }], [{ global: { capacity: 1, refillTokens: -1, refillPeriodMs: 1000 } }],
+    [{ instances: 0 }], [{ instances: 1001 }], [{ instances: 2.5 }],
   ])('refuses %j at start-up', (options) => {
     expect(() => resolvePreAuthOptions(options)).toThrow(/expected/);
+  });
+});
+
+describe('instanceShare: one instance\'s part of a deployment-wide budget', () => {
+  it('divides the burst (rounded down, at least 1) and the refill exactly', () => {
+    expect(instanceShare(perSecond(10, 200), 1)).toEqual(perSecond(10, 200));
+    expect(instanceShare(perSecond(100, 1000), 4)).toEqual({ capacity: 250, refillTokens: 25, refillPeriodMs: 1000 });
+    expect(instanceShare(perSecond(10, 200), 3)).toEqual({ capacity: 66, refillTokens: 10, refillPeriodMs: 3000 });
+    expect(instanceShare(perSecond(10, 200), 4)).toEqual({ capacity: 50, refillTokens: 5, refillPeriodMs: 2000 });
+    expect(instanceShare(perSecond(1, 2), 100)).toEqual({ capacity: 1, refillTokens: 1, refillPeriodMs: 100_000 });
+  });
+
+  it('N shares refill exactly the configured rate together, and their bursts never exceed max(burst, N)', () => {
+    for (const [rate, burst] of [[10, 200], [7, 13], [100, 1000], [1, 1]] as const) {
+      for (const n of [1, 2, 3, 7, 40, 100, 1000]) {
+        const share = instanceShare(perSecond(rate, burst), n);
+        // tokens per second, summed over the instances, as an exact fraction: n × refillTokens / (refillPeriodMs / 1000)
+        expect(n * share.refillTokens * 1000, `${rate}/${burst}×${n}`).toBe(rate * share.refillPeriodMs);
+        expect(n * share.capacity).toBeLessThanOrEqual(Math.max(burst, n));
+        expect(share.capacity).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  it('resolvePreAuthOptions gives the guard the instance share', () => {
+    const r = resolvePreAuthOptions({ perHook: perSecond(10, 200), global: perSecond(100, 1000), instances: 3 });
+    expect(r.instances).toBe(3);
+    expect(r.perHook).toEqual(instanceShare(perSecond(10, 200), 3));
+    expect(r.global).toEqual(instanceShare(perSecond(100, 1000), 3));
+    const guard = createPreAuthGuard(r);
+    let granted = 0;
+    while (guard.admit('hk-one', T0).receipt) granted += 1;
+    expect(granted).toBe(66);
   });
 });
 
