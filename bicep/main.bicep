@@ -105,6 +105,9 @@ param functionMaximumInstanceCount int = 100
 @minValue(10)
 param wafRateLimitPerMinute int = 30000
 
+@description('Optional custom host name for the webhook URL (hooks.example.com); TLS 1.2 minimum, managed certificate. Empty: the azurefd.net endpoint only.')
+param hooksCustomDomain string = ''
+
 @description('Deploy the AKS cluster for the agent sandboxes.')
 param deployAks bool = true
 
@@ -242,6 +245,7 @@ module frontDoor 'modules/front-door.bicep' = {
     tags: tags
     rateLimitPerMinute: wafRateLimitPerMinute
     workspaceId: monitoring.outputs.workspaceId
+    hooksCustomDomain: hooksCustomDomain
   }
 }
 
@@ -284,6 +288,7 @@ module frontDoorOrigin 'modules/front-door-origin.bicep' = {
     profileName: frontDoor.outputs.profileName
     endpointName: frontDoor.outputs.endpointName
     functionHostName: functionApp.outputs.defaultHostName
+    customDomainId: frontDoor.outputs.customDomainId
   }
 }
 
@@ -326,7 +331,7 @@ output functionAppName string = functionApp.outputs.name
 @description('Direct host name of the Function app; it answers only Front Door and operatorIpRanges.')
 output functionAppHostName string = functionApp.outputs.defaultHostName
 @description('Public webhook base URL: https://<Front Door endpoint>/api/hooks/{channel}/{hookId}.')
-output hooksBaseUrl string = 'https://${frontDoor.outputs.endpointHostName}/api/hooks'
+output hooksBaseUrl string = 'https://${empty(hooksCustomDomain) ? frontDoor.outputs.endpointHostName : hooksCustomDomain}/api/hooks'
 output frontDoorEndpointHostName string = frontDoor.outputs.endpointHostName
 output cosmosEndpoint string = cosmos.outputs.endpoint
 output cosmosDatabaseName string = cosmos.outputs.databaseName

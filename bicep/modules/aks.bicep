@@ -1,4 +1,4 @@
-// AKS for the agent sandboxes (T2, T3): Entra-only API access, OIDC issuer + workload identity so each router gets
+// AKS for the agent sandboxes (T1-E, T2, T3): Entra-only API access, OIDC issuer + workload identity so each router gets
 // short-lived Entra tokens from its projected service-account token (no secret, no IMDS), network policy enforcement
 // for infra/k8s/sandbox/network-policy.yaml, and a dedicated tainted sandbox pool (docs/hardening.md).
 @description('Azure region.')
@@ -106,6 +106,11 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
       networkPluginMode: 'overlay'
       networkPolicy: networkPolicy
       networkDataplane: networkPolicy == 'cilium' ? 'cilium' : 'azure'
+      // Fixed (the overlay defaults) because infra/k8s/sandbox/network-policy.yaml excepts exactly these ranges from
+      // the sandboxes' HTTPS egress: no sandbox reaches another namespace's pods or services (T1-E). Change together.
+      podCidr: '10.244.0.0/16'
+      serviceCidr: '10.0.0.0/16'
+      dnsServiceIP: '10.0.0.10'
       loadBalancerSku: 'standard'
       outboundType: 'loadBalancer'
     }

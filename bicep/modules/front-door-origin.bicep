@@ -1,4 +1,6 @@
-// Front Door origin and route for the webhook edge: only /api/hooks/* is forwarded, HTTPS end to end, never cached.
+// Front Door origin and route for the webhook edge (T1-S): only /api/hooks/* is forwarded, only over HTTPS (a plain
+// HTTP request matches no route and is never forwarded), re-encrypted to the origin with its certificate name checked,
+// never cached.
 @description('Front Door profile name (front-door.bicep).')
 param profileName string
 
@@ -7,6 +9,9 @@ param endpointName string
 
 @description('Function app default host name (the origin).')
 param functionHostName string
+
+@description('Custom domain resource id (front-door.bicep customDomainId). Empty: the route serves the default domain only.')
+param customDomainId string = ''
 
 resource profile 'Microsoft.Cdn/profiles@2024-02-01' existing = {
   name: profileName
@@ -58,6 +63,11 @@ resource hooksRoute 'Microsoft.Cdn/profiles/afdEndpoints/routes@2024-02-01' = {
     originGroup: {
       id: originGroup.id
     }
+    customDomains: empty(customDomainId) ? [] : [
+      {
+        id: customDomainId
+      }
+    ]
     patternsToMatch: [
       '/api/hooks/*'
     ]

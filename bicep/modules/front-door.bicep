@@ -1,7 +1,8 @@
-// Front Door Premium + WAF in Prevention mode: the only public way to the webhook edge /api/hooks/* (T1-D, T1-T).
-// Managed rule sets block known attack payloads, a per-client rate limit sheds floods before they cost a Function
-// invocation, and a method rule refuses anything but POST on the hook routes. The origin side is in
-// front-door-origin.bicep (it needs the Function app host name, and the app needs this profile's id).
+// Front Door Premium + WAF in Prevention mode: the only public way to the webhook edge /api/hooks/* (T1-S, T1-D, T1-T).
+// TLS ends here (1.2 minimum on every domain), managed rule sets block known attack payloads, a per-client rate limit
+// sheds floods before they cost a Function invocation, and a method rule refuses anything but POST on the hook routes.
+// The origin side is in front-door-origin.bicep (it needs the Function app host name, and the app needs this
+// profile's id).
 @description('Resource name prefix.')
 param namePrefix string
 
@@ -17,6 +18,9 @@ param rateLimitPerMinute int = 30000
 
 @description('Log Analytics workspace for WAF and access logs.')
 param workspaceId string
+
+@description('Optional custom host name for the webhook URL (e.g. hooks.example.com). Empty: only the azurefd.net endpoint. Needs a CNAME to the endpoint and the _dnsauth TXT record Front Door issues for the managed certificate.')
+param hooksCustomDomain string = ''
 
 resource profile 'Microsoft.Cdn/profiles@2024-02-01' = {
   name: '${namePrefix}-afd-${suffix}'
@@ -37,6 +41,20 @@ resource endpoint 'Microsoft.Cdn/profiles/afdEndpoints@2024-02-01' = {
   tags: tags
   properties: {
     enabledState: 'Enabled'
+  }
+}
+
+// A custom domain gets an explicit TLS floor (T1-S): a TLS 1.0/1.1 ClientHello is refused before any request is read.
+// The azurefd.net default domain has no such setting: Front Door itself refuses TLS below 1.2 there.
+resource customDomain 'Microsoft.Cdn/profiles/customDomains@2024-02-01' = if (!empty(hooksCustomDomain)) {
+  parent: profile
+  name: replace(hooksCustomDomain, '.', '-')
+  properties: {
+    hostName: hooksCustomDomain
+    tlsSettings: {
+      certificateType: 'ManagedCertificate'
+      minimumTlsVersion: 'TLS12'
+    }
   }
 }
 
@@ -122,13 +140,18 @@ resource securityPolicy 'Microsoft.Cdn/profiles/securityPolicies@2024-02-01' = {
       wafPolicy: {
         id: waf.id
       }
+      // Every domain a route serves is inspected: a domain left out here would reach the app without the WAF.
       associations: [
         {
-          domains: [
+          domains: concat([
             {
               id: endpoint.id
             }
-          ]
+          ], empty(hooksCustomDomain) ? [] : [
+            {
+              id: customDomain.id
+            }
+          ])
           patternsToMatch: [
             '/*'
           ]
@@ -161,4 +184,5 @@ output profileName string = profile.name
 output frontDoorId string = profile.properties.frontDoorId
 output endpointName string = endpoint.name
 output endpointHostName string = endpoint.properties.hostName
+output customDomainId string = empty(hooksCustomDomain) ? '' : customDomain.id
 output wafPolicyId string = waf.id

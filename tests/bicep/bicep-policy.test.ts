@@ -87,6 +87,19 @@ const MUTATIONS: ReadonlyArray<{ name: string; rule: string; edits: Edit[] }> = 
   { name: 'default rule set removed', rule: 'WAF', edits: [{ file: 'modules/front-door.bicep', from: "ruleSetType: 'Microsoft_DefaultRuleSet'", to: "ruleSetType: 'Microsoft_HTTPDDoSRuleSet'" }] },
   { name: 'route exposes everything', rule: 'FRONT_DOOR_ROUTE', edits: [{ file: 'modules/front-door-origin.bicep', from: "'/api/hooks/*'", to: "'/*'" }] },
   { name: 'route accepts http', rule: 'FRONT_DOOR_ROUTE', edits: [{ file: 'modules/front-door-origin.bicep', from: "supportedProtocols: [\n      'Https'\n    ]", to: "supportedProtocols: [\n      'Http'\n      'Https'\n    ]" }] },
+  { name: 'route forwards to the origin over http', rule: 'FRONT_DOOR_ROUTE', edits: [{ file: 'modules/front-door-origin.bicep', from: "forwardingProtocol: 'HttpsOnly'", to: "forwardingProtocol: 'MatchRequest'" }] },
+  { name: 'route on another endpoint', rule: 'FRONT_DOOR_ROUTE', edits: [{ file: 'main.bicep', from: 'endpointName: frontDoor.outputs.endpointName', to: "endpointName: 'other-endpoint'" }] },
+  { name: 'route ignores the custom domain wiring', rule: 'FRONT_DOOR_ROUTE', edits: [{ file: 'main.bicep', from: 'customDomainId: frontDoor.outputs.customDomainId', to: "customDomainId: ''" }] },
+  { name: 'custom domain accepts TLS 1.0', rule: 'FRONT_DOOR_TLS', edits: [{ file: 'modules/front-door.bicep', from: "minimumTlsVersion: 'TLS12'", to: "minimumTlsVersion: 'TLS10'" }] },
+  { name: 'custom domain TLS floor from a parameter', rule: 'FRONT_DOOR_TLS', edits: [{ file: 'modules/front-door.bicep', from: "minimumTlsVersion: 'TLS12'", to: 'minimumTlsVersion: hooksCustomDomain' }] },
+  { name: 'custom domain not wired', rule: 'FRONT_DOOR_TLS', edits: [{ file: 'main.bicep', from: '    hooksCustomDomain: hooksCustomDomain\n', to: "    hooksCustomDomain: ''\n" }] },
+  { name: 'custom domain outside the WAF', rule: 'WAF_COVERAGE', edits: [{ file: 'modules/front-door.bicep', from: "], empty(hooksCustomDomain) ? [] : [\n            {\n              id: customDomain.id\n            }\n          ])", to: '], [])' }] },
+  { name: 'WAF on one path only', rule: 'WAF_COVERAGE', edits: [{ file: 'modules/front-door.bicep', from: "patternsToMatch: [\n            '/*'", to: "patternsToMatch: [\n            '/api/manage/*'" }] },
+  { name: 'origin certificate not checked', rule: 'FRONT_DOOR_ORIGIN', edits: [{ file: 'modules/front-door-origin.bicep', from: 'enforceCertificateNameCheck: true', to: 'enforceCertificateNameCheck: false' }] },
+  { name: 'health probe over http', rule: 'FRONT_DOOR_ORIGIN', edits: [{ file: 'modules/front-door-origin.bicep', from: "probeProtocol: 'Https'", to: "probeProtocol: 'Http'" }] },
+  { name: 'SCM accepts TLS 1.0', rule: 'FUNCTIONS_TLS', edits: [{ file: 'modules/function-app.bicep', from: "scmMinTlsVersion: '1.2'", to: "scmMinTlsVersion: '1.0'" }] },
+  { name: 'X-Azure-FDID header check dropped', rule: 'FUNCTIONS_FRONT_DOOR_ONLY', edits: [{ file: 'modules/function-app.bicep', from: "  headers: {\n    'x-azure-fdid': [\n      frontDoorId\n    ]\n  }\n", to: '' }] },
+  { name: 'operators open to the Internet by default', rule: 'FUNCTIONS_FRONT_DOOR_ONLY', edits: [{ file: 'main.bicep', from: 'param operatorIpRanges array = []', to: "param operatorIpRanges array = [\n  '0.0.0.0/0'\n]" }] },
   { name: 'queue without sessions', rule: 'SERVICEBUS_QUEUE', edits: [{ file: 'modules/service-bus.bicep', from: 'requiresSession: true', to: 'requiresSession: false' }] },
   { name: 'no duplicate detection', rule: 'SERVICEBUS_QUEUE', edits: [{ file: 'modules/service-bus.bicep', from: 'requiresDuplicateDetection: true', to: 'requiresDuplicateDetection: false' }] },
   { name: 'maxDeliveryCount 100', rule: 'SERVICEBUS_QUEUE', edits: [{ file: 'modules/service-bus.bicep', from: 'maxDeliveryCount: 10', to: 'maxDeliveryCount: 100' }] },
@@ -151,7 +164,7 @@ describe('each check fails when its property is flipped', () => {
   it('covers every security rule at least once', () => {
     const covered = new Set(MUTATIONS.map((m) => m.rule));
     for (const rule of ['COSMOS_LOCAL_AUTH', 'SERVICEBUS_LOCAL_AUTH', 'STORAGE_SHARED_KEY', 'FUNCTIONS_HTTPS', 'FUNCTIONS_TLS', 'KEYVAULT_RBAC',
-      'KEYVAULT_PURGE', 'WAF_MODE', 'SERVICEBUS_QUEUE', 'APP_SETTINGS_KARS', 'APP_SETTINGS_LITERAL_SECRET', 'AKS_OIDC', 'AKS_WORKLOAD_IDENTITY']) {
+      'KEYVAULT_PURGE', 'WAF_MODE', 'WAF_COVERAGE', 'FRONT_DOOR_ROUTE', 'FRONT_DOOR_TLS', 'FRONT_DOOR_ORIGIN', 'FUNCTIONS_FRONT_DOOR_ONLY', 'SERVICEBUS_QUEUE', 'APP_SETTINGS_KARS', 'APP_SETTINGS_LITERAL_SECRET', 'AKS_OIDC', 'AKS_WORKLOAD_IDENTITY']) {
       expect(covered.has(rule), rule).toBe(true);
     }
   });

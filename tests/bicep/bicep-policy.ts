@@ -336,6 +336,26 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
   for (const { file, r } of requireOne('WAF', 'Microsoft.Cdn/profiles/securityPolicies')) {
     const id = prop(r.body, 'properties.parameters.wafPolicy.id', file)?.text ?? '';
     if (!wafs.some((w) => w.file === file && id === `${w.r.symbol}.id`)) v('WAF', file, `${r.symbol} must attach this file's WAF policy`);
+    // T1-S: a domain or path the WAF does not cover reaches the app uninspected.
+    const associations = collectObjects(prop(r.body, 'properties.parameters.associations', file), file);
+    const covered = new Set(associations.flatMap((a) => collectObjects(prop(a, 'domains', file), file)).map((d) => prop(d, 'id', file)?.text.replace('!', '')));
+    const domains = file.resources.filter((x) => !x.existing && ['Microsoft.Cdn/profiles/afdEndpoints', 'Microsoft.Cdn/profiles/customDomains'].includes(x.type));
+    for (const d of domains) if (!covered.has(`${d.symbol}.id`)) v('WAF_COVERAGE', file, `${r.symbol} does not associate ${d.type} ${d.symbol}: its traffic would bypass the WAF`);
+    if (!associations.some((a) => JSON.stringify(literal(prop(a, 'patternsToMatch', file))) === JSON.stringify(['/*']))) {
+      v('WAF_COVERAGE', file, `${r.symbol} must match every path ('/*')`);
+    }
+  }
+  for (const { file, r } of resources('Microsoft.Cdn/profiles/customDomains')) {
+    const min = lit(file, r, 'properties.tlsSettings.minimumTlsVersion');
+    if (min !== 'TLS12' && min !== 'TLS13') v('FRONT_DOOR_TLS', file, `custom domain ${r.symbol}: tlsSettings.minimumTlsVersion must be the literal 'TLS12' (or 'TLS13'), found ${describe(prop(r.body, 'properties.tlsSettings.minimumTlsVersion', file))}`);
+    const cert = lit(file, r, 'properties.tlsSettings.certificateType');
+    if (cert !== 'ManagedCertificate' && cert !== 'CustomerCertificate') v('FRONT_DOOR_TLS', file, `custom domain ${r.symbol}: certificateType must be ManagedCertificate or CustomerCertificate`);
+  }
+  for (const { file, r } of requireOne('FRONT_DOOR_ORIGIN', 'Microsoft.Cdn/profiles/originGroups/origins')) {
+    expectLit('FRONT_DOOR_ORIGIN', file, r, 'properties.enforceCertificateNameCheck', true);
+  }
+  for (const { file, r } of resources('Microsoft.Cdn/profiles/originGroups')) {
+    expectLit('FRONT_DOOR_ORIGIN', file, r, 'properties.healthProbeSettings.probeProtocol', 'Https');
   }
   for (const { file, r } of requireOne('FRONT_DOOR_ROUTE', 'Microsoft.Cdn/profiles/afdEndpoints/routes')) {
     const patterns = lit(file, r, 'properties.patternsToMatch');
@@ -345,6 +365,10 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
     expectLit('FRONT_DOOR_ROUTE', file, r, 'properties.supportedProtocols', ['Https']);
     expectLit('FRONT_DOOR_ROUTE', file, r, 'properties.forwardingProtocol', 'HttpsOnly');
   }
+  // The route serves exactly the endpoint and custom domain that front-door.bicep declares (and the WAF covers).
+  wiring('FRONT_DOOR_ROUTE', 'modules/front-door-origin.bicep', 'endpointName', /^frontDoor\.outputs\.endpointName$/);
+  wiring('FRONT_DOOR_ROUTE', 'modules/front-door-origin.bicep', 'customDomainId', /^frontDoor\.outputs\.customDomainId$/);
+  wiring('FRONT_DOOR_TLS', 'modules/front-door.bicep', 'hooksCustomDomain', /^hooksCustomDomain$/);
   return out;
 
   // ----------------------------------------------------------------------------------------------------------------
@@ -364,6 +388,11 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
       } else {
         for (const id of ids) if (id.type === 'identifier' && file.params.has(id.text)) wiring('FUNCTIONS_FRONT_DOOR_ONLY', relModule(file), id.text, /\.outputs\.frontDoorId$/);
       }
+    }
+    // Operator ranges call the app directly (no WAF): the shipped default must be Front Door only.
+    const operatorDefaults = [file, ...(mainFile ? [mainFile] : [])].map((f) => f.params.get('operatorIpRanges')).filter((p) => p?.defaultValue);
+    for (const p of operatorDefaults) {
+      if (JSON.stringify(literal(p!.defaultValue)) !== '[]') v('FUNCTIONS_FRONT_DOOR_ONLY', file, `param operatorIpRanges must default to [] (Front Door only), found ${describe(p!.defaultValue)}`);
     }
     for (const o of rules) {
       const ip = literal(prop(o, 'ipAddress', file));
