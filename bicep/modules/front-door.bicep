@@ -184,5 +184,5 @@ output profileName string = profile.name
 output frontDoorId string = profile.properties.frontDoorId
 output endpointName string = endpoint.name
 output endpointHostName string = endpoint.properties.hostName
-output customDomainId string = empty(hooksCustomDomain) ? '' : customDomain.id
+output customDomainId string = !empty(hooksCustomDomain) ? customDomain.id : ''
 output wafPolicyId string = waf.id

@@ -66,6 +66,8 @@ export function syntaxProblems(root: SyntaxNode): string[] {
     // Bicep has no empty parenthesized expression: the grammar produces one when it splits `f().x` at the start of an
     // array item inside a resource into two items. Such a tree says nothing reliable about the source.
     if (n.type === 'parenthesized_expression' && n.namedChildCount === 0) out.push(`misparsed call@${n.startPosition.row + 1}:${n.startPosition.column + 1}`);
+    // `c ? a : b.x` parses as `(c ? a : b).x`: the grammar binds a trailing member access to the whole ternary.
+    if (n.type === 'member_expression' && n.childForFieldName('object')?.type === 'ternary_expression') out.push(`misparsed ternary member@${n.startPosition.row + 1}:${n.startPosition.column + 1}`);
     for (const c of n.children) walk(c);
   };
   walk(root);

@@ -3,31 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { checkBicepSources, isoSeconds } from './bicep-policy';
 import type { Violation } from './bicep-policy';
-import { appContainerSpecs, LOCAL_ONLY_KARS_SETTINGS, policyContext, readBicepSources } from './bicep-sources';
+import { appContainerSpecs, LOCAL_ONLY_KARS_SETTINGS, mutateSources, policyContext, readBicepSources } from './bicep-sources';
+import type { SourceEdit } from './bicep-sources';
 import { SETTING_KEYS } from '../../functions/config';
 
 const sources = readBicepSources();
 const ctx = policyContext();
 
-interface Edit {
-  file: string;
-  from: string;
-  to: string;
-}
-
-function mutate(edits: readonly Edit[]): Map<string, string> {
-  const copy = new Map(sources);
-  for (const e of edits) {
-    const path = `bicep/${e.file}`;
-    const before = copy.get(path);
-    if (before === undefined) throw new Error(`no source ${path}`);
-    const after = before.replace(e.from, e.to);
-    // A mutation that does not apply would make the case pass vacuously.
-    if (after === before) throw new Error(`mutation did not apply to ${path}: ${JSON.stringify(e.from)}`);
-    copy.set(path, after);
-  }
-  return copy;
-}
+type Edit = SourceEdit;
+const mutate = (edits: readonly Edit[]): Map<string, string> => mutateSources(sources, edits);
 
 const rules = (vs: readonly Violation[]): string[] => [...new Set(vs.map((x) => x.rule))];
 

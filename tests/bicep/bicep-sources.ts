@@ -35,6 +35,27 @@ export function readBicepSources(): Map<string, string> {
   return new Map(files.map((p) => [relative(REPO_ROOT, p).split(sep).join('/'), readFileSync(p, 'utf8')]));
 }
 
+export interface SourceEdit {
+  /** Path under bicep/ ('modules/front-door.bicep', 'main.bicep'). */
+  file: string;
+  from: string;
+  to: string;
+}
+
+/** A copy of `sources` with each edit applied once; throws when an edit does not apply (the case would pass vacuously). */
+export function mutateSources(sources: ReadonlyMap<string, string>, edits: readonly SourceEdit[]): Map<string, string> {
+  const copy = new Map(sources);
+  for (const e of edits) {
+    const path = `bicep/${e.file}`;
+    const before = copy.get(path);
+    if (before === undefined) throw new Error(`no source ${path}`);
+    const after = before.replace(e.from, e.to);
+    if (after === before) throw new Error(`mutation did not apply to ${path}: ${JSON.stringify(e.from)}`);
+    copy.set(path, after);
+  }
+  return copy;
+}
+
 /** Cosmos containers the app declares as `[export] const X: CosmosContainerSpec = { id: '…', defaultTtlSec: … }`. */
 export function appContainerSpecs(): Array<{ id: string; defaultTtlSec?: number; source: string }> {
   const out: Array<{ id: string; defaultTtlSec?: number; source: string }> = [];

@@ -26,6 +26,11 @@ describe('bicep syntax', () => {
     expect(syntaxProblems(parseBicep(src).root).join(' ')).toMatch(/misparsed call/);
   });
 
+  it('reports a ternary whose last branch is a member access (the grammar binds it to the whole ternary)', () => {
+    expect(syntaxProblems(parseBicep("output o string = empty(x) ? '' : r.id\n").root).join(' ')).toMatch(/misparsed ternary member/);
+    expect(syntaxProblems(parseBicep("output o string = !empty(x) ? r.id : ''\n").root)).toEqual([]);
+  });
+
   it('the example parameters name only parameters of main.bicep', () => {
     const main = parseBicep(sources.get('bicep/main.bicep')!, 'bicep/main.bicep');
     const example = JSON.parse(readFileSync(join(REPO_ROOT, 'bicep/main.parameters.example.json'), 'utf8')) as { parameters: Record<string, unknown> };
