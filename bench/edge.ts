@@ -171,7 +171,48 @@ function nodeEdgeRequest(req: IncomingMessage, channel: string, hookId: string):
     hookId,
     header,
     headerEntries: () => Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)] as const),
-    body: req as AsyncIterable<Uint8Array>,
+    body: bufferedBody(req),
+  };
+}
+
+/**
+ * The request body as chunks, taken straight from the stream's buffer while there are any (a small webhook is there
+ * whole by the time the handler runs) and waiting for `readable`/`end` only when there are none. The generic async
+ * iterator of a Readable costs ≈ 13 µs per request here; the anchor reads its body from events, without one.
+ */
+function bufferedBody(req: IncomingMessage): AsyncIterable<Uint8Array> {
+  const done = (): IteratorResult<Uint8Array> => ({ value: undefined, done: true });
+  const next = (): Promise<IteratorResult<Uint8Array>> => {
+    const chunk = req.read() as Buffer | null;
+    if (chunk !== null) return Promise.resolve({ value: chunk, done: false });
+    // `complete`: the parser has the whole message, so an empty buffer means the end (without waiting a tick for it).
+    if (req.readableEnded || req.destroyed || (req.complete && req.readableLength === 0)) return Promise.resolve(done());
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        req.off('readable', settle);
+        req.off('end', settle);
+        req.off('error', fail);
+        next().then(resolve, reject);
+      };
+      const fail = (e: Error): void => {
+        req.off('readable', settle);
+        req.off('end', settle);
+        reject(e);
+      };
+      req.on('readable', settle);
+      req.on('end', settle);
+      req.once('error', fail);
+    });
+  };
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next,
+      // Leaving early (body over the cap): stop reading; the pipeline answers and closes the connection.
+      return: () => {
+        req.destroy();
+        return Promise.resolve(done());
+      },
+    }),
   };
 }
 

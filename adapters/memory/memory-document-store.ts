@@ -14,8 +14,10 @@ import type {
 interface Entry {
   json: string;
   etag: string;
-  /** Parsed once for filtering and sorting; never handed out (callers get fresh copies from `json`). */
-  parsed: Record<string, unknown>;
+  /** What `json` says of expiresAtMs (a finite number survives the round trip; anything else does not). */
+  expiresAtMs: number | undefined;
+  /** Parsed on the first query that needs it; never handed out (callers get fresh copies from `json`). */
+  parsed?: Record<string, unknown>;
 }
 
 export interface MemoryDocumentStoreOptions {
@@ -28,6 +30,9 @@ const TOKEN_PREFIX = 'mem1:';
 export class MemoryDocumentStore implements DocumentStore {
   readonly #partitions = new Map<string, Map<string, Entry>>();
   readonly #clock: Clock;
+  /** Etags are opaque: a per-store random prefix and a write counter keep them unique without a UUID per write. */
+  readonly #etagPrefix = `${randomUUID()}:`;
+  #writes = 0;
 
   constructor(options?: MemoryDocumentStoreOptions) {
     this.#clock = options?.clock ?? systemClock;
@@ -91,16 +96,17 @@ export class MemoryDocumentStore implements DocumentStore {
     const nowMs = this.#clock.nowMs();
     let rows: Entry[] = [];
     for (const entry of this.#partitions.get(partitionKey)?.values() ?? []) {
-      if (isDocumentExpired(entry.parsed, nowMs)) continue;
-      if ((query.where ?? []).every((f) => matches(valueAt(entry.parsed, f.field), f.op, f.value))) rows.push(entry);
+      if (isDocumentExpired(entry, nowMs)) continue;
+      const doc = parsedOf(entry);
+      if ((query.where ?? []).every((f) => matches(valueAt(doc, f.field), f.op, f.value))) rows.push(entry);
     }
     // Stable base order (id) so ties and unordered queries page deterministically.
-    rows.sort((a, b) => compareJson(a.parsed['id'], b.parsed['id']));
+    rows.sort((a, b) => compareJson(parsedOf(a)['id'], parsedOf(b)['id']));
     const orderBy = query.orderBy;
     if (orderBy) {
       const sign = orderBy.direction === 'desc' ? -1 : 1;
-      rows = rows.filter((r) => valueAt(r.parsed, orderBy.field) !== undefined);
-      rows.sort((a, b) => sign * compareJson(valueAt(a.parsed, orderBy.field), valueAt(b.parsed, orderBy.field)));
+      rows = rows.filter((r) => valueAt(parsedOf(r), orderBy.field) !== undefined);
+      rows.sort((a, b) => sign * compareJson(valueAt(parsedOf(a), orderBy.field), valueAt(parsedOf(b), orderBy.field)));
     }
     if (query.top !== undefined) rows = rows.slice(0, query.top);
     const offset = parseToken(options?.continuationToken);
@@ -123,7 +129,7 @@ export class MemoryDocumentStore implements DocumentStore {
   #live(partitionKey: string, id: string): Entry | undefined {
     const entry = this.#partitions.get(partitionKey)?.get(id);
     if (!entry) return undefined;
-    return isDocumentExpired(entry.parsed, this.#clock.nowMs()) ? undefined : entry;
+    return isDocumentExpired(entry, this.#clock.nowMs()) ? undefined : entry;
   }
 
   #put(partitionKey: string, doc: DocumentBody): string {
@@ -132,12 +138,17 @@ export class MemoryDocumentStore implements DocumentStore {
       partition = new Map();
       this.#partitions.set(partitionKey, partition);
     }
-    // A JSON round trip stores what the wire would carry (undefined dropped, no shared references).
-    const etag = randomUUID();
-    const json = JSON.stringify(doc);
-    partition.set(doc.id, { json, etag, parsed: JSON.parse(json) as Record<string, unknown> });
+    // Stored as its JSON: what the wire would carry (undefined dropped, no shared references).
+    const etag = `${this.#etagPrefix}${(this.#writes += 1)}`;
+    const expiresAtMs = typeof doc.expiresAtMs === 'number' && Number.isFinite(doc.expiresAtMs) ? doc.expiresAtMs : undefined;
+    partition.set(doc.id, { json: JSON.stringify(doc), etag, expiresAtMs });
     return etag;
   }
+}
+
+function parsedOf(entry: Entry): Record<string, unknown> {
+  entry.parsed ??= JSON.parse(entry.json) as Record<string, unknown>;
+  return entry.parsed;
 }
 
 function checkAborted(options: DocumentCallOptions | undefined): void {

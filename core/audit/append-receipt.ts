@@ -12,7 +12,7 @@ import { assertChainLayout, chainForSubject, DEFAULT_CHAIN_LAYOUT } from './chai
 import type { ChainLayout } from './chain-select';
 import type { Checkpoint } from './checkpoint';
 import type { CheckpointSigner } from './checkpoint-signer';
-import { assertChainName, assertReceiptInput, buildReceipt, GENESIS_HASH, isHex64, parseReceiptId } from './receipt';
+import { assertChainName, buildReceipt, GENESIS_HASH, isHex64, parseReceiptId, PreparedReceiptInput } from './receipt';
 import type { Receipt, ReceiptInput } from './receipt';
 
 export interface ReceiptAppenderOptions {
@@ -40,6 +40,7 @@ interface Tip {
   hash: string;
 }
 
+const SUBJECT_CACHE_SIZE = 4096;
 const DEFAULTS = { checkpointEvery: 64, headHintEvery: 8, maxAttempts: 32, maxCatchUpReads: 32 };
 
 /**
@@ -61,6 +62,7 @@ export class ReceiptAppender {
   readonly #hintEtags = new Map<string, { seq: number; etag: string }>();
   readonly #registered = new Set<string>();
   readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #chainOfSubject = new Map<string, string>();
 
   constructor(store: ReceiptStore, options: ReceiptAppenderOptions) {
     this.#store = store;
@@ -77,7 +79,14 @@ export class ReceiptAppender {
 
   /** The chain a subject's receipts go to. */
   chainFor(subject: string): string {
-    return chainForSubject(this.#layout, subject);
+    let chain = this.#chainOfSubject.get(subject);
+    if (chain === undefined) {
+      chain = chainForSubject(this.#layout, subject);
+      // Bounded: subjects come from outside (tenants, DIDs); forgetting costs one hash.
+      if (this.#chainOfSubject.size >= SUBJECT_CACHE_SIZE) this.#chainOfSubject.clear();
+      this.#chainOfSubject.set(subject, chain);
+    }
+    return chain;
   }
 
   /**
@@ -86,15 +95,16 @@ export class ReceiptAppender {
    * @throws KarsError INPUT_INVALID | AUDIT_APPEND_CONTENDED | AUDIT_CHAIN_BROKEN | STORE_UNAVAILABLE
    */
   async append(input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
-    assertReceiptInput(input);
-    return this.appendToChain(this.chainFor(input.subject), input, options);
+    const prepared = new PreparedReceiptInput(input);
+    const chain = this.chainFor(prepared.subject);
+    return this.#serial(chain, () => this.#append(chain, prepared, options?.abortSignal));
   }
 
   /** Appends to an explicit chain (tests, benchmarks, and callers with their own placement). */
   async appendToChain(chain: string, input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
     assertChainName(chain);
-    assertReceiptInput(input);
-    return this.#serial(chain, () => this.#append(chain, input, options?.abortSignal));
+    const prepared = new PreparedReceiptInput(input);
+    return this.#serial(chain, () => this.#append(chain, prepared, options?.abortSignal));
   }
 
   /**
@@ -120,7 +130,7 @@ export class ReceiptAppender {
     });
   }
 
-  async #append(chain: string, input: ReceiptInput, abortSignal: AbortSignal | undefined): Promise<Receipt> {
+  async #append(chain: string, input: PreparedReceiptInput, abortSignal: AbortSignal | undefined): Promise<Receipt> {
     await this.#register(chain, abortSignal);
     let tip = this.#tips.get(chain) ?? await this.#discoverTip(chain, abortSignal);
     let lost = 0;

@@ -18,9 +18,22 @@ export const CANONICAL_MAX_DEPTH = 32;
  * @throws KarsError INPUT_INVALID naming the JSON path of the first offending value (never the value itself).
  */
 export function canonicalJson(value: unknown): string {
+  // The fast pass builds no paths; anything it does not accept is encoded again by the explaining pass, which throws
+  // with the path. Both passes accept exactly the same values (property-tested), so the output is the same.
+  return encodeFast(value, 0) ?? explainCanonicalJson(value);
+}
+
+/** The explaining pass alone: the same result as canonicalJson, slower, with the JSON path in every refusal. */
+export function explainCanonicalJson(value: unknown): string {
   const parts: string[] = [];
   encode(value, '$', 0, new Set(), parts);
   return parts.join('');
+}
+
+/** canonicalJson of one string: what receipts and checkpoints splice into their own encodings. @throws KarsError INPUT_INVALID */
+export function canonicalString(s: string): string {
+  if (!isWellFormed(s)) reject('$', 'lone surrogate in string');
+  return JSON.stringify(s);
 }
 
 /** canonicalJson as UTF-8 bytes (what gets hashed and signed). */
@@ -36,6 +49,55 @@ export function isCanonicalValue(value: unknown): value is CanonicalValue {
   } catch {
     return false;
   }
+}
+
+/**
+ * The common case in one pass: undefined for anything the encoding refuses (or that needs a closer look), and then
+ * `encode` decides and explains. A cycle needs no set here: it runs into the depth bound.
+ */
+function encodeFast(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return isWellFormed(value) ? JSON.stringify(value) : undefined;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : undefined;
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return 'null';
+  if (depth >= CANONICAL_MAX_DEPTH) return undefined;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    if (proto !== Array.prototype) return undefined;
+    const arr = value as unknown[];
+    let out = '[';
+    for (let i = 0; i < arr.length; i += 1) {
+      if (!Object.hasOwn(arr, i)) return undefined;
+      const desc = Object.getOwnPropertyDescriptor(arr, i)!;
+      if (!('value' in desc)) return undefined;
+      const item = encodeFast(desc.value, depth + 1);
+      if (item === undefined) return undefined;
+      out += i === 0 ? item : `,${item}`;
+    }
+    return `${out}]`;
+  }
+  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return undefined;
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i += 1) {
+    const key = keys[i]!;
+    if (!isWellFormed(key)) return undefined;
+    const desc = Object.getOwnPropertyDescriptor(value, key)!;
+    if (!('value' in desc)) return undefined;
+    const item = encodeFast(desc.value, depth + 1);
+    if (item === undefined) return undefined;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${item}`;
+  }
+  return `${out}}`;
 }
 
 function encode(value: unknown, path: string, depth: number, seen: Set<object>, out: string[]): void {
@@ -98,6 +160,16 @@ function encode(value: unknown, path: string, depth: number, seen: Set<object>, 
 
 // A lone surrogate has no UTF-8 encoding: two different strings would hash to the same U+FFFD bytes.
 function assertWellFormed(s: string, path: string): void {
+  if (!isWellFormed(s)) reject(path, 'lone surrogate in string');
+}
+
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
+function isWellFormed(s: string): boolean {
+  return nativeIsWellFormed !== undefined ? nativeIsWellFormed.call(s) : scanWellFormed(s);
+}
+
+function scanWellFormed(s: string): boolean {
   for (let i = 0; i < s.length; i += 1) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
@@ -106,10 +178,11 @@ function assertWellFormed(s: string, path: string): void {
         i += 1;
         continue;
       }
-      reject(path, 'lone surrogate in string');
+      return false;
     }
-    if (c >= 0xdc00 && c <= 0xdfff) reject(path, 'lone surrogate in string');
+    if (c >= 0xdc00 && c <= 0xdfff) return false;
   }
+  return true;
 }
 
 // Paths go into error messages: keep them short and printable, never echo arbitrary key bytes.

@@ -1,7 +1,7 @@
 // T1-R/T2-R/T4-R: the receipt record, its id scheme and its SHA-256 link hash (domain-separated, canonical JSON).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { KarsError } from '../errors';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson, canonicalString } from './canonical-json';
 import type { CanonicalObject } from './canonical-json';
 
 export const RECEIPT_VERSION = 1;
@@ -85,11 +85,50 @@ export function hashReceipt(core: ReceiptCore): string {
     v: core.v, chain: core.chain, seq: core.seq, timeMs: core.timeMs, subject: core.subject, kind: core.kind,
     outcome: core.outcome, data: core.data, previousHash: core.previousHash,
   };
-  return createHash('sha256').update(RECEIPT_DOMAIN).update(canonicalJson(hashed), 'utf8').digest('hex');
+  return sha256Receipt(canonicalJson(hashed));
+}
+
+function sha256Receipt(canonical: string): string {
+  // The domain tag is ASCII and the encoding well-formed: hashing the joined string hashes the same UTF-8 bytes.
+  return hash('sha256', RECEIPT_DOMAIN + canonical, 'hex');
+}
+
+/**
+ * A receipt input checked and canonically encoded once. Appends build every attempt's receipt from this one encoding:
+ * the stored data is parsed back from it and the hash is taken over it, so what is hashed is what is stored.
+ */
+export class PreparedReceiptInput {
+  readonly subject: string;
+  readonly kind: string;
+  readonly outcome: string;
+  /** canonicalJson(data) at the time of preparing: later changes to the caller's object do not reach the receipt. */
+  readonly dataJson: string;
+  readonly #subjectJson: string;
+
+  /** @throws KarsError INPUT_INVALID */
+  constructor(input: ReceiptInput) {
+    assertReceiptFields(input);
+    this.subject = input.subject;
+    this.kind = input.kind;
+    this.outcome = input.outcome;
+    this.#subjectJson = canonicalString(input.subject);
+    this.dataJson = canonicalJson(input.data);
+  }
+
+  /** canonicalJson of the hashed fields, with the data spliced in already encoded (keys in canonical order). */
+  hashedJson(chain: string, seq: number, timeMs: number, previousHash: string): string {
+    return `{"chain":${canonicalString(chain)},"data":${this.dataJson},"kind":${canonicalString(this.kind)},` +
+      `"outcome":${canonicalString(this.outcome)},"previousHash":${canonicalString(previousHash)},"seq":${canonicalJson(seq)},` +
+      `"subject":${this.#subjectJson},"timeMs":${canonicalJson(timeMs)},"v":${RECEIPT_VERSION}}`;
+  }
 }
 
 /** Validates the caller's input up front, so a bad payload fails before any store call. @throws KarsError INPUT_INVALID */
 export function assertReceiptInput(input: ReceiptInput): void {
+  void new PreparedReceiptInput(input);
+}
+
+function assertReceiptFields(input: ReceiptInput): void {
   if (typeof input !== 'object' || input === null) throw new KarsError('INPUT_INVALID', 'receipt input must be an object');
   for (const field of ['kind', 'outcome'] as const) {
     if (typeof input[field] !== 'string' || !LABEL.test(input[field])) {
@@ -103,19 +142,21 @@ export function assertReceiptInput(input: ReceiptInput): void {
   if (typeof input.data !== 'object' || input.data === null || Array.isArray(input.data)) {
     throw new KarsError('INPUT_INVALID', 'receipt data must be an object');
   }
-  canonicalJson(input.data);
 }
 
-/** Builds the next receipt after (previousSeq, previousHash). */
+/** Builds the next receipt after (previousSeq, previousHash). @throws KarsError INPUT_INVALID */
 export function buildReceipt(
-  chain: string, previousSeq: number, previousHash: string, timeMs: number, input: ReceiptInput,
+  chain: string, previousSeq: number, previousHash: string, timeMs: number, input: ReceiptInput | PreparedReceiptInput,
 ): Receipt {
-  const core: ReceiptCore = {
-    v: RECEIPT_VERSION, chain, seq: previousSeq + 1, timeMs, subject: input.subject, kind: input.kind,
+  const prepared = input instanceof PreparedReceiptInput ? input : new PreparedReceiptInput(input);
+  const seq = previousSeq + 1;
+  const id = receiptId(chain, seq);
+  const hash = sha256Receipt(prepared.hashedJson(chain, seq, timeMs, previousHash));
+  return {
+    v: RECEIPT_VERSION, chain, seq, timeMs, subject: prepared.subject, kind: prepared.kind, outcome: prepared.outcome,
     // A private copy: the caller may mutate its object while the store write is still in flight.
-    outcome: input.outcome, data: JSON.parse(canonicalJson(input.data)) as CanonicalObject, previousHash,
+    data: JSON.parse(prepared.dataJson) as CanonicalObject, previousHash, id, hash,
   };
-  return { ...core, id: receiptId(chain, core.seq), hash: hashReceipt(core) };
 }
 
 export function isHex64(s: unknown): s is string {

@@ -8,7 +8,7 @@ import type { EdgeContext, EdgeRejection } from './edge-types';
  */
 export function replayExpiresAtMs(ctx: EdgeContext, timestampSec: number | undefined): number {
   const toleranceMs = ctx.options.toleranceSec * 1000;
-  if (timestampSec === undefined) return ctx.nowMs + ctx.options.untimedReplayRetentionSec * 1000;
+  if (timestampSec === undefined) return ctx.nowMs + ctx.options.untimedReplayRetentionSecByChannel[ctx.channel!] * 1000;
   return Math.max(timestampSec * 1000 + toleranceMs, ctx.nowMs + toleranceMs) + 1000;
 }
 

@@ -1,7 +1,9 @@
 // Canonical encoding: one byte string per value, and a refusal (not a silent normalisation) for anything ambiguous.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CANONICAL_MAX_DEPTH, canonicalBytes, canonicalJson, isCanonicalValue } from '../../../core/audit/canonical-json';
+import {
+  CANONICAL_MAX_DEPTH, canonicalBytes, canonicalJson, canonicalString, explainCanonicalJson, isCanonicalValue,
+} from '../../../core/audit/canonical-json';
 import { isKarsError } from '../../../core/errors';
 
 // Independent reference built straight into a string (an intermediate object would reorder integer-like keys).
@@ -136,5 +138,34 @@ describe('canonicalJson', () => {
 
   it('accepts the extreme safe integers', () => {
     expect(canonicalJson([Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 0])).toBe('[9007199254740991,-9007199254740991,0]');
+  });
+});
+
+describe('canonicalJson fast pass', () => {
+  const outcome = (f: () => string): string => {
+    try {
+      return `ok ${f()}`;
+    } catch (e) {
+      return isKarsError(e) ? e.code : `threw ${(e as Error).name}`;
+    }
+  };
+  const nested = (depth: number, leaf: unknown): unknown => (depth === 0 ? leaf : { a: nested(depth - 1, leaf) });
+  const oddities: unknown[] = [
+    Object.create(Array.prototype), Object.create(null), Object.assign(Object.create(null), { b: 1, a: [null] }),
+    nested(CANONICAL_MAX_DEPTH, {}), nested(CANONICAL_MAX_DEPTH, []), nested(CANONICAL_MAX_DEPTH, 1),
+    nested(CANONICAL_MAX_DEPTH, { x: 1 }), nested(CANONICAL_MAX_DEPTH + 1, 1), -0, 0.5, 2 ** 53, NaN, undefined,
+    'a\ud800', { '\udc00': 1 }, [1, , 2], Object.defineProperty([1], 0, { get: () => 2 }), // eslint-disable-line no-sparse-arrays
+    Object.defineProperty({}, 'g', { get: () => 1, enumerable: true }), { [Symbol('s')]: 1, a: 1 }, new Date(0),
+  ];
+
+  it('answers exactly as the explaining pass for valid and refused values alike', () => {
+    for (const v of oddities) expect(outcome(() => canonicalJson(v))).toBe(outcome(() => explainCanonicalJson(v)));
+    const anyValue = fc.oneof(jsonArb, fc.anything({ withBoxedValues: true, withMap: true, withSet: true, withSparseArray: true, withNullPrototype: true }));
+    fc.assert(fc.property(anyValue, (v) => outcome(() => canonicalJson(v)) === outcome(() => explainCanonicalJson(v))), { numRuns: 2000 });
+  });
+
+  it('canonicalString encodes one string as canonicalJson does and refuses a lone surrogate', () => {
+    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (s) => canonicalString(s) === canonicalJson(s)));
+    expect(codeOf(() => canonicalString('x\udbff'))).toBe('INPUT_INVALID');
   });
 });

@@ -1,11 +1,14 @@
 // Receipt ids, the link hash (checked against a hand-built preimage) and input validation.
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canonicalJson, isCanonicalValue, type CanonicalObject } from '../../../core/audit/canonical-json';
 import { chainForSubject, chainNames } from '../../../core/audit/chain-select';
 import {
-  GENESIS_HASH, assertReceiptInput, buildReceipt, checkpointId, hashReceipt, parseCheckpointId, parseReceiptId, receiptId,
+  GENESIS_HASH, PreparedReceiptInput, assertReceiptInput, buildReceipt, checkpointId, hashReceipt, parseCheckpointId, parseReceiptId,
+  receiptId,
 } from '../../../core/audit/receipt';
-import type { ReceiptCore } from '../../../core/audit/receipt';
+import type { ReceiptCore, ReceiptInput } from '../../../core/audit/receipt';
 import { isKarsError } from '../../../core/errors';
 
 function codeOf(f: () => unknown): string {
@@ -75,6 +78,26 @@ describe('buildReceipt', () => {
     expect(r).toMatchObject({ seq: 42, id: 'audit-01:000000000042', previousHash: 'a'.repeat(64), data: { n: 1 } });
     const { id: _id, hash, ...rest } = r;
     expect(hash).toBe(hashReceipt(rest));
+  });
+
+  it('hashes from its one encoding exactly what hashReceipt hashes from the stored fields', () => {
+    const label = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,20}$/);
+    const input = fc.record({
+      subject: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s)),
+      kind: label, outcome: label,
+      data: fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.jsonValue().filter(isCanonicalValue), { maxKeys: 6 }),
+    });
+    fc.assert(fc.property(input, fc.nat(10 ** 9), fc.maxSafeNat(), (i, prev, timeMs) => {
+      const r = buildReceipt('audit-07', prev, 'b'.repeat(64), timeMs, new PreparedReceiptInput(i as ReceiptInput));
+      const { id: _id, hash, ...rest } = r;
+      return hash === hashReceipt(rest) && canonicalJson(rest.data) === canonicalJson(i.data as CanonicalObject);
+    }), { numRuns: 500 });
+  });
+
+  it('refuses a time or a subject the canonical encoding refuses, as hashReceipt would', () => {
+    const input = { subject: 's', kind: 'k', outcome: 'o', data: {} };
+    for (const timeMs of [1.5, -0, 2 ** 53]) expect(codeOf(() => buildReceipt('audit-01', 0, GENESIS_HASH, timeMs, input))).toBe('INPUT_INVALID');
+    expect(codeOf(() => buildReceipt('audit-01', 0, GENESIS_HASH, 1, { ...input, subject: 'a\ud800' }))).toBe('INPUT_INVALID');
   });
 });
 
