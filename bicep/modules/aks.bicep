@@ -106,8 +106,8 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
       networkPluginMode: 'overlay'
       networkPolicy: networkPolicy
       networkDataplane: networkPolicy == 'cilium' ? 'cilium' : 'azure'
-      // Fixed (the overlay defaults) because infra/k8s/sandbox/network-policy.yaml excepts exactly these ranges from
-      // the sandboxes' HTTPS egress: no sandbox reaches another namespace's pods or services (T1-E). Change together.
+      // Pinned (the overlay defaults) so the sandbox NetworkPolicy provably covers them: it excepts the private
+      // ranges from the sandboxes' HTTPS egress, and tests check these lie inside them (T1-E).
       podCidr: '10.244.0.0/16'
       serviceCidr: '10.0.0.0/16'
       dnsServiceIP: '10.0.0.10'

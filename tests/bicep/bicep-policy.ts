@@ -316,6 +316,33 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
   if (openAi.length === 0) v('AKS_OPENAI', '(all)', 'no Cognitive Services OpenAI User assignment for the router identity');
   for (const o of openAi) wiring('AKS_OPENAI', o.file.path.replace(/^bicep\//, ''), 'routerPrincipalId', /routerPrincipalId/);
 
+  // --- router identity (T1-E) -------------------------------------------------------------------------------------
+  // Every sandbox's router shares this identity: it may receive edge deliveries and call the model, nothing else (no
+  // Key Vault secrets of other tenants, no Cosmos, no Kubernetes role through Azure RBAC for Kubernetes).
+  const ROUTER_USES: ReadonlyArray<[string, string]> = [['modules/service-bus.bicep', 'receiverPrincipalIds'], ['modules/openai-role.bicep', 'routerPrincipalId']];
+  if (mainFile) {
+    for (const n of nodesOf(mainFile)) {
+      if (n.type !== 'member_expression' || n.text !== 'identities.outputs.routerPrincipalId') continue;
+      let key: string | undefined;
+      let p: SyntaxNode | null = n.parent;
+      for (; p && p.type !== 'module_declaration' && p.type !== 'output_declaration'; p = p.parent) {
+        if (p.type === 'object_property' && p.parent?.parent?.type === 'object_property' && propertyKeyOf(p.parent.parent) === 'params') key = propertyKeyOf(p);
+      }
+      if (p?.type === 'output_declaration') continue;
+      const mod = p?.type === 'module_declaration' ? mainFile.modules.find((m) => m.body.startIndex >= p!.startIndex && m.body.endIndex <= p!.endIndex) : undefined;
+      const target = mod ? resolveModulePath(mainFile, mod).replace(/^bicep\//, '') : '?';
+      if (!ROUTER_USES.some(([path, param]) => path === target && param === key)) {
+        v('ROUTER_ROLES', mainFile, `the router identity is passed to ${target} ${key ?? '?'} (line ${n.startPosition.row + 1}): it may only receive edge deliveries and call the model`);
+      }
+    }
+  }
+  for (const file of all) {
+    if (file.path === 'bicep/modules/openai-role.bicep') continue;
+    for (const r of file.resources.filter((x) => /roleAssignments$/.test(x.type) && !x.existing)) {
+      if (/router/i.test(prop(r.body, 'properties.principalId', file)?.text ?? '')) v('ROUTER_ROLES', file, `${r.symbol} grants a role to the router identity`);
+    }
+  }
+
   // --- Front Door + WAF -------------------------------------------------------------------------------------------
   for (const { file, r } of requireOne('FRONT_DOOR', 'Microsoft.Cdn/profiles')) expectLit('FRONT_DOOR', file, r, 'sku.name', 'Premium_AzureFrontDoor');
   const wafs = requireOne('WAF', 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies');
@@ -466,6 +493,11 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
       if (!arg || !pattern.test(arg.text)) v(rule, mainFile, `module ${m.symbol}: ${paramName} must be wired to ${pattern.source}, found ${arg?.text ?? 'nothing'}`);
     }
   }
+}
+
+function propertyKeyOf(p: SyntaxNode): string | undefined {
+  const k = p.namedChildren[0];
+  return k?.type === 'identifier' ? k.text : k?.type === 'string' ? stringLiteral(k) : undefined;
 }
 
 function isInDecorator(n: SyntaxNode): boolean {
