@@ -21,7 +21,7 @@ import { createMemorySecretSource } from '../adapters/memory/memory-secrets';
 import { ReceiptAppender } from '../core/audit/append-receipt';
 import { createChainReceiptSink } from '../core/audit/chain-receipt-sink';
 import { DocumentReceiptStore } from '../core/audit/document-receipt-store';
-import type { EdgePipelineDeps, EdgeRequest } from '../core/edge/edge-types';
+import type { EdgePipelineDeps, EdgePipelineOptions, EdgeRequest } from '../core/edge/edge-types';
 import { publicResponse } from '../core/edge/public-response';
 import { createEdgePipeline, type EdgePipeline } from '../core/edge/run-edge-pipeline';
 import { perSecond } from '../core/limits/token-bucket';
@@ -47,6 +47,8 @@ export interface EdgeBenchOptions {
   concurrency?: number;
   /** Requests for the in-process cost per request (no HTTP). Default 8000, scaled with `durationMs`. */
   inProcessRequests?: number;
+  /** Requests per variant and round in the breakdown figure. Default 3000, scaled with `durationMs`. */
+  breakdownRequests?: number;
   /** Forged requests per mode in the pre-auth flood figure. Default 5000, scaled with `durationMs`. */
   preAuthFloodRequests?: number;
   log?: (line: string) => void;
@@ -66,6 +68,11 @@ export interface EdgeBenchResult {
   ceilingPerSec: number;
   /** Server CPU per request without HTTP, one request at a time (steadier than the rates on a shared machine). */
   inProcess: { pipelineUsPerRequest: number; hmacUsPerRequest: number };
+  /**
+   * Where the in-process time goes: µs per request saved by leaving one part out (its step switched off, or its port
+   * replaced by one that does nothing), medians over alternating rounds. Parts interact, so savings do not add up.
+   */
+  breakdown: Record<BreakdownPart, number>;
   /**
    * A flood of forged requests against one real hook, in process at full speed, with the pre-auth guard on (default
    * budgets) and off: receipt-store writes per forged request (one each without the guard).
@@ -425,6 +432,64 @@ async function inProcessCost(requests: number): Promise<EdgeBenchResult['inProce
   return { pipelineUsPerRequest, hmacUsPerRequest };
 }
 
+export const BREAKDOWN_PARTS = ['receipt', 'signature', 'schema', 'replay', 'limits', 'queue', 'log'] as const;
+export type BreakdownPart = (typeof BREAKDOWN_PARTS)[number];
+
+/** How each part is left out: a step switched off, or a port that does nothing. */
+function without(part: BreakdownPart | 'none', deps: EdgePipelineDeps): { deps: EdgePipelineDeps; options: EdgePipelineOptions } {
+  let receipts = 0;
+  switch (part) {
+    case 'receipt':
+      return { deps: { ...deps, receipts: { append: async () => `audit-00:${String((receipts += 1)).padStart(12, '0')}` } }, options: {} };
+    case 'queue':
+      return { deps: { ...deps, queue: { enqueue: async () => undefined } }, options: {} };
+    case 'log':
+      return { deps: { ...deps, logger: silentLogger }, options: {} };
+    case 'signature':
+    case 'schema':
+    case 'replay':
+    case 'limits':
+      return { deps, options: { _disable: [part] } };
+    default:
+      return { deps, options: {} };
+  }
+}
+
+/** The breakdown figure: the full pipeline and each part left out, in alternating rounds on fresh memory ports. */
+async function inProcessBreakdown(requests: number, rounds = 3): Promise<EdgeBenchResult['breakdown']> {
+  const variants = ['none', ...BREAKDOWN_PARTS] as const;
+  const samples = new Map<(typeof variants)[number], number[]>(variants.map((v) => [v, []]));
+  let n = 70_000_000;
+  for (let round = 0; round < rounds; round += 1) {
+    for (const variant of variants) {
+      const { deps: base } = await benchDeps('hk-bench-5');
+      const { deps, options } = without(variant, base);
+      const pipeline = createEdgePipeline(deps, options);
+      const run = async (count: number): Promise<number> => {
+        const started = performance.now();
+        for (let i = 0; i < count; i += 1) {
+          const { body, headers } = signed((n += 1));
+          const outcome = await pipeline.handle({
+            method: 'POST', url: 'http://127.0.0.1/api/hooks/standard/hk-bench-5', channel: 'standard', hookId: 'hk-bench-5',
+            header: (name) => headers[name], headerEntries: () => Object.entries(headers), body: [body] as unknown as AsyncIterable<Uint8Array>,
+          });
+          if (outcome.status !== 202) throw new Error(`breakdown request answered ${outcome.status}`);
+        }
+        return performance.now() - started;
+      };
+      await run(Math.floor(requests / 4));
+      // Signing is the client's work: measured alone and taken off.
+      const signStarted = performance.now();
+      for (let i = 0; i < requests; i += 1) signed(n + 1 + i);
+      const signMs = performance.now() - signStarted;
+      samples.get(variant)!.push((((await run(requests)) - signMs) * 1000) / requests);
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const full = median(samples.get('none')!);
+  return Object.fromEntries(BREAKDOWN_PARTS.map((part) => [part, full - median(samples.get(part)!)])) as Record<BreakdownPart, number>;
+}
+
 /** Receipt-store writes per forged request with and without the pre-auth guard (in process, real clock). */
 async function preAuthFloodCost(requests: number): Promise<EdgeBenchResult['preAuthFlood']> {
   const forgedKey = Buffer.alloc(32, 0x66);
@@ -502,6 +567,7 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
       ratio: perSec(p) / perSec(b),
       ceilingPerSec: perSec(c),
       inProcess: await inProcessCost(options.inProcessRequests ?? scaled(8000)),
+      breakdown: await inProcessBreakdown(options.breakdownRequests ?? scaled(3000)),
       preAuthFlood: await preAuthFloodCost(options.preAuthFloodRequests ?? scaled(5000)),
       hostPerSec: perSec(h),
       accepted,
@@ -517,6 +583,8 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
     log(`edge: ratio ${result.ratio.toFixed(2)} (goal >= 0.6)`);
     log(`edge: client ceiling (node:http, body read, no check) ${result.ceilingPerSec.toFixed(0)} req/s; anchor at ${(anchorShare * 100).toFixed(0)} % of it${anchorShare >= 0.9 ? ' (anchor client-bound: the ratio flatters the pipeline)' : ''}`);
     log(`edge: in process, no HTTP: pipeline ${result.inProcess.pipelineUsPerRequest.toFixed(0)} us/request, anchor's HMAC check ${result.inProcess.hmacUsPerRequest.toFixed(1)} us/request`);
+    const parts = BREAKDOWN_PARTS.map((part) => `${part} ${result.breakdown[part].toFixed(0)}`).join(', ');
+    log(`edge: where the in-process time goes (us per request saved by leaving one part out; they overlap): ${parts}`);
     const flood = result.preAuthFlood;
     log(`edge: pre-auth flood (${flood.requests} forged requests, one hook, in process): receipt writes per request ${flood.on.receiptWritesPerRequest.toFixed(3)} with the guard, ${flood.off.receiptWritesPerRequest.toFixed(3)} without (${flood.on.usPerRequest.toFixed(0)} vs ${flood.off.usPerRequest.toFixed(0)} us/request)`);
     log(`edge: same pipeline behind the local Functions host ${result.hostPerSec.toFixed(0)} req/s (ratio ${(result.hostPerSec / result.barePerSec).toFixed(2)}; HttpRequest/web-stream emulation, informative)`);
