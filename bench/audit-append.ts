@@ -1,13 +1,14 @@
 // Benchmark: receipt append throughput with 1 chain vs 4 chains (ARCHITECTURE §6: appends must not serialize on one
 // global lock), several appender instances racing like Function instances, against the local Cosmos server through
 // the real SDK. Anchor, measured in the same run: plain SDK creates of receipt-sized documents (no chain logic).
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createCosmosClient } from '../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers, RECEIPTS_CONTAINER } from '../adapters/cosmos/cosmos-containers';
 import { createCosmosReceiptStore } from '../adapters/cosmos/cosmos-receipt-store';
 import { createMemoryReceiptStore } from '../adapters/memory/memory-receipt-store';
 import { createMemorySecretSource } from '../adapters/memory/memory-secrets';
 import { ReceiptAppender } from '../core/audit/append-receipt';
+import { createChainReceiptSink } from '../core/audit/chain-receipt-sink';
 import { chainNames } from '../core/audit/chain-select';
 import { createSecretCheckpointSigner } from '../core/audit/checkpoint-signer';
 import { trustedKeyMap } from '../core/audit/checkpoint';
@@ -48,8 +49,18 @@ export interface AppendScenario {
   verified: boolean;
 }
 
+/** One busy tenant through the edge's receipt sink (memory + modelled round trip): pinned to one chain or spread. */
+export interface OneTenantScenario {
+  chains: number;
+  spread: boolean;
+  perSec: number;
+  p95Ms: number;
+  verified: boolean;
+}
+
 export interface AuditAppendBenchResult {
   scenarios: AppendScenario[];
+  oneTenant: OneTenantScenario[];
   anchor: { name: string; perSec: number };
   /** 4-chain over 1-chain throughput on Cosmos. */
   speedup: number;
@@ -105,6 +116,21 @@ export async function benchAuditAppend(options?: AuditAppendBenchOptions): Promi
         `${s.conflictsPerAppend.toFixed(2)} lost races/append, verified=${s.verified}` +
         (s.store === 'cosmos-local' ? ` | anchor: ${anchor.name} ${anchor.perSec.toFixed(0)} docs/s` : ''));
     }
+    // One tenant's edge receipts: pinned to its chain (the earlier layout) or spread by request hash.
+    const oneTenant: OneTenantScenario[] = [];
+    for (const chains of [4, 16]) {
+      for (const spread of [false, true]) {
+        const s = await runScenario('memory+rtt', withRoundTrip(createMemoryReceiptStore().receipts, rttMs), chains, settings, (appender, n) => (
+          createChainReceiptSink(appender, { spreadOverChains: spread }).append({
+            kind: 'edge.webhook', partition: 'tenant-busy', atMs: n, requestHash: createHash('sha256').update(String(n)).digest('hex'),
+            outcome: 'accepted', status: 202, subject: { hookId: 'hk-busy', deliveryId: `d-${n}` },
+          })
+        ));
+        oneTenant.push({ chains, spread, perSec: s.perSec, p95Ms: s.p95Ms, verified: s.verified });
+        log(`audit append, one tenant through the edge sink (memory + ${rttMs} ms modelled round trip, ${instances} instances x ${concurrency} in flight, ` +
+          `${chains} chains, ${spread ? 'spread by request hash' : 'pinned to one chain'}): ${s.perSec.toFixed(0)} receipts/s, p95 ${s.p95Ms.toFixed(1)} ms, verified=${s.verified}`);
+      }
+    }
     const cosmos1 = scenarios.find((s) => s.store === 'cosmos-local' && s.chains === 1)!;
     const cosmos4 = scenarios.find((s) => s.store === 'cosmos-local' && s.chains === 4)!;
     const speedup = cosmos4.perSec / cosmos1.perSec;
@@ -112,7 +138,7 @@ export async function benchAuditAppend(options?: AuditAppendBenchOptions): Promi
     const rtt4 = scenarios.find((s) => s.store === 'memory+rtt' && s.chains === 4)!;
     log(`audit append speedup 4 chains / 1 chain: cosmos-local ${speedup.toFixed(2)}x, ` +
       `memory + ${rttMs} ms round trip ${(rtt4.perSec / rtt1.perSec).toFixed(2)}x | anchor: 1 chain = 1 append in flight per instance`);
-    return { scenarios, anchor, speedup };
+    return { scenarios, oneTenant, anchor, speedup };
   } finally {
     client.dispose();
     await server.stop();
@@ -123,6 +149,8 @@ async function runScenario(
   storeName: AppendScenario['store'], inner: ReceiptStore, chains: number,
   settings: { appends: number; instances: number; concurrency: number; checkpointEvery: number;
     signer: ReturnType<typeof createSecretCheckpointSigner>; trustedKeys: ReturnType<typeof trustedKeyMap> },
+  appendOne: (appender: ReceiptAppender, n: number) => Promise<unknown> = (appender, n) =>
+    appender.append({ subject: `subject-${n % 64}`, kind: 'bench.append', outcome: 'accepted', data: { n, status: 200 } }),
 ): Promise<AppendScenario> {
   let conflicts = 0;
   const store = countingConflicts(inner, () => { conflicts += 1; });
@@ -138,7 +166,7 @@ async function runScenario(
       const n = next;
       next += 1;
       const s = performance.now();
-      await appender.append({ subject: `subject-${n % 64}`, kind: 'bench.append', outcome: 'accepted', data: { n, status: 200 } });
+      await appendOne(appender, n);
       latencies.push(performance.now() - s);
     }
   })));

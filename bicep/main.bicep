@@ -51,10 +51,10 @@ param auditSigningKeySecretName string = 'kars-audit-signing-key'
 @description('Receipt chain name prefix (KARS_AUDIT_CHAIN_PREFIX).')
 param auditChainPrefix string = 'audit'
 
-@description('Number of receipt chains (KARS_AUDIT_CHAIN_COUNT).')
+@description('Number of receipt chains (KARS_AUDIT_CHAIN_COUNT). 16: one busy tenant can then sustain the edge\'s 500 rps of receipts at an in-region store round trip (docs/audit.md).')
 @minValue(1)
 @maxValue(256)
-param auditChainCount int = 4
+param auditChainCount int = 16
 
 @description('A signed checkpoint every N receipts of a chain (KARS_AUDIT_CHECKPOINT_EVERY).')
 @minValue(1)

@@ -33,6 +33,12 @@ export interface ReceiptAppenderOptions {
 
 export interface AppendReceiptOptions {
   abortSignal?: AbortSignal;
+  /**
+   * Spreads one subject's receipts over the layout's chains by this key (the edge passes the request hash): a busy
+   * subject's receipt rate then grows with the chain count instead of being one chain's rate (one append per store
+   * round trip). Its receipts stay ordered within each chain, not across chains. 1..256 characters.
+   */
+  laneKey?: string;
 }
 
 interface Tip {
@@ -41,6 +47,7 @@ interface Tip {
 }
 
 const SUBJECT_CACHE_SIZE = 4096;
+const MAX_LANE_KEY_CHARS = 256;
 const DEFAULTS = { checkpointEvery: 64, headHintEvery: 8, maxAttempts: 32, maxCatchUpReads: 32 };
 
 /**
@@ -77,8 +84,15 @@ export class ReceiptAppender {
     this.#logger = options.logger ?? silentLogger;
   }
 
-  /** The chain a subject's receipts go to. */
-  chainFor(subject: string): string {
+  /** The chain a subject's receipts go to (or, with a lane key, this one of them). @throws KarsError INPUT_INVALID */
+  chainFor(subject: string, laneKey?: string): string {
+    if (laneKey !== undefined) {
+      if (typeof laneKey !== 'string' || laneKey.length === 0 || laneKey.length > MAX_LANE_KEY_CHARS) {
+        throw new KarsError('INPUT_INVALID', `receipt lane key must be 1..${MAX_LANE_KEY_CHARS} characters`);
+      }
+      // Subjects hold no control characters, so the newline keeps (subject, lane key) pairs apart.
+      return chainForSubject(this.#layout, `${subject}\n${laneKey}`);
+    }
     let chain = this.#chainOfSubject.get(subject);
     if (chain === undefined) {
       chain = chainForSubject(this.#layout, subject);
@@ -96,7 +110,7 @@ export class ReceiptAppender {
    */
   async append(input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
     const prepared = new PreparedReceiptInput(input);
-    const chain = this.chainFor(prepared.subject);
+    const chain = this.chainFor(prepared.subject, options?.laneKey);
     return this.#serial(chain, () => this.#append(chain, prepared, options?.abortSignal));
   }
 

@@ -3,10 +3,19 @@ import type { ReceiptInput as EdgeReceipt, ReceiptSink, ReceiptSinkOptions } fro
 import type { ReceiptAppender } from './append-receipt';
 import type { CanonicalObject } from './canonical-json';
 
-/** Maps an edge receipt onto a chain receipt: the partition picks the chain, everything else is hashed data. */
-export function createChainReceiptSink(appender: ReceiptAppender): ReceiptSink {
+export interface ChainReceiptSinkOptions {
+  /**
+   * Spread one partition's receipts over every chain by request hash (default true), so one busy tenant is not held to
+   * one chain's rate (an append per store round trip). Off: each partition stays on one chain, in one order.
+   */
+  spreadOverChains?: boolean;
+}
+
+/** Maps an edge receipt onto a chain receipt: the partition (and the request hash) pick the chain; the rest is hashed data. */
+export function createChainReceiptSink(appender: ReceiptAppender, options: ChainReceiptSinkOptions = {}): ReceiptSink {
+  const spread = options.spreadOverChains ?? true;
   return {
-    async append(receipt: EdgeReceipt, options?: ReceiptSinkOptions): Promise<string> {
+    async append(receipt: EdgeReceipt, callOptions?: ReceiptSinkOptions): Promise<string> {
       const data: CanonicalObject = {
         atMs: receipt.atMs,
         requestHash: receipt.requestHash,
@@ -14,9 +23,13 @@ export function createChainReceiptSink(appender: ReceiptAppender): ReceiptSink {
         subject: { ...receipt.subject },
         ...(receipt.code !== undefined ? { code: receipt.code } : {}),
       };
+      // The request hash as lane: every receipt of one request (accepted, then a failed enqueue) lands on one chain.
       const stored = await appender.append(
         { subject: receipt.partition, kind: receipt.kind, outcome: receipt.outcome, data },
-        options?.abortSignal ? { abortSignal: options.abortSignal } : {},
+        {
+          ...(callOptions?.abortSignal ? { abortSignal: callOptions.abortSignal } : {}),
+          ...(spread ? { laneKey: receipt.requestHash } : {}),
+        },
       );
       return stored.id;
     },
