@@ -67,7 +67,7 @@ export interface EdgeStack {
   store: DocumentStore;
   secrets: SecretSource;
   bus: Bus;
-  /** Every edge receipt in the audit chains, in chain order (chains concatenated). */
+  /** Every edge receipt in the audit chains, chains concatenated (a tenant's receipts are spread over chains: no order across them). */
   readReceipts(): Promise<ChainedEdgeReceipt[]>;
   /** Every log line of the host and the pipeline, as written. */
   logs: string[];
