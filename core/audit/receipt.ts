@@ -151,11 +151,11 @@ export function buildReceipt(
   const prepared = input instanceof PreparedReceiptInput ? input : new PreparedReceiptInput(input);
   const seq = previousSeq + 1;
   const id = receiptId(chain, seq);
-  const hash = sha256Receipt(prepared.hashedJson(chain, seq, timeMs, previousHash));
+  const linkHash = sha256Receipt(prepared.hashedJson(chain, seq, timeMs, previousHash));
   return {
     v: RECEIPT_VERSION, chain, seq, timeMs, subject: prepared.subject, kind: prepared.kind, outcome: prepared.outcome,
     // A private copy: the caller may mutate its object while the store write is still in flight.
-    data: JSON.parse(prepared.dataJson) as CanonicalObject, previousHash, id, hash,
+    data: JSON.parse(prepared.dataJson) as CanonicalObject, previousHash, id, hash: linkHash,
   };
 }
 
