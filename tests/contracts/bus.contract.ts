@@ -2,8 +2,8 @@
 // semantics (sessions, peek-lock, dead-lettering, duplicates, lock expiry) and same error codes.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isKarsError, type KarsErrorCode } from '../../core/errors';
 import { busJson, type Bus, type BusReceiver, type ReceivedBusMessage } from '../../core/ports/bus.port';
+import { settledCode } from '../support/settled-code';
 
 export interface BusQueueSpec {
   name: string;
@@ -38,15 +38,6 @@ const QUEUES: readonly BusQueueSpec[] = [
   { name: 'next', requiresSession: true },
   { name: 'short-session', requiresSession: true, lockDurationMs: SHORT_LOCK_MS },
 ];
-
-async function codeOf(p: Promise<unknown>): Promise<KarsErrorCode | 'resolved' | 'not-a-kars-error'> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : 'not-a-kars-error';
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -95,7 +86,7 @@ export function describeBusContract(label: string, make: MakeBus): void {
       expect(got[0]!.lockedUntilMs).toBeGreaterThan(Date.now());
       for (const m of got) await receiver.complete(m);
       expect(await receiver.receive(5, { maxWaitMs: 300 })).toEqual([]);
-      expect(await codeOf(receiver.complete(got[0]!))).toBe('BUS_LOCK_LOST');
+      expect(await settledCode(receiver.complete(got[0]!))).toBe('BUS_LOCK_LOST');
       await receiver.close();
     });
 
@@ -136,7 +127,7 @@ export function describeBusContract(label: string, make: MakeBus): void {
       expect(dead!.deadLetterDescription).toBe('field x missing');
       // The dead-letter queue is the end of the line: dead-lettering again is refused and the message stays
       // (locked until its lock expires, then delivered again).
-      expect(await codeOf(dlq.deadLetter(dead!, { reason: 'Again' }))).toBe('BUS_UNAVAILABLE');
+      expect(await settledCode(dlq.deadLetter(dead!, { reason: 'Again' }))).toBe('BUS_UNAVAILABLE');
       const [kept] = await receiveExactly(dlq, 1, SHORT_LOCK_MS + 5000);
       expect(kept!.messageId).toBe('dl-1');
       expect(kept!.deliveryCount).toBe(dead!.deliveryCount + 1);
@@ -175,8 +166,8 @@ export function describeBusContract(label: string, make: MakeBus): void {
     });
 
     it('refuses an unknown queue with BUS_QUEUE_NOT_FOUND and an oversized message with BUS_MESSAGE_TOO_LARGE', async () => {
-      expect(await codeOf(bus.send('no-such-queue', { body: 'x' }))).toBe('BUS_QUEUE_NOT_FOUND');
-      expect(await codeOf(bus.send('plain', { body: new Uint8Array(2 * 1024 * 1024) }))).toBe('BUS_MESSAGE_TOO_LARGE');
+      expect(await settledCode(bus.send('no-such-queue', { body: 'x' }))).toBe('BUS_QUEUE_NOT_FOUND');
+      expect(await settledCode(bus.send('plain', { body: new Uint8Array(2 * 1024 * 1024) }))).toBe('BUS_MESSAGE_TOO_LARGE');
     });
 
     it('renews a message lock, and enforces lock expiry (redelivery with deliveryCount + 1, settle fails)', async () => {
@@ -192,7 +183,7 @@ export function describeBusContract(label: string, make: MakeBus): void {
       await bus.send('short-lock', { body: 'stalled', messageId: 'lock-2' });
       const [stalled] = await receiveExactly(receiver, 1);
       await sleep(SHORT_LOCK_MS + 400);
-      expect(await codeOf(receiver.complete(stalled!))).toBe('BUS_LOCK_LOST');
+      expect(await settledCode(receiver.complete(stalled!))).toBe('BUS_LOCK_LOST');
       const [again] = await receiveExactly(receiver, 1);
       expect(again!.messageId).toBe('lock-2');
       expect(again!.deliveryCount).toBe(1);
@@ -211,7 +202,7 @@ export function describeBusContract(label: string, make: MakeBus): void {
       const got = await receiveExactly(first, 3);
       expect(got.map((m) => busJson(m))).toEqual(['a1', 'a2', 'a3']);
       expect(got.every((m) => m.sessionId === 'A')).toBe(true);
-      expect(await codeOf(bus.acceptSession('orders', 'A'))).toBe('BUS_SESSION_LOCKED');
+      expect(await settledCode(bus.acceptSession('orders', 'A'))).toBe('BUS_SESSION_LOCKED');
       await first.complete(got[0]!);
       await first.close();
       // Closing released the session and the two unsettled messages, still in order.
@@ -252,8 +243,8 @@ export function describeBusContract(label: string, make: MakeBus): void {
 
       const [stalled] = await receiveExactly(receiver, 1);
       await sleep(SHORT_LOCK_MS + 400);
-      expect(await codeOf(receiver.complete(stalled!))).toBe('BUS_LOCK_LOST');
-      expect(await codeOf(receiver.renewLock())).toBe('BUS_LOCK_LOST');
+      expect(await settledCode(receiver.complete(stalled!))).toBe('BUS_LOCK_LOST');
+      expect(await settledCode(receiver.renewLock())).toBe('BUS_LOCK_LOST');
       await receiver.close();
       const next = await bus.acceptSession('short-session', 'S');
       const [again] = await receiveExactly(next, 1);

@@ -1,7 +1,7 @@
 // Contract every DocumentStore adapter must pass (memory, Cosmos via the real SDK): same results, same codes, same limits.
 import { describe, expect, it } from 'vitest';
-import { isKarsError } from '../../core/errors';
 import type { DocumentBody, DocumentQuery, DocumentStore } from '../../core/ports/document-store.port';
+import { settledCode } from '../support/settled-code';
 
 export interface ContractClock {
   nowMs(): number;
@@ -19,15 +19,6 @@ export type MakeDocumentStore = (clock: ContractClock) => Promise<DocumentStoreU
 function contractClock(): ContractClock {
   let now = 1_800_000_000_000;
   return { nowMs: () => now, advance: (ms) => { now += ms; } };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : `not-a-kars-error: ${(e as Error)?.message}`;
-  }
 }
 
 async function allPages(store: DocumentStore, pk: string, q: DocumentQuery, pageSize: number): Promise<{ ids: string[]; pages: number }> {
@@ -61,7 +52,7 @@ export function describeDocumentStoreContract(label: string, make: MakeDocumentS
       const { etag } = await s.create('p1', doc);
       expect(typeof etag).toBe('string');
       expect(await s.read('p1', 'a')).toEqual({ doc, etag });
-      expect(await codeOf(s.create('p1', { id: 'a', n: 2 }))).toBe('STORE_CONFLICT');
+      expect(await settledCode(s.create('p1', { id: 'a', n: 2 }))).toBe('STORE_CONFLICT');
       await s.create('p2', { id: 'a', n: 3 }); // ids are unique per partition only
       expect((await s.read('p1', 'a'))?.doc['n']).toBe(1);
       expect((await s.read('p2', 'a'))?.doc['n']).toBe(3);
@@ -78,18 +69,18 @@ export function describeDocumentStoreContract(label: string, make: MakeDocumentS
       const { etag: e1 } = await s.create('p', { id: 'r', v: 1 });
       const { etag: e2 } = await s.replace('p', { id: 'r', v: 2 }, { ifMatch: e1 });
       expect(e2).not.toBe(e1);
-      expect(await codeOf(s.replace('p', { id: 'r', v: 3 }, { ifMatch: e1 }))).toBe('STORE_PRECONDITION_FAILED');
+      expect(await settledCode(s.replace('p', { id: 'r', v: 3 }, { ifMatch: e1 }))).toBe('STORE_PRECONDITION_FAILED');
       expect((await s.read('p', 'r'))?.doc['v']).toBe(2);
-      expect(await codeOf(s.replace('p', { id: 'missing', v: 1 }, { ifMatch: e2 }))).toBe('STORE_NOT_FOUND');
-      expect(await codeOf(s.replace('p', { id: 'r', v: 4 }, {} as never))).toBe('INPUT_INVALID');
+      expect(await settledCode(s.replace('p', { id: 'missing', v: 1 }, { ifMatch: e2 }))).toBe('STORE_NOT_FOUND');
+      expect(await settledCode(s.replace('p', { id: 'r', v: 4 }, {} as never))).toBe('INPUT_INVALID');
     }));
 
     it('lets exactly one of many concurrent writers win a create or an etag-guarded replace', () => withStore(async (s) => {
-      const creates = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(s.create('p', { id: 'race', w: i }))));
+      const creates = await Promise.all(Array.from({ length: 8 }, (_, i) => settledCode(s.create('p', { id: 'race', w: i }))));
       expect(creates.filter((c) => c === 'resolved')).toHaveLength(1);
       expect(creates.filter((c) => c === 'STORE_CONFLICT')).toHaveLength(7);
       const { etag } = (await s.read('p', 'race'))!;
-      const replaces = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(s.replace('p', { id: 'race', w: 100 + i }, { ifMatch: etag }))));
+      const replaces = await Promise.all(Array.from({ length: 8 }, (_, i) => settledCode(s.replace('p', { id: 'race', w: 100 + i }, { ifMatch: etag }))));
       expect(replaces.filter((c) => c === 'resolved')).toHaveLength(1);
       expect(replaces.filter((c) => c === 'STORE_PRECONDITION_FAILED')).toHaveLength(7);
     }));
@@ -103,7 +94,7 @@ export function describeDocumentStoreContract(label: string, make: MakeDocumentS
 
     it('deletes, honouring ifMatch, and reports whether anything was removed', () => withStore(async (s) => {
       const { etag } = await s.create('p', { id: 'd' });
-      expect(await codeOf(s.delete('p', 'd', { ifMatch: 'stale-etag' }))).toBe('STORE_PRECONDITION_FAILED');
+      expect(await settledCode(s.delete('p', 'd', { ifMatch: 'stale-etag' }))).toBe('STORE_PRECONDITION_FAILED');
       expect(await s.read('p', 'd')).toBeDefined();
       expect(await s.delete('p', 'd', { ifMatch: etag })).toBe(true);
       expect(await s.delete('p', 'd')).toBe(false);
@@ -119,7 +110,7 @@ export function describeDocumentStoreContract(label: string, make: MakeDocumentS
       expect(await s.read('p', 'e')).toBeUndefined();
       const page = await s.query('p', { where: [{ field: 'kind', op: '=', value: 'lease' }] });
       expect(page.items.map((i) => i.doc.id)).toEqual(['keep']);
-      expect(await codeOf(s.replace('p', { id: 'e', kind: 'lease' }, { ifMatch: etag }))).toBe('STORE_NOT_FOUND');
+      expect(await settledCode(s.replace('p', { id: 'e', kind: 'lease' }, { ifMatch: etag }))).toBe('STORE_NOT_FOUND');
       await s.create('p', { id: 'e', kind: 'lease', generation: 2 });
       expect((await s.read('p', 'e'))?.doc['generation']).toBe(2);
     }));
@@ -183,7 +174,7 @@ export function describeDocumentStoreContract(label: string, make: MakeDocumentS
         s.query('p', {}, { pageSize: 0 }),
         s.query('p', {}, { pageSize: 100_000 }),
       ];
-      for (const p of bad) expect(await codeOf(p)).toBe('INPUT_INVALID');
+      for (const p of bad) expect(await settledCode(p)).toBe('INPUT_INVALID');
     }));
   });
 }

@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { isKarsError, type KarsErrorCode } from '../../core/errors';
 import type { SecretSource } from '../../core/ports/secret-source.port';
 import { Redacted, redact } from '../../core/secrets/redacted';
+import { settledCode } from '../support/settled-code';
 
 export interface SecretSourceUnderTest {
   source: SecretSource;
@@ -16,15 +16,6 @@ export interface SecretSourceUnderTest {
 export type MakeSecretSource = (seed: Record<string, string>) => Promise<SecretSourceUnderTest>;
 
 const canary = (label: string) => `canary-${label}-${randomBytes(12).toString('hex')}`;
-
-async function codeOf(p: Promise<unknown>): Promise<KarsErrorCode | 'resolved' | 'not-a-kars-error'> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : 'not-a-kars-error';
-  }
-}
 
 async function errorOf(p: Promise<unknown>): Promise<Error> {
   try {
@@ -60,7 +51,7 @@ export function describeSecretSourceContract(label: string, make: MakeSecretSour
 
     it('reports a missing secret as SECRET_NOT_FOUND', async () => {
       await withSource({ present: canary('p') }, async (s) => {
-        expect(await codeOf(s.getSecret('absent-secret'))).toBe('SECRET_NOT_FOUND');
+        expect(await settledCode(s.getSecret('absent-secret'))).toBe('SECRET_NOT_FOUND');
       });
     });
 
@@ -96,19 +87,19 @@ export function describeSecretSourceContract(label: string, make: MakeSecretSour
       const leaked = canary('name');
       await withSource({ ok: canary('ok') }, async (s) => {
         for (const bad of ['', 'a/b', '../etc/passwd', 'a_b', 'x'.repeat(128), 'sp ace', `${leaked}?x=1`]) {
-          expect(await codeOf(s.getSecret(bad)), `get ${JSON.stringify(bad)}`).toBe('SECRET_NAME_INVALID');
-          expect(await codeOf(s.setSecret(bad, redact('v'))), `set ${JSON.stringify(bad)}`).toBe('SECRET_NAME_INVALID');
+          expect(await settledCode(s.getSecret(bad)), `get ${JSON.stringify(bad)}`).toBe('SECRET_NAME_INVALID');
+          expect(await settledCode(s.setSecret(bad, redact('v'))), `set ${JSON.stringify(bad)}`).toBe('SECRET_NAME_INVALID');
         }
         expect((await errorOf(s.getSecret(`${leaked}?x=1`))).message).not.toContain(leaked);
-        expect(await codeOf(s.getSecret('x'.repeat(127)))).toBe('SECRET_NOT_FOUND');
+        expect(await settledCode(s.getSecret('x'.repeat(127)))).toBe('SECRET_NOT_FOUND');
       });
     });
 
     it('rejects with SECRET_UNAVAILABLE when the signal is already aborted', async () => {
       await withSource({ present: canary('a') }, async (s) => {
         const signal = AbortSignal.abort();
-        expect(await codeOf(s.getSecret('present', { abortSignal: signal }))).toBe('SECRET_UNAVAILABLE');
-        expect(await codeOf(s.setSecret('present', redact('x'), { abortSignal: signal }))).toBe('SECRET_UNAVAILABLE');
+        expect(await settledCode(s.getSecret('present', { abortSignal: signal }))).toBe('SECRET_UNAVAILABLE');
+        expect(await settledCode(s.setSecret('present', redact('x'), { abortSignal: signal }))).toBe('SECRET_UNAVAILABLE');
       });
     });
 

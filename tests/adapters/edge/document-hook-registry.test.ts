@@ -6,6 +6,7 @@ import type { SecretSource } from '../../../core/ports/secret-source.port';
 import { redact } from '../../../core/secrets/redacted';
 import { SECRETS, settableClock, T0_MS } from '../../core/edge/edge-fixture';
 import { cosmosBackend, memoryBackend } from './store-backends';
+import { settledCode } from '../../support/settled-code';
 
 const backends = [memoryBackend(), cosmosBackend()];
 afterAll(async () => {
@@ -14,15 +15,6 @@ afterAll(async () => {
 
 const NEW_GH_SECRET = 'rotated-github-secret-2026';
 const base = { tenantId: 'tenant-a', sandboxId: 'sandbox-a', channel: 'github' as const, allowedEventTypes: ['push'] };
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : `non-kars: ${String(e)}`;
-  }
-}
 
 /** Counts vault reads, so the cache can be observed. */
 function countingSecrets(inner: SecretSource): SecretSource & { reads: number } {
@@ -116,16 +108,16 @@ describe.each(backends.map((b) => [b.name, b] as const))('document hook registry
       }
     }
     const reg = await registry.create({ ...base, secret: redact(SECRETS.github) });
-    expect(await codeOf(registry.rotate(reg.hookId, { secret: redact('ok-secret'), previousGraceSec: -1 }))).toBe('INPUT_INVALID');
-    expect(await codeOf(registry.rotate(reg.hookId, { secret: redact('line\n'), previousGraceSec: 0 }))).toBe('INPUT_INVALID');
-    expect(await codeOf(registry.rotate('hk-missing', { secret: redact('ok-secret'), previousGraceSec: 0 }))).toBe('STORE_NOT_FOUND');
+    expect(await settledCode(registry.rotate(reg.hookId, { secret: redact('ok-secret'), previousGraceSec: -1 }))).toBe('INPUT_INVALID');
+    expect(await settledCode(registry.rotate(reg.hookId, { secret: redact('line\n'), previousGraceSec: 0 }))).toBe('INPUT_INVALID');
+    expect(await settledCode(registry.rotate('hk-missing', { secret: redact('ok-secret'), previousGraceSec: 0 }))).toBe('STORE_NOT_FOUND');
   });
 
   it('refuses a duplicate hook id and leaves the existing hook and its secret untouched', async () => {
     const clock = settableClock();
     const registry = createDocumentHookRegistry(await backend.open(clock), createMemorySecretSource(), { clock, cacheTtlMs: 0 });
     const first = await registry.create({ ...base, hookId: 'hk-dup-1', secret: redact(SECRETS.github) });
-    expect(await codeOf(registry.create({ ...base, hookId: 'hk-dup-1', tenantId: 'tenant-evil', secret: redact('attacker-secret') }))).toBe('STORE_CONFLICT');
+    expect(await settledCode(registry.create({ ...base, hookId: 'hk-dup-1', tenantId: 'tenant-evil', secret: redact('attacker-secret') }))).toBe('STORE_CONFLICT');
     expect(await registry.get('hk-dup-1')).toEqual(first);
     expect((await registry.lookup('hk-dup-1', clock.nowMs()))?.secrets.map((s) => s.reveal())).toEqual([SECRETS.github]);
   });
@@ -158,7 +150,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('document hook registry
     const registry = createDocumentHookRegistry(store, secrets, { clock, cacheTtlMs: 0 });
     const reg = await registry.create({ ...base, secret: redact(SECRETS.github) });
     const elsewhere = createDocumentHookRegistry(store, createMemorySecretSource(), { clock, cacheTtlMs: 0 });
-    expect(await codeOf(elsewhere.lookup(reg.hookId, clock.nowMs()))).toBe('SECRET_NOT_FOUND');
+    expect(await settledCode(elsewhere.lookup(reg.hookId, clock.nowMs()))).toBe('SECRET_NOT_FOUND');
     // Rotate through a registry whose vault lacks the old secret: lookup still works with the new one.
     const rotated = await elsewhere.rotate(reg.hookId, { secret: redact(NEW_GH_SECRET), previousGraceSec: 600 });
     expect(rotated.secrets).toHaveLength(2);
@@ -172,8 +164,8 @@ describe.each(backends.map((b) => [b.name, b] as const))('document hook registry
     const registry = createDocumentHookRegistry(store, secrets, { clock, cacheTtlMs: 0 });
     const reg = await registry.create({ ...base, secret: redact(SECRETS.github) });
     const results = await Promise.all([
-      codeOf(registry.rotate(reg.hookId, { secret: redact('race-a-secret'), previousGraceSec: 60 })),
-      codeOf(registry.rotate(reg.hookId, { secret: redact('race-b-secret'), previousGraceSec: 60 })),
+      settledCode(registry.rotate(reg.hookId, { secret: redact('race-a-secret'), previousGraceSec: 60 })),
+      settledCode(registry.rotate(reg.hookId, { secret: redact('race-b-secret'), previousGraceSec: 60 })),
     ]);
     expect(results.sort()).toEqual(['STORE_PRECONDITION_FAILED', 'resolved']);
     expect((await registry.get(reg.hookId))?.revision).toBe(2);

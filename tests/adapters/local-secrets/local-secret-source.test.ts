@@ -8,6 +8,7 @@ import { redact } from '../../../core/secrets/redacted';
 import { createLocalSecretSource } from '../../../adapters/local-secrets/local-secret-source';
 import { createMemorySecretSource } from '../../../adapters/memory/memory-secrets';
 import { describeSecretSourceContract } from '../../contracts/secret-source.contract';
+import { settledCode } from '../../support/settled-code';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -18,15 +19,6 @@ async function tempDir(): Promise<string> {
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : `not a KarsError: ${String(e)}`;
-  }
-}
 
 describeSecretSourceContract('memory', async (seed) => ({ source: createMemorySecretSource(seed) }));
 
@@ -86,7 +78,7 @@ describe('local secret source specifics', () => {
 
   it('is read-only when backed by the environment alone', async () => {
     const source = createLocalSecretSource({ env: { KARS_SECRET_X: 'v' } });
-    expect(await codeOf(source.setSecret('x', redact('w')))).toBe('SECRET_UNAVAILABLE');
+    expect(await settledCode(source.setSecret('x', redact('w')))).toBe('SECRET_UNAVAILABLE');
     expect((await source.getSecret('x')).reveal()).toBe('v');
   });
 

@@ -5,19 +5,11 @@ import { chainNames } from '../../../core/audit/chain-select';
 import { GENESIS_HASH, receiptId } from '../../../core/audit/receipt';
 import type { Receipt } from '../../../core/audit/receipt';
 import { verifyAuditLog, verifyChain } from '../../../core/audit/verify-chain';
-import { KarsError, isKarsError } from '../../../core/errors';
+import { KarsError } from '../../../core/errors';
 import type { LogFields, Logger } from '../../../core/ports/logger.port';
 import type { ReceiptStore } from '../../../core/ports/receipt-store.port';
 import { auditRig, input, keysOf } from './audit-fixture';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : 'other';
-  }
-}
+import { settledCode } from '../../support/settled-code';
 
 function recordingLogger(): Logger & { events: { event: string; fields: LogFields | undefined }[] } {
   const events: { event: string; fields: LogFields | undefined }[] = [];
@@ -121,7 +113,7 @@ describe('ReceiptAppender', () => {
     const rig = auditRig();
     const a = new ReceiptAppender(rig.store, { clock: rig.clock });
     await a.appendToChain('audit-00', input(1));
-    expect(await codeOf(a.checkpoint('audit-00'))).toBe('CONFIG_INVALID');
+    expect(await settledCode(a.checkpoint('audit-00'))).toBe('CONFIG_INVALID');
   });
 
   it('a cold instance finds the tip from the hint, and by query when the hint is gone', async () => {
@@ -143,7 +135,7 @@ describe('ReceiptAppender', () => {
     const victim = rig.appender({ maxAttempts: 3 }, racingStore(rig.store, async () => {
       await competitor.appendToChain('audit-00', input(0, 'competitor'));
     }));
-    expect(await codeOf(victim.appendToChain('audit-00', input(1)))).toBe('AUDIT_APPEND_CONTENDED');
+    expect(await settledCode(victim.appendToChain('audit-00', input(1)))).toBe('AUDIT_APPEND_CONTENDED');
     const report = await verifyChain(rig.store, 'audit-00', { trustedKeys: keysOf(rig.key) });
     expect(report.break).toBeUndefined();
     expect(report.receipts).toBe(3);
@@ -159,7 +151,7 @@ describe('ReceiptAppender', () => {
     await a.appendToChain('audit-00', input(1));
     await rig.appender().appendToChain('audit-00', input(2)); // another instance moves the tip
     fail = true;
-    expect(await codeOf(a.appendToChain('audit-00', input(3)))).toBe('STORE_UNAVAILABLE');
+    expect(await settledCode(a.appendToChain('audit-00', input(3)))).toBe('STORE_UNAVAILABLE');
     fail = false;
     expect((await a.appendToChain('audit-00', input(3))).seq).toBe(3);
   });
@@ -184,7 +176,7 @@ describe('ReceiptAppender', () => {
   it('refuses a non-canonical payload before touching the store', async () => {
     const rig = auditRig();
     const a = rig.appender();
-    expect(await codeOf(a.appendToChain('audit-00', { ...input(1), data: { latency: 1.5 } }))).toBe('INPUT_INVALID');
+    expect(await settledCode(a.appendToChain('audit-00', { ...input(1), data: { latency: 1.5 } }))).toBe('INPUT_INVALID');
     expect(rig.mem.documents._size()).toBe(0);
   });
 
@@ -193,7 +185,7 @@ describe('ReceiptAppender', () => {
     await rig.appender().appendToChain('audit-00', input(1));
     const stored = await rig.mem.documents.read('audit-00', receiptId('audit-00', 1));
     await rig.mem.documents.replace('audit-00', { ...stored!.doc, hash: 'not-a-hash' }, { ifMatch: stored!.etag });
-    expect(await codeOf(rig.appender().appendToChain('audit-00', input(2)))).toBe('AUDIT_CHAIN_BROKEN');
+    expect(await settledCode(rig.appender().appendToChain('audit-00', input(2)))).toBe('AUDIT_CHAIN_BROKEN');
   });
 
   it('spreads one process\'s load: appends to different chains do not wait for each other', async () => {

@@ -12,6 +12,7 @@ import { isKarsError } from '../../../core/errors';
 import { redact } from '../../../core/secrets/redacted';
 import { startCosmosServer } from '../../../infra/local/cosmos/start-cosmos-server';
 import type { LocalCosmosServer } from '../../../infra/local/cosmos/start-cosmos-server';
+import { settledCode } from '../../support/settled-code';
 
 let server: LocalCosmosServer;
 let client: CosmosClient;
@@ -32,15 +33,6 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
     return e;
   }
   throw new Error('expected a rejection');
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : `other: ${(e as Error).name}`;
-  }
 }
 
 /** Accepts TCP connections and never answers: a hung dependency. */
@@ -158,7 +150,7 @@ describe('createCosmosHealthProbe', () => {
     const deadClient = createCosmosClient({ endpoint: dead.endpoint, key: redact(dead.key) });
     await dead.stop();
     const t0 = performance.now();
-    expect(await codeOf(createCosmosHealthProbe(deadClient).check(AbortSignal.timeout(2000)))).toBe('STORE_UNAVAILABLE');
+    expect(await settledCode(createCosmosHealthProbe(deadClient).check(AbortSignal.timeout(2000)))).toBe('STORE_UNAVAILABLE');
     expect(performance.now() - t0).toBeLessThan(2000);
     deadClient.dispose();
   });
@@ -168,7 +160,7 @@ describe('createCosmosHealthProbe', () => {
     for (const endpointDiscovery of [false, true]) {
       const c = createCosmosClient({ endpoint: hung.endpoint, key: redact('a2V5') }, { endpointDiscovery });
       const t0 = performance.now();
-      expect(await codeOf(createCosmosHealthProbe(c, { databaseId: 'db' }).check(AbortSignal.timeout(2000)))).toBe('DEPENDENCY_TIMEOUT');
+      expect(await settledCode(createCosmosHealthProbe(c, { databaseId: 'db' }).check(AbortSignal.timeout(2000)))).toBe('DEPENDENCY_TIMEOUT');
       const ms = performance.now() - t0;
       expect(ms).toBeGreaterThanOrEqual(1900);
       expect(ms).toBeLessThan(2600);
@@ -182,7 +174,7 @@ describe('startCosmosServer', () => {
   it('serves on a fresh port, labels its key dev-only, stops idempotently, and reports a taken port', async () => {
     const s = await startCosmosServer({ port: 0 });
     expect(s.endpoint).toBe(`http://127.0.0.1:${s.port}`);
-    expect(await codeOf(startCosmosServer({ port: s.port }))).toBe('DEPENDENCY_UNAVAILABLE');
+    expect(await settledCode(startCosmosServer({ port: s.port }))).toBe('DEPENDENCY_UNAVAILABLE');
     await Promise.all([s.stop(), s.stop()]);
   });
 });

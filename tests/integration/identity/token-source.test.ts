@@ -2,12 +2,12 @@
 // expiry, keep serving a still-valid token when a refresh fails, and IDENTITY_UNAVAILABLE once it has expired.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessToken as SdkAccessToken, TokenCredential } from '@azure/identity';
-import { isKarsError } from '../../../core/errors';
 import type { LogFields } from '../../../core/ports/logger.port';
 import { createAzureCredential } from '../../../adapters/identity/create-azure-credential';
 import { DEFAULT_REFRESH_MARGIN_MS, createCredentialTokenSource } from '../../../adapters/identity/credential-token-source';
 import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
 import { workloadIdentityEnv } from './local-identity-fixture';
+import { settledCode } from '../../support/settled-code';
 
 const SCOPE = 'https://vault.azure.net/.default';
 // Below MSAL's own 300 s renewal window, so every refresh we ask for really reaches the server.
@@ -28,15 +28,6 @@ function shiftedClock() {
 
 function credential(s: IdentityServer = server) {
   return createAzureCredential(workloadIdentityEnv(s), { caCertPem: s.caCertPem, maxRetries: 0 }).credential;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : `not a KarsError: ${String(e)}`;
-  }
 }
 
 describe('credential token source', () => {
@@ -86,19 +77,19 @@ describe('credential token source', () => {
     expect((await source.getToken(SCOPE)).token.reveal()).toBe(first.token.reveal());
     expect(warnings.map((w) => w.reason)).toContain('serving cached token');
     clock.offsetMs = LIFETIME_SEC * 1000 + 1_000;
-    expect(await codeOf(source.getToken(SCOPE))).toBe('IDENTITY_UNAVAILABLE');
+    expect(await settledCode(source.getToken(SCOPE))).toBe('IDENTITY_UNAVAILABLE');
   });
 
   it('honours an already-aborted signal', async () => {
     const source = createCredentialTokenSource(credential());
-    expect(await codeOf(source.getToken(SCOPE, { abortSignal: AbortSignal.abort() }))).toBe('IDENTITY_UNAVAILABLE');
+    expect(await settledCode(source.getToken(SCOPE, { abortSignal: AbortSignal.abort() }))).toBe('IDENTITY_UNAVAILABLE');
   });
 
   it('stops waiting when the caller aborts a slow request', async () => {
     const slow: TokenCredential = { getToken: () => new Promise<SdkAccessToken | null>(() => {}) };
     const source = createCredentialTokenSource(slow);
     const started = Date.now();
-    expect(await codeOf(source.getToken(SCOPE, { abortSignal: AbortSignal.timeout(100) }))).toBe('IDENTITY_UNAVAILABLE');
+    expect(await settledCode(source.getToken(SCOPE, { abortSignal: AbortSignal.timeout(100) }))).toBe('IDENTITY_UNAVAILABLE');
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
@@ -118,6 +109,6 @@ describe('credential token source', () => {
 
   it('treats a null token as IDENTITY_UNAVAILABLE', async () => {
     const source = createCredentialTokenSource({ getToken: async () => null });
-    expect(await codeOf(source.getToken(SCOPE))).toBe('IDENTITY_UNAVAILABLE');
+    expect(await settledCode(source.getToken(SCOPE))).toBe('IDENTITY_UNAVAILABLE');
   });
 });

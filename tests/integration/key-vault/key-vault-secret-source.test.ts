@@ -11,6 +11,7 @@ import { createAzureCredential } from '../../../adapters/identity/create-azure-c
 import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
 import { describeSecretSourceContract } from '../../contracts/secret-source.contract';
 import { startLocalVault, workloadVaultClient } from './local-vault-fixture';
+import { settledCode } from '../../support/settled-code';
 
 let identity: IdentityServer;
 
@@ -20,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await identity?.stop();
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return isKarsError(e) ? e.code : `not a KarsError: ${String(e)}`;
-  }
-}
 
 describeSecretSourceContract('key vault (real SecretClient)', async (seed) => {
   const vault = await startLocalVault(identity, { seed, verifyAccessToken: identity.verifyAccessToken });
@@ -87,7 +79,7 @@ describe('key vault secret source specifics', () => {
       const client = workloadVaultClient(identity, open);
       const s = await client.setSecret('off', 'v');
       await client.updateSecretProperties('off', s.properties.version!, { enabled: false });
-      expect(await codeOf(createKeyVaultSecretSource(client, { cacheTtlMs: 0 }).getSecret('off'))).toBe('SECRET_UNAVAILABLE');
+      expect(await settledCode(createKeyVaultSecretSource(client, { cacheTtlMs: 0 }).getSecret('off'))).toBe('SECRET_UNAVAILABLE');
     } finally {
       await open.stop();
     }
@@ -104,8 +96,8 @@ describe('key vault secret source specifics', () => {
     const started = Date.now();
     await expect(probe.check(AbortSignal.timeout(10_000))).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(await codeOf(source.getSecret('s'))).toBe('SECRET_UNAVAILABLE');
-    expect(await codeOf(source.setSecret('s', redact('w')))).toBe('SECRET_UNAVAILABLE');
+    expect(await settledCode(source.getSecret('s'))).toBe('SECRET_UNAVAILABLE');
+    expect(await settledCode(source.setSecret('s', redact('w')))).toBe('SECRET_UNAVAILABLE');
   });
 
   it('refuses a non-https vault URL as CONFIG_INVALID', () => {
