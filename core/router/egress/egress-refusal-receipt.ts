@@ -1,0 +1,32 @@
+// Egress refusals into the audit chain (T3-S, T2-I): one receipt per refused tunnel, hashed like the edge's request
+// receipts, holding the code and reason but never anything the tunnel would have carried.
+import { httpStatusOf } from '../../errors';
+import { sha256Hex } from '../../edge/sha256-hex';
+import type { EgressAudit, EgressRefusalEvent } from '../../ports/egress-audit.port';
+import type { ReceiptInput, ReceiptSink } from '../../ports/receipt-sink.port';
+
+export const EGRESS_RECEIPT_KIND = 'router.egress';
+export const EGRESS_HASH_DOMAIN = 'kars.router.egress.v1';
+
+/** The receipt for one refusal; the hash covers `[domain, sandboxId, target, address, code, reason, atMs]`. */
+export function egressRefusalReceipt(event: EgressRefusalEvent): ReceiptInput {
+  const subject = {
+    sandboxId: event.sandboxId, target: event.target, address: event.address ?? null, reason: event.reason,
+    atMs: String(event.atMs),
+  };
+  return {
+    kind: EGRESS_RECEIPT_KIND,
+    partition: event.sandboxId,
+    atMs: event.atMs,
+    requestHash: sha256Hex(JSON.stringify([EGRESS_HASH_DOMAIN, subject.sandboxId, subject.target, subject.address, event.code, subject.reason, subject.atMs])),
+    outcome: 'rejected',
+    status: httpStatusOf(event.code),
+    code: event.code,
+    subject,
+  };
+}
+
+/** An EgressAudit that appends a receipt per refusal to `sink`. */
+export function receiptEgressAudit(sink: ReceiptSink): EgressAudit {
+  return { refused: async (event) => { await sink.append(egressRefusalReceipt(event)); } };
+}
