@@ -20,6 +20,7 @@ export function parseConnectTarget(authority: string): EgressCheck<EgressTarget>
   const rawPort = authority.slice(colon + 1);
   if (!/^[0-9]{1,5}$/.test(rawPort) || Number(rawPort) < 1 || Number(rawPort) > 65535) return refuse('EGRESS_TARGET_INVALID', 'port');
   if (rawHost.includes('@')) return refuse('EGRESS_TARGET_INVALID', 'userinfo');
+  if (!/^[A-Za-z0-9._:-]+$/.test(rawHost)) return refuse('EGRESS_TARGET_INVALID', 'host');
   if (looksLikeIpLiteral(rawHost)) return refuse('EGRESS_IP_LITERAL', 'ip-literal');
   const host = normalizeHostName(rawHost);
   if (!host) return refuse('EGRESS_TARGET_INVALID', 'host');

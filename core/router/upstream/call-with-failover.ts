@@ -51,7 +51,7 @@ export type FailoverResult<R> =
   | { readonly kind: 'unavailable'; readonly retryAfterMs: number; readonly attempts: number };
 
 // Only with the retry bound switched off (tests): keeps a runaway loop finite.
-const UNBOUNDED_SAFETY_CAP = 1000;
+const UNBOUNDED_SAFETY_CAP = 100;
 
 /**
  * Runs `attempt` against deployments in configured order until one answers with a non-failover status, or the
@@ -75,6 +75,7 @@ export async function callWithFailover<R>(
   const tried = new Set<string>();
   let last: { value: R; deployment: string } | undefined;
   let waitMs = 0;
+  let retries = 0;
 
   for (let n = 0; n < maxAttempts; n += 1) {
     const pick = choose(deployments, tried, idempotent, deps.health, off('deployment-health'));
@@ -85,7 +86,8 @@ export async function callWithFailover<R>(
     const deployment = pick.deployment;
     // A fresh deployment is tried at once; only a retry of one already tried waits.
     if (n > 0 && tried.has(deployment)) {
-      const wait = Math.max(waitMs, backoff[Math.min(n - 1, backoff.length - 1)] ?? 0);
+      const wait = Math.max(waitMs, backoff[Math.min(retries, backoff.length - 1)] ?? 0);
+      retries += 1;
       if (wait > maxRetryAfterMs) { if (!off('deployment-health')) deps.health.release(pick.ticket); return { kind: 'done', value: last!.value, deployment: last!.deployment, attempts: n }; }
       if (wait > 0) await deps.sleep(wait, { abortSignal: options.abortSignal });
     }

@@ -12,7 +12,7 @@ export interface UpstreamCall {
 
 /** At most this many attempts per call, failovers included: a failing upstream sees bounded load. */
 export const MAX_UPSTREAM_ATTEMPTS = 3;
-/** Waits before the 2nd and 3rd attempt when no Retry-After says otherwise. */
+/** Waits before the 1st and 2nd retry of a deployment already tried, unless Retry-After asks for longer. */
 export const DEFAULT_BACKOFF_MS: readonly number[] = [250, 750];
 /** A Retry-After longer than this is not waited out: the call ends and the agent sees the 429/503 itself. */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 10_000;

@@ -138,3 +138,15 @@ const TLS_VERIFY_CODES = new Set([
   'CERT_SIGNATURE_FAILURE', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
   'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO',
 ]);
+
+const NOTHING_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * For callWithFailover: an error before the request left (refused, unresolvable, TLS or pin failure) is
+ * `connect-error` (safe to send elsewhere); anything else (reset, timeout) is `error` (the upstream may have it).
+ */
+export function attemptErrorKind(e: unknown): 'connect-error' | 'error' {
+  if (upstreamTlsErrorCode(e) !== undefined) return 'connect-error';
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOTHING_SENT.has(code) ? 'connect-error' : 'error';
+}
