@@ -22,12 +22,12 @@ async function inTemp<T>(fn: (f: (name: string) => string) => Promise<T>): Promi
 
 const ecKey = (out: string) => run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out]);
 
-/** Self-signed, for `localhost` and 127.0.0.1: what an interceptor without a trusted CA presents. */
-export function selfSignedServerCert(): Promise<CertPair> {
+/** Self-signed, for `name` and 127.0.0.1: what an interceptor without a trusted CA presents. */
+export function selfSignedServerCert(name = 'localhost'): Promise<CertPair> {
   return inTemp(async (f) => {
     await ecKey(f('k.pem'));
-    await run('openssl', ['req', '-x509', '-new', '-key', f('k.pem'), '-sha256', '-days', '2', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-out', f('c.pem')]);
+    await run('openssl', ['req', '-x509', '-new', '-key', f('k.pem'), '-sha256', '-days', '2', '-subj', `/CN=${name}`,
+      '-addext', `subjectAltName=DNS:${name},IP:127.0.0.1`, '-out', f('c.pem')]);
     return { certPem: await fs.readFile(f('c.pem'), 'utf8'), keyPem: await fs.readFile(f('k.pem'), 'utf8') };
   });
 }
