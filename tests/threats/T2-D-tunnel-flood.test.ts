@@ -57,24 +57,25 @@ describe('T2-D concurrent tunnel cap', () => {
 });
 
 describe('T2-D idle tunnels', () => {
-  it('ON: a tunnel idle for 300 ms is closed, while one in use stays open', async () => {
-    const f = await setup([], { idleTimeoutMs: 300 });
+  // 1 s idle against a write every 100 ms: a busy tunnel would need a 900 ms event-loop stall to be mistaken for idle.
+  it('ON: a tunnel idle for 1 s is closed, while one in use stays open', async () => {
+    const f = await setup([], { idleTimeoutMs: 1000 });
     try {
       const idle = await connectThrough(f.port, 'tools.example.com:443');
       const busy = await connectThrough(f.port, 'tools.example.com:443');
-      const ticker = setInterval(() => busy.socket.write('x'), 50);
-      expect(await closed(idle.socket, 3000)).toBe(true);
+      const ticker = setInterval(() => busy.socket.write('x'), 100);
+      expect(await closed(idle.socket, 10_000)).toBe(true);
       expect(busy.socket.destroyed).toBe(false);
       clearInterval(ticker);
       busy.socket.destroy();
     } finally { await f.close(); }
   });
 
-  it('OFF (idle-timeout): the idle tunnel is still open after 1 s', async () => {
-    const f = await setup(['idle-timeout'], { idleTimeoutMs: 300 });
+  it('OFF (idle-timeout): the idle tunnel is still open after 2.5 s', async () => {
+    const f = await setup(['idle-timeout'], { idleTimeoutMs: 1000 });
     try {
       const idle = await connectThrough(f.port, 'tools.example.com:443');
-      expect(await closed(idle.socket, 1000)).toBe(false);
+      expect(await closed(idle.socket, 2500)).toBe(false);
       idle.socket.destroy();
     } finally { await f.close(); }
   });
