@@ -134,3 +134,28 @@ describe('CONNECT proxy plumbing', () => {
     } finally { await f.close(); }
   });
 });
+
+describe('CONNECT proxy closing', () => {
+  it('delivers every byte a tool sends just before it closes (no truncation on upstream close)', async () => {
+    const payload = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const server = net.createServer((s) => { s.end(payload); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const f = await startEgressFixture({
+      allowlist: ['bulk.example.com:443'], names: { 'bulk.example.com': [['52.42.0.1']] }, routes: new Map([['52.42.0.1:443', port]]),
+    });
+    try {
+      const s = net.connect({ host: '127.0.0.1', port: f.port });
+      s.write('CONNECT bulk.example.com:443 HTTP/1.1\r\nHost: bulk.example.com:443\r\n\r\n');
+      // A slow reader: the proxy's write queue to the client is still full when the tool's FIN arrives.
+      let received = 0;
+      s.on('data', (c: Buffer) => { received += c.length; s.pause(); setTimeout(() => s.resume(), 2); });
+      await new Promise<void>((r) => s.once('close', () => r()));
+      const head = 'HTTP/1.1 200 Connection Established\r\n\r\n'.length;
+      expect(received - head).toBe(payload.length);
+    } finally {
+      await f.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
