@@ -89,11 +89,25 @@ export async function callWithFailover<R>(
       const wait = Math.max(waitMs, backoff[Math.min(retries, backoff.length - 1)] ?? 0);
       retries += 1;
       if (wait > maxRetryAfterMs) { if (!off('deployment-health')) deps.health.release(pick.ticket); return { kind: 'done', value: last!.value, deployment: last!.deployment, attempts: n }; }
-      if (wait > 0) await deps.sleep(wait, { abortSignal: options.abortSignal });
+      if (wait > 0) {
+        try {
+          await deps.sleep(wait, { abortSignal: options.abortSignal });
+        } catch (e) {
+          if (!off('deployment-health')) deps.health.release(pick.ticket);
+          throw e;
+        }
+      }
     }
     if (last) options.discard?.(last.value);
     tried.add(deployment);
-    const r = await attempt(deployment, n + 1);
+    let r: AttemptResult<R>;
+    try {
+      r = await attempt(deployment, n + 1);
+    } catch (e) {
+      // A throwing attempt is the caller's bug or an abort, not the deployment's failure: give the slot back.
+      if (!off('deployment-health')) deps.health.release(pick.ticket);
+      throw e;
+    }
     last = { value: r.value, deployment };
     const o = r.outcome;
     const failed = o.kind !== 'response' || isFailoverStatus(o.status);

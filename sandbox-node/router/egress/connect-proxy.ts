@@ -115,7 +115,13 @@ export function createConnectHandler(deps: ConnectProxyDeps, options: ConnectPro
       const fail = (e: Error) => { s.destroy(); reject(e); };
       s.once('timeout', () => fail(new Error('connect timeout')));
       s.once('error', fail);
-      s.once('connect', () => { s.setTimeout(0); s.removeListener('error', fail); s.removeAllListeners('timeout'); resolve(s); });
+      s.once('connect', () => {
+        s.setTimeout(0);
+        s.removeAllListeners('timeout');
+        s.on('error', () => s.destroy()); // until splice() attaches its own
+        s.removeListener('error', fail);
+        resolve(s);
+      });
     });
   }
 

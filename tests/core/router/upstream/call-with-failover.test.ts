@@ -122,3 +122,22 @@ describe('callWithFailover properties', () => {
     }), { numRuns: 400 });
   });
 });
+
+describe('callWithFailover aborts', () => {
+  it('an attempt that throws (abort) rejects the call and gives a half-open probe slot back', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i += 1) await run(chat, ['a'], [resp(500)], h);
+    h.clock.advance(30_000); // half-open: one probe allowed
+    const p = callWithFailover(chat, ['a'], async () => { throw new Error('aborted'); }, h.deps);
+    await expect(p).rejects.toThrow('aborted');
+    expect(h.deps.health.admit('a')).toMatchObject({ allowed: true, probe: true });
+  });
+
+  it('an abort during backoff rejects the call; the aborted retry is not counted', async () => {
+    const h = harness();
+    const deps = { ...h.deps, sleep: async () => { throw new Error('aborted'); } };
+    const p = callWithFailover(embeddings, ['a'], async () => ({ outcome: resp(503), value: 0 }), deps);
+    await expect(p).rejects.toThrow('aborted');
+    expect(h.deps.health.stateOf('a')).toMatchObject({ phase: 'closed', failures: [0] });
+  });
+});
