@@ -43,6 +43,16 @@ export function parseEgressAllowlist(entries: readonly string[]): EgressAllowlis
   return { entries: out };
 }
 
+/**
+ * The allowlist from one configuration value, entries separated by commas or whitespace
+ * (`api.github.com:443, search.example.com:443`). Unset or blank → undefined: nothing is allowed.
+ * @throws KarsError CONFIG_INVALID as {@link parseEgressAllowlist}
+ */
+export function parseEgressAllowlistSetting(value: string | undefined): EgressAllowlist | undefined {
+  const entries = (value ?? '').split(/[\s,]+/).filter((e) => e.length > 0);
+  return entries.length === 0 ? undefined : parseEgressAllowlist(entries);
+}
+
 /** Exact match of name and port; false for an absent list. */
 export function isAllowlisted(allowlist: EgressAllowlist | undefined, target: EgressTarget): boolean {
   return allowlist !== undefined && allowlist.entries.has(allowlistKey(target));

@@ -129,7 +129,7 @@ export function createConnectHandler(deps: ConnectProxyDeps, options: ConnectPro
     const authority = req.url ?? '';
     client.on('error', () => client.destroy());
     if (!off('tunnel-limit') && open.size >= maxTunnels) {
-      await answerRefusal(client, refuse('EGRESS_TUNNELS_EXHAUSTED', 'max-tunnels'), authority);
+      await answerRefusal(client, refuse('EGRESS_TUNNELS_EXHAUSTED', 'max-tunnels'), authority, 1000);
       return;
     }
     open.add(client);

@@ -1,7 +1,7 @@
 // The CONNECT decision's pure steps (T3-S): allowlist parsing, target parsing, and the address pick.
 import { describe, expect, it } from 'vitest';
 import { checkConnectTarget, pickCheckedAddress } from '../../../../core/router/egress/decide-egress';
-import { parseEgressAllowlist } from '../../../../core/router/egress/egress-allowlist';
+import { parseEgressAllowlist, parseEgressAllowlistSetting } from '../../../../core/router/egress/egress-allowlist';
 import { parseConnectTarget } from '../../../../core/router/egress/connect-target';
 import { egressRefusalReceipt } from '../../../../core/router/egress/egress-refusal-receipt';
 import { settledCode } from '../../../support/settled-code';
@@ -15,6 +15,15 @@ describe('parseEgressAllowlist', () => {
     for (const bad of ['api.github.com', '*.github.com:443', '10.0.0.1:443', '[::1]:443', 'a..b:443', 'host:0', 'host:65536', 'user@host:443', '-x.com:443']) {
       expect(await settledCode(Promise.resolve().then(() => parseEgressAllowlist([bad]))), bad).toBe('CONFIG_INVALID');
     }
+  });
+});
+
+describe('parseEgressAllowlistSetting', () => {
+  it('reads one configuration value; blank means no allowlist', async () => {
+    expect([...parseEgressAllowlistSetting(' api.github.com:443,search.example.com:443\n')!.entries]).toEqual(['api.github.com:443', 'search.example.com:443']);
+    expect(parseEgressAllowlistSetting(undefined)).toBeUndefined();
+    expect(parseEgressAllowlistSetting(' , ')).toBeUndefined();
+    expect(await settledCode(Promise.resolve().then(() => parseEgressAllowlistSetting('api.github.com')))).toBe('CONFIG_INVALID');
   });
 });
 
