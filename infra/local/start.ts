@@ -112,7 +112,7 @@ async function main(): Promise<void> {
 
     const children: ChildService[] = [];
     const cosmos = await startChildService('cosmos', join(dist, 'cosmos', 'main.js'), {
-      args: ['--port', String(envPort('KARS_LOCAL_COSMOS_PORT', portOf(v.KARS_COSMOS_ENDPOINT, 8081)))],
+      args: ['--port', String(envPort('KARS_LOCAL_COSMOS_PORT', portOf(v.KARS_COSMOS_ENDPOINT, 8081))), '--data-dir', join(dataDir, 'cosmos')],
     });
     children.push(cosmos);
     stoppers.push(() => cosmos.stop());
