@@ -1,10 +1,12 @@
 // `npm run bench [-- name...]`: every benchmark prints its figure beside an anchor measured in the same run.
 import { benchAuditAppend } from './audit-append';
+import { benchCosmosLocal } from './cosmos-local';
 import { runEdgeBench } from './edge';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   edge: () => runEdgeBench(),
   audit: () => benchAuditAppend(),
+  cosmos: () => benchCosmosLocal(),
 };
 
 async function main(): Promise<void> {

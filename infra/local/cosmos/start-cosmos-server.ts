@@ -39,6 +39,8 @@ export interface LocalCosmosServer {
   key: string;
   /** With a data directory: what the start found on disk. */
   restored?: { items: number; tornBytes: number };
+  /** With a data directory: group commits so far and records in the journal file (benchmarks, tests). */
+  journalStats(): { commits: number; recordsOnDisk: number } | undefined;
   /** Fires once if the journal cannot write (the server then answers 503 to everything). */
   onJournalFailure(listener: (e: unknown) => void): void;
   /** Closes the listener and every open connection, then the journal. Without a data directory the data is lost. */
@@ -121,6 +123,7 @@ export async function startCosmosServer(options?: StartCosmosServerOptions): Pro
     port,
     key: LOCAL_COSMOS_DEV_KEY,
     ...(opened && journal ? { restored: { items: journal.liveCount(), tornBytes: opened.tornBytes } } : {}),
+    journalStats: () => (log ? { commits: log.commits, recordsOnDisk: log.recordsOnDisk } : undefined),
     onJournalFailure(listener) {
       failureListeners.push(listener);
     },
