@@ -1,6 +1,9 @@
 // Benchmark: raw @azure/cosmos create rate on the local Cosmos stand-in with its journal (every create on disk before
-// the answer) beside the same stand-in in memory, measured in the same run, at 1 and 16 creates in flight. Rounds
-// alternate between the two so machine load hits both alike; the median round is reported.
+// the answer) beside the same stand-in in memory and beside cosmosdb-server's own http server (the stand-in before it
+// had a journal), measured in the same run, at 1 and 16 creates in flight. Rounds alternate between the three so
+// machine load hits them alike; the median round is reported.
+import type { AddressInfo } from 'node:net';
+import { createHttpServer } from '@zeit/cosmosdb-server';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +23,8 @@ export interface CosmosLocalBenchOptions {
 
 export interface CosmosLocalFigure {
   inFlight: number;
+  /** cosmosdb-server's own createHttpServer: the stand-in as it was before the journal. */
+  packagePerSec: number;
   memoryPerSec: number;
   durablePerSec: number;
   /** durable / memory */
@@ -30,8 +35,21 @@ export interface CosmosLocalFigure {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function createRate(dataDir: string | undefined, inFlight: number, creates: number): Promise<{ perSec: number; commits: number }> {
-  const server = await startCosmosServer(dataDir ? { dataDir } : {});
+type Mode = { kind: 'package' } | { kind: 'memory' } | { kind: 'journal'; dataDir: string };
+
+/** cosmosdb-server as the stack ran it before (in memory, its own request loop). */
+async function packageServer(): Promise<{ endpoint: string; key: string; journalStats: () => undefined; stop: () => Promise<void> }> {
+  const srv = createHttpServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`, key: 'ZGV2', journalStats: () => undefined,
+    stop: () => new Promise<void>((r) => { srv.close(() => r()); srv.closeAllConnections(); }),
+  };
+}
+
+async function createRate(mode: Mode, inFlight: number, creates: number): Promise<{ perSec: number; commits: number }> {
+  const server = mode.kind === 'package' ? await packageServer() : await startCosmosServer(mode.kind === 'journal' ? { dataDir: mode.dataDir } : {});
   const client = createCosmosClient({ endpoint: server.endpoint, key: redact(server.key) });
   try {
     const c = (await ensureCosmosContainers(client, 'bench', [{ id: 'docs' }])).get('docs')!;
@@ -60,23 +78,26 @@ export async function benchCosmosLocal(options?: CosmosLocalBenchOptions): Promi
   const figures: CosmosLocalFigure[] = [];
   try {
     for (const inFlight of [1, 16]) {
+      const before: number[] = [];
       const memory: number[] = [];
       const durable: number[] = [];
       let commits = 0;
       for (let r = 0; r < rounds; r += 1) {
-        memory.push((await createRate(undefined, inFlight, creates)).perSec);
-        const d = await createRate(join(dir, `r${inFlight}-${r}`), inFlight, creates);
+        before.push((await createRate({ kind: 'package' }, inFlight, creates)).perSec);
+        memory.push((await createRate({ kind: 'memory' }, inFlight, creates)).perSec);
+        const d = await createRate({ kind: 'journal', dataDir: join(dir, `r${inFlight}-${r}`) }, inFlight, creates);
         durable.push(d.perSec);
         commits += d.commits;
       }
       const f: CosmosLocalFigure = {
-        inFlight, memoryPerSec: median(memory), durablePerSec: median(durable),
+        inFlight, packagePerSec: median(before), memoryPerSec: median(memory), durablePerSec: median(durable),
         ratio: median(durable) / median(memory), recordsPerCommit: (creates * rounds) / Math.max(1, commits),
       };
       figures.push(f);
       log(`local cosmos raw SDK create, ${inFlight} in flight, journal on (fdatasync before each answer): ${f.durablePerSec.toFixed(0)} docs/s, ` +
         `${f.recordsPerCommit.toFixed(1)} creates per fdatasync | anchor: same stand-in in memory ${f.memoryPerSec.toFixed(0)} docs/s ` +
-        `(ratio ${f.ratio.toFixed(2)}, median of ${rounds} alternating rounds of ${creates})`);
+        `(ratio ${f.ratio.toFixed(2)}); before the journal (cosmosdb-server's own server) ${f.packagePerSec.toFixed(0)} docs/s ` +
+        `(median of ${rounds} alternating rounds of ${creates})`);
     }
     return figures;
   } finally {
