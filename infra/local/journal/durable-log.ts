@@ -1,7 +1,7 @@
 // Append-only record log for the local stand-ins: a write is acknowledged only once it is on disk (fdatasync), a torn
 // last record (SIGKILL or power loss mid-write) is detected by its checksum and cut off, and the file is compacted
 // into a snapshot of the live state (then appended to as the tail) so a restart replays little.
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -12,7 +12,7 @@ export interface OpenedLog<R extends LogRecord> {
   log: DurableLog<R>;
   /** The intact records, oldest first. */
   records: R[];
-  /** Bytes cut off the end because the last record was torn (0 after a clean stop). */
+  /** Bytes cut off the end because the last record was torn (0 after a clean stop); kept in `<file>.torn`. */
   tornBytes: number;
 }
 
@@ -113,9 +113,12 @@ export class DurableLog<R extends LogRecord> {
       existed = false;
     }
     const { records, validBytes } = decode<R>(bytes);
-    const handle = await open(path, 'a');
+    // Owner-only: the records hold what the stand-in stores (receipts, registrations), never meant for other users.
+    const handle = await open(path, 'a', 0o600);
     const tornBytes = bytes.length - validBytes;
     if (tornBytes > 0) {
+      // Nothing is destroyed: a tail that is not torn but damaged (a bad disk) can still be looked at by hand.
+      await appendFile(`${path}.torn`, bytes.subarray(validBytes), { mode: 0o600 });
       await handle.truncate(validBytes);
       await handle.sync();
     }
@@ -212,7 +215,7 @@ export class DurableLog<R extends LogRecord> {
   /** Temp file, fsync, rename over the log, fsync the directory: a crash leaves either the old file or the new one. */
   private async writeSnapshot(lines: string[]): Promise<void> {
     const tmp = join(dirname(this.path), `.${basename(this.path)}.compact`);
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(lines.join(''));
       await fh.sync();
@@ -222,7 +225,7 @@ export class DurableLog<R extends LogRecord> {
     await this.handle.close();
     await rename(tmp, this.path);
     await syncDir(dirname(this.path));
-    this.handle = await open(this.path, 'a');
+    this.handle = await open(this.path, 'a', 0o600);
     this.fileRecords = lines.length;
   }
 }

@@ -65,6 +65,7 @@ describe('DurableLog', () => {
     expect(opened.records.map((r) => r.k)).toEqual(['k0', 'k1', 'k2']);
     expect(opened.tornBytes).toBe(Buffer.byteLength(torn));
     expect(readFileSync(file).equals(intact)).toBe(true); // cut on disk before any append
+    expect(readFileSync(`${file}.torn`).toString('utf8')).toBe(torn); // and kept aside, not destroyed
     opened.log.append({ k: 'k3', v: 3 });
     await opened.log.durable();
     await opened.log.close();
