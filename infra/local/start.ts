@@ -113,6 +113,10 @@ async function main(): Promise<void> {
     const children: ChildService[] = [];
     const cosmos = await startChildService('cosmos', join(dist, 'cosmos', 'main.js'), {
       args: ['--port', String(envPort('KARS_LOCAL_COSMOS_PORT', portOf(v.KARS_COSMOS_ENDPOINT, 8081))), '--data-dir', join(dataDir, 'cosmos')],
+      // What the start found on disk (items restored, a torn last record dropped): worth a line in the stack's output.
+      onLine: (line) => {
+        if (line.startsWith('cosmos journal:')) say(line);
+      },
     });
     children.push(cosmos);
     stoppers.push(() => cosmos.stop());

@@ -111,6 +111,7 @@ describe('npm start: Cosmos killed under load', () => {
     expect(await stopStackProcess(stack)).toBe(0);
     stack = await startStackProcess(env);
     running.push(stack);
+    expect(stack.output.join('\n')).toMatch(/cosmos journal: \d+ items restored/);
 
     // The CLI, against the restarted Cosmos, verifies every chain and finds every accepted receipt in it.
     const verify = await runCli(['audit', 'verify', '--public-key', join(dataDir, 'audit-public-key.pem'), '--json'], {

@@ -107,8 +107,8 @@ export async function startCosmosServer(options?: StartCosmosServerOptions): Pro
         resolve();
       });
     });
-    // A start that found garbage (superseded versions, deletes, a torn tail) rewrites the file as a snapshot.
-    if (opened && log && journal && (opened.tornBytes > 0 || opened.records.length > journal.liveCount())) await log.compact();
+    // A start that found superseded versions or deletes rewrites the file as a snapshot (a torn tail is already cut).
+    if (opened && log && journal && opened.records.length > journal.snapshot().length) await log.compact();
   } catch (e) {
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
