@@ -1,5 +1,6 @@
 // Canonical encoding: one byte string per value, and a refusal (not a silent normalisation) for anything ambiguous.
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import {
   CANONICAL_MAX_DEPTH, canonicalBytes, canonicalJson, canonicalString, explainCanonicalJson, isCanonicalValue,
@@ -51,7 +52,7 @@ describe('canonicalJson', () => {
   });
 
   it('equals sorted JSON.stringify for any accepted JSON value, and is independent of key insertion order', () => {
-    fc.assert(fc.property(jsonArb, (v) => {
+    assertProperty(fc.property(jsonArb, (v) => {
       const enc = canonicalJson(v);
       expect(enc).toBe(sortedStringify(v));
       expect(canonicalJson(JSON.parse(enc))).toBe(enc);
@@ -161,11 +162,11 @@ describe('canonicalJson fast pass', () => {
   it('answers exactly as the explaining pass for valid and refused values alike', () => {
     for (const v of oddities) expect(outcome(() => canonicalJson(v))).toBe(outcome(() => explainCanonicalJson(v)));
     const anyValue = fc.oneof(jsonArb, fc.anything({ withBoxedValues: true, withMap: true, withSet: true, withSparseArray: true, withNullPrototype: true }));
-    fc.assert(fc.property(anyValue, (v) => outcome(() => canonicalJson(v)) === outcome(() => explainCanonicalJson(v))), { numRuns: 2000 });
+    assertProperty(fc.property(anyValue, (v) => outcome(() => canonicalJson(v)) === outcome(() => explainCanonicalJson(v))), { numRuns: 2000 });
   });
 
   it('canonicalString encodes one string as canonicalJson does and refuses a lone surrogate', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme' }), (s) => canonicalString(s) === canonicalJson(s)));
+    assertProperty(fc.property(fc.string({ unit: 'grapheme' }), (s) => canonicalString(s) === canonicalJson(s)));
     expect(codeOf(() => canonicalString('x\udbff'))).toBe('INPUT_INVALID');
   });
 });

@@ -1,6 +1,7 @@
 // Receipt ids, the link hash (checked against a hand-built preimage) and input validation.
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, isCanonicalValue, type CanonicalObject } from '../../../core/audit/canonical-json';
 import { chainForSubject, chainNames } from '../../../core/audit/chain-select';
@@ -87,7 +88,7 @@ describe('buildReceipt', () => {
       kind: label, outcome: label,
       data: fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.jsonValue().filter(isCanonicalValue), { maxKeys: 6 }),
     });
-    fc.assert(fc.property(input, fc.nat(10 ** 9), fc.maxSafeNat(), (i, prev, timeMs) => {
+    assertProperty(fc.property(input, fc.nat(10 ** 9), fc.maxSafeNat(), (i, prev, timeMs) => {
       const r = buildReceipt('audit-07', prev, 'b'.repeat(64), timeMs, new PreparedReceiptInput(i as ReceiptInput));
       const { id: _id, hash, ...rest } = r;
       return hash === hashReceipt(rest) && canonicalJson(rest.data) === canonicalJson(i.data as CanonicalObject);

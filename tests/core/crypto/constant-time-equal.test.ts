@@ -1,11 +1,12 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import { constantTimeEqual } from '../../../core/crypto/constant-time-equal';
 import { NOT_BYTES } from './hostile-values';
 
 describe('constantTimeEqual', () => {
   it('is true exactly when the bytes are equal (property)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 64 }), (a, b) => {
         const same = a.length === b.length && a.every((x, i) => x === b[i]);
         expect(constantTimeEqual(a, b)).toBe(same);

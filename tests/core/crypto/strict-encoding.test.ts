@@ -1,10 +1,11 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import { bytesToBase64, bytesToHex, decodeBase64Strict, decodeHexStrict } from '../../../core/crypto/strict-encoding';
 
 describe('decodeHexStrict', () => {
   it('round-trips any bytes, in either case (property)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.uint8Array({ maxLength: 48 }), (bytes) => {
         const hex = bytesToHex(bytes);
         expect(decodeHexStrict(hex)).toEqual(bytes);
@@ -28,7 +29,7 @@ describe('decodeHexStrict', () => {
 
 describe('decodeBase64Strict', () => {
   it('round-trips any bytes (property)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.uint8Array({ maxLength: 70 }), (bytes) => {
         expect(decodeBase64Strict(bytesToBase64(bytes), bytes.length)).toEqual(bytes);
       }),

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import { findQueryCredentials, hasQueryCredential } from '../../../core/http/query-credentials';
 
@@ -53,7 +54,7 @@ describe('findQueryCredentials', () => {
   });
 
   it('never returns the raw name or value (property: findings hold only rule names)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.string({ minLength: 8, maxLength: 40 }), (canary) => {
         const findings = findQueryCredentials(`${BASE}?token=${encodeURIComponent(canary)}&${encodeURIComponent(canary)}_secret=1`);
         expect(JSON.stringify(findings)).not.toContain(canary);
@@ -62,7 +63,7 @@ describe('findQueryCredentials', () => {
   });
 
   it('never throws on arbitrary input (property)', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => {
+    assertProperty(fc.property(fc.string({ maxLength: 200 }), (s) => {
       expect(Array.isArray(findQueryCredentials(`${BASE}?${s}`))).toBe(true);
     }));
   });

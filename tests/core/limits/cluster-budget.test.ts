@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import {
   assertClusterBudgetConfig, assertQuotaCounters, clusterQuotaLimits, nextPeriodEndMs, returnToQuotas, takeFromQuotas,
@@ -103,7 +104,7 @@ describe('properties', () => {
   it('never lets more than the limit be in use within a period, whatever the mix of takes and returns', () => {
     const limit = 100;
     const limits: QuotaLimits = { requests: { limit, periodMs: 1000 } };
-    fc.assert(fc.property(
+    assertProperty(fc.property(
       fc.array(fc.record({ dt: fc.nat(300), take: fc.nat(30), min: fc.nat(5), ret: fc.boolean() }), { maxLength: 200 }),
       (ops) => {
         let state: QuotaCounters | undefined;

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import { chargeTenantBudget, periodStart, settleModelTokens, type TenantBudgetConfig, type TenantBudgetState } from '../../../core/limits/tenant-budget';
 import { perSecond } from '../../../core/limits/token-bucket';
@@ -81,7 +82,7 @@ describe('chargeTenantBudget: 429 while rate-bound, 403 when the quota is spent'
   });
 
   it('is all or nothing: a charge refused on model tokens consumes no request token (property)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.array(fc.record({ dt: fc.integer({ min: 0, max: 400 }), tokens: fc.integer({ min: 0, max: 5000 }) }), { maxLength: 60 }), (steps) => {
         let state: TenantBudgetState | undefined;
         let now = T0;

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import {
   assertBucketConfig, fullBucket, maxAdmittedInWindow, perSecond, settleTokens, takeTokens, takeUpTo,
@@ -34,7 +35,7 @@ function run(config: TokenBucketConfig, steps: ReadonlyArray<{ dtMs: number; n: 
 
 describe('takeTokens: properties', () => {
   it('never admits more than burst + rate × t in ANY window [ti, tj] of the run', () => {
-    fc.assert(
+    assertProperty(
       fc.property(configArb, stepsArb, (config, steps) => {
         const admitted = run(config, steps);
         for (let i = 0; i < admitted.length; i += 1) {
@@ -52,7 +53,7 @@ describe('takeTokens: properties', () => {
   });
 
   it('keeps the level an integer within [0, capacity] units', () => {
-    fc.assert(
+    assertProperty(
       fc.property(configArb, stepsArb, (config, steps) => {
         let state: TokenBucketState | undefined;
         let now = T0;
@@ -69,7 +70,7 @@ describe('takeTokens: properties', () => {
   });
 
   it('admits after exactly retryAfterMs when nobody else takes (liveness), and not 1 ms earlier', () => {
-    fc.assert(
+    assertProperty(
       fc.property(configArb, stepsArb, fc.integer({ min: 1, max: 8 }), (config, steps, n) => {
         fc.pre(n <= config.capacity);
         let state: TokenBucketState | undefined;
@@ -89,19 +90,21 @@ describe('takeTokens: properties', () => {
   });
 
   it('a clock that jumps backwards (another instance ahead) creates no tokens', () => {
-    fc.assert(
+    assertProperty(
       fc.property(configArb, fc.array(fc.record({ dtMs: fc.integer({ min: -2000, max: 1500 }), n: fc.integer({ min: 1, max: 8 }) }), { maxLength: 100 }), (config, steps) => {
         let state: TokenBucketState | undefined;
         let now = T0;
-        let start: number | undefined; // the bucket is created (full) at the first request
+        // The bucket exists (full) from the first state written, i.e. the first admission: a denial writes nothing, so
+        // a refused first request (n > capacity) at a clock reading later than the admitting one starts nothing.
+        let start: number | undefined;
         let maxSeen = T0;
         let tokens = 0;
         for (const { dtMs, n } of steps) {
           now += dtMs;
-          start ??= now;
           maxSeen = Math.max(maxSeen, now);
           const r = takeTokens(state, Math.max(0, now), n, config);
           if (r.allowed) {
+            start ??= now;
             state = r.state;
             tokens += n;
           }
@@ -148,6 +151,25 @@ describe('takeTokens: examples at the seed limits', () => {
   it('clamps a stored level above a lowered capacity', () => {
     const r = takeTokens({ level: 5_000_000, atMs: T0 }, T0, 1, global);
     expect(r).toMatchObject({ allowed: true, remaining: 999 });
+  });
+
+  it('a refused first request leaves no bucket: the bucket starts at the first admission, even on a clock behind it', () => {
+    // fast-check seed 1044136487's counterexample: 3 tokens refused at T0 (capacity 2), the bucket created full at
+    // T0 - 1 by a clock 1 ms behind, and at T0 + 1 it has refilled the 2 ms since then: 4 tokens = 2 + 2 × 1/ms.
+    const cfg: TokenBucketConfig = { capacity: 2, refillTokens: 1, refillPeriodMs: 1 };
+    const refused = takeTokens(undefined, T0, 3, cfg);
+    expect(refused).toMatchObject({ allowed: false, exceedsCapacity: true });
+    let state: TokenBucketState | undefined;
+    const admitted: number[] = [];
+    for (const [t, n] of [[T0 - 1, 1], [T0 - 940, 1], [T0 - 1941, 1], [T0 - 2984, 1], [T0 - 1487, 1], [T0 + 1, 2]] as const) {
+      const r = takeTokens(state, t, n, cfg);
+      if (r.allowed) {
+        state = r.state;
+        admitted.push(n);
+      }
+    }
+    expect(admitted).toEqual([1, 1, 2]);
+    expect(state).toEqual({ level: 0, atMs: T0 + 1 });
   });
 
   it('maxAdmittedInWindow is burst + rate × window', () => {

@@ -1,6 +1,7 @@
 // Rollout planning: batch cutting (canary, counts, percentages), defaults, and every rejection path with its field.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { cutBatches, planRollout, resolveMaxUnavailable, ROLLOUT_DEFAULTS, ROLLOUT_LIMITS, type RolloutRequest } from '../../../core/rollouts/plan-rollout';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `sb-${i}`);
@@ -33,7 +34,7 @@ describe('cutBatches', () => {
   });
 
   it('covers every id exactly once, in order, with no batch larger than its size', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 20 }), fc.nat(), (n, size, canarySeed) => {
         const canary = canarySeed % (n + 1);
         const all = ids(n);

@@ -1,15 +1,16 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import { isSafeDeliveryId, parseUnixSeconds, withinTolerance } from '../../../core/webhook/header-values';
 
 describe('parseUnixSeconds', () => {
   it('round-trips every canonical integer (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 999_999_999_999 }), (n) => {
+    assertProperty(fc.property(fc.integer({ min: 0, max: 999_999_999_999 }), (n) => {
       expect(parseUnixSeconds(String(n))).toBe(n);
     }));
   });
   it('refuses every non-canonical spelling (property: parseUnixSeconds(s) defined ⇒ String(n) === s)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.string({ maxLength: 14 }), (s) => {
         const n = parseUnixSeconds(s);
         if (n !== undefined) expect(String(n)).toBe(s);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import { FAST_PATH_MAX_OPENERS, parseJsonBody } from '../../../core/webhook/parse-json-body';
 import { NOT_BYTES } from '../crypto/hostile-values';
@@ -76,7 +77,7 @@ describe('parseJsonBody', () => {
         fc.array(fc.tuple(key, tie('node')), { maxLength: 4 }).map((pairs) => `{${pairs.map(([k, v]) => `"${k}":${v}`).join(',')}}`),
       ),
     })).node;
-    fc.assert(fc.property(json, (text) => {
+    assertProperty(fc.property(json, (text) => {
       const got = parseJsonBody(utf8(text));
       const want = reference(text);
       if (want === 'invalid') expect(got.ok).toBe(false);

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { redact } from '../../../core/secrets/redacted';
 import { verifyGithubWebhook } from '../../../core/webhook/verify-github';
@@ -42,7 +43,7 @@ describe('verifyGithubWebhook: published vectors', () => {
 describe('verifyGithubWebhook: signatures from @octokit/webhooks-methods', () => {
   it('accepts octokit-signed payloads and rejects any single-byte change (property)', async () => {
     const secretArb = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s));
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(secretArb, fc.string({ minLength: 1, maxLength: 200, unit: 'grapheme' }), fc.nat(), async (secret, payload, at) => {
         const signature = await sign(secret, payload);
         const body = utf8(payload);
