@@ -5,7 +5,7 @@
 // the open window are gone at shutdown.
 import { app } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../adapters/logging/json-logger';
+import { captureLogs } from '../support/log-sink';
 import { REFUSAL_SUMMARY_KIND } from '../../core/edge/record-refusal-summary';
 import { perSecond } from '../../core/limits/token-bucket';
 import { createAppHooks, registerAzureTerminateHooks, type AppHooks, type AzureHookApi } from '../../functions/app-hooks';
@@ -39,7 +39,7 @@ interface App {
 async function startApp(hooks: AppHooks, hostHooks: AppHooks | undefined): Promise<App> {
   // The fixture provides the memory ports; the pipeline under test is the one the route table builds from `deps`.
   const f = createEdgeFixture();
-  const logger = createJsonLogger({ write: () => undefined, component: 'shutdown-test' });
+  const logger = captureLogs({ component: 'shutdown-test' }).logger;
   const deps: HookRouteDeps = {
     registry: f.registry, replayGuard: f.replayGuard, limiter: f.limiter, queue: f.queue, receipts: f.receipts, clock: f.clock, logger,
     // A window of an hour: nothing but a flush (or a later request) writes the summary during the test.
@@ -124,7 +124,7 @@ describe('T1-D pre-auth summaries at shutdown', () => {
     const lines: string[] = [];
     hooks.onTerminate('first', () => { ran.push('first'); throw new Error('boom with request data'); });
     hooks.onTerminate('second', async () => { ran.push('second'); });
-    const logger = createJsonLogger({ write: (l) => lines.push(l), component: 'shutdown-test' });
+    const logger = captureLogs({ component: 'shutdown-test', into: lines }).logger;
     await Promise.all([hooks.runTerminate({ logger }), hooks.runTerminate({ logger })]);
     expect(ran).toEqual(['first', 'second']);
     expect(lines).toHaveLength(1);

@@ -1,14 +1,19 @@
 // Canary secrets for the T1 attack suite: unique strings planted where secrets live (hook registrations, signing
 // headers, Authorization-like headers, query strings, function keys). A scan of every log line, response, receipt and
-// queued message must find none of them; scans also look for base64 and percent-encoded forms.
+// queued message must find none of them, raw or encoded (base64/base64url, hex, percent, JSON escapes:
+// tests/support/canary-forms.ts). Every planted or adopted value is also registered with the suite-wide guard
+// (tests/setup/canary-guard.ts), which fails any test file that logs one.
 import { randomBytes } from 'node:crypto';
+import { findCanaries } from '../support/canary-forms';
+import { registerCanary } from '../setup/canary-guard';
 
 export interface CanaryHit {
   canary: string;
   label: string;
   /** Where the text came from (e.g. `log`, `response 401`). */
   where: string;
-  form: 'raw' | 'base64' | 'percent';
+  /** `raw`, or how it was encoded: `base64` (either alphabet), `hex`, `percent`, `json-escape`, or a chain of them. */
+  form: string;
 }
 
 export class Canaries {
@@ -16,7 +21,7 @@ export class Canaries {
 
   /** A fresh canary; `shape` wraps it so it is also a valid secret of that kind. */
   plant(label: string, shape: (raw: string) => string = (raw) => raw): string {
-    const raw = `kcanary${randomBytes(6).toString('hex')}`;
+    const raw = newCanary();
     const value = shape(raw);
     this.#planted.set(raw, label);
     return value;
@@ -26,20 +31,17 @@ export class Canaries {
   adopt(label: string, value: string): string {
     if (value.length < 12) throw new RangeError('canary values need at least 12 characters');
     this.#planted.set(value, label);
+    registerCanary(value);
     return value;
   }
 
-  /** Every occurrence of any planted canary in `texts` (pairs of where → text). */
+  /** Every planted canary in `texts` (pairs of where → text), once per text, in the plainest form it appears in. */
   scan(texts: Iterable<readonly [where: string, text: string]>): CanaryHit[] {
     const hits: CanaryHit[] = [];
     for (const [where, text] of texts) {
-      for (const [raw, label] of this.#planted) {
-        if (text.includes(raw)) hits.push({ canary: raw, label, where, form: 'raw' });
-        // Base64 of the canary at any of the three alignments, minus the edge characters that depend on neighbours.
-        for (const b64 of base64Forms(raw)) if (text.includes(b64)) hits.push({ canary: raw, label, where, form: 'base64' });
-        if (text.includes(encodeURIComponent(raw).replace(/[a-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16)}`))) {
-          hits.push({ canary: raw, label, where, form: 'percent' });
-        }
+      for (const f of findCanaries(text, this.#planted.keys())) {
+        const label = this.#planted.get(f.value);
+        if (label !== undefined) hits.push({ canary: f.value, label, where, form: f.form });
       }
     }
     return hits;
@@ -50,15 +52,9 @@ export class Canaries {
   }
 }
 
-function base64Forms(raw: string): string[] {
-  const forms: string[] = [];
-  for (let pad = 0; pad < 3; pad += 1) {
-    const encoded = Buffer.from('\0'.repeat(pad) + raw).toString('base64');
-    // Drop the characters influenced by the padding prefix and by whatever follows.
-    const start = Math.ceil((pad * 4) / 3) + 1;
-    forms.push(encoded.slice(start, encoded.length - 4));
-  }
-  return forms.filter((f) => f.length >= 8);
+/** A fresh canary value: `kcanary` + 12 hex, the pattern the suite-wide guard looks for. */
+export function newCanary(): string {
+  return `kcanary${randomBytes(6).toString('hex')}`;
 }
 
 /** Shapes that make a canary a usable secret for each channel. */

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { createDocumentHookRegistry, type DocumentHookRegistryOptions } from '../../../adapters/edge/document-hook-registry';
 import { createDocumentReplayGuard } from '../../../adapters/edge/document-replay-guard';
 import { createLocalEdgeLimiter, type LocalEdgeLimiterOptions } from '../../../adapters/edge/local-edge-limiter';
-import { createJsonLogger } from '../../../adapters/logging/json-logger';
+import { captureLogs } from '../../support/log-sink';
 import { MemoryDocumentStore } from '../../../adapters/memory/memory-document-store';
 import { createMemoryEdgeQueue, type MemoryEdgeQueue } from '../../../adapters/memory/memory-edge-queue';
 import { createMemoryReceiptSink, type MemoryReceiptSink } from '../../../adapters/memory/memory-edge-receipts';
@@ -76,8 +76,7 @@ export function createEdgeFixture(options: EdgeFixtureOptions = {}): EdgeFixture
   const limiter = options.limiter ?? createLocalEdgeLimiter({ clock, ...options.limiterOptions });
   const queue = createMemoryEdgeQueue();
   const receipts = createMemoryReceiptSink();
-  const logs: string[] = [];
-  const logger = createJsonLogger({ write: (line) => logs.push(line), component: 'edge-test' });
+  const { lines: logs, logger } = captureLogs({ component: 'edge-test', disabled: options._disable });
   const { limiter: _l, limiterOptions: _lo, store: _s, secrets: _se, clock: _c, registryOptions: _ro, ...pipelineOptions } = options;
   const pipeline = createEdgePipeline({ registry, replayGuard, limiter, queue, receipts, clock, logger }, pipelineOptions);
   return { pipeline, store, secrets, registry, replayGuard, limiter, queue, receipts, clock, logs };

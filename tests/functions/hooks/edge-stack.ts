@@ -14,7 +14,7 @@ import { ensureCosmosContainers } from '../../../adapters/cosmos/cosmos-containe
 import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
 import { createKeyVaultSecretSource } from '../../../adapters/key-vault/key-vault-secret-source';
 import { createLocalSecretSource } from '../../../adapters/local-secrets/local-secret-source';
-import { createJsonLogger } from '../../../adapters/logging/json-logger';
+import { captureLogs } from '../../support/log-sink';
 import { ReceiptAppender } from '../../../core/audit/append-receipt';
 import { createChainReceiptSink } from '../../../core/audit/chain-receipt-sink';
 import { DocumentReceiptStore } from '../../../core/audit/document-receipt-store';
@@ -111,8 +111,8 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       secrets = createLocalSecretSource({ filePath: join(dir, 'secrets.json') });
     }
 
-    const logs: string[] = [];
-    const logger = createJsonLogger({ write: (line) => logs.push(line), component: 'edge-stack' });
+    const sink = captureLogs({ component: 'edge-stack' });
+    const { lines: logs, logger } = sink;
     const masterKey = options.masterKey ?? `mk-${randomBytes(8).toString('hex')}`;
     const functionKey = options.functionKey ?? `fk-${randomBytes(8).toString('hex')}`;
 
@@ -120,6 +120,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
     let host: LocalHost;
     let registry: HookRegistry;
     const startApp = async (pipelineOptions: EdgePipelineOptions | undefined): Promise<void> => {
+      sink.setDisabled(pipelineOptions?._disable);
       bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
       // The composition helper the Function app uses, over this stack's stores.
       const deps = await buildHookRouteDeps({

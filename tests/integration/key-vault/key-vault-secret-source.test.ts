@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKarsError } from '../../../core/errors';
 import { redact } from '../../../core/secrets/redacted';
-import { createJsonLogger } from '../../../adapters/logging/json-logger';
+import { captureLogs } from '../../support/log-sink';
 import { createKeyVaultHealthProbe } from '../../../adapters/key-vault/key-vault-health-probe';
 import { createKeyVaultSecretSource, createSecretClient } from '../../../adapters/key-vault/key-vault-secret-source';
 import { createAzureCredential } from '../../../adapters/identity/create-azure-credential';
@@ -30,7 +30,7 @@ describeSecretSourceContract('key vault (real SecretClient)', async (seed) => {
 describe('key vault secret source specifics', () => {
   it('serves reads from its cache until the TTL passes, then sees a rotation made elsewhere', async () => {
     const lines: string[] = [];
-    const vault = await startLocalVault(identity, { seed: { rotating: 'v1' }, logger: createJsonLogger({ write: (l) => lines.push(l) }) });
+    const vault = await startLocalVault(identity, { seed: { rotating: 'v1' }, logger: captureLogs({ component: 'key-vault', into: lines }).logger });
     try {
       const clock = { offsetMs: 0, nowMs: () => Date.now() + clock.offsetMs };
       const source = createKeyVaultSecretSource(workloadVaultClient(identity, vault), { cacheTtlMs: 30_000, clock });
@@ -49,7 +49,7 @@ describe('key vault secret source specifics', () => {
 
   it('shares one vault request between concurrent readers', async () => {
     const lines: string[] = [];
-    const vault = await startLocalVault(identity, { seed: { hot: 'x' }, logger: createJsonLogger({ write: (l) => lines.push(l) }) });
+    const vault = await startLocalVault(identity, { seed: { hot: 'x' }, logger: captureLogs({ component: 'key-vault', into: lines }).logger });
     try {
       const source = createKeyVaultSecretSource(workloadVaultClient(identity, vault));
       await source.getSecret('warm-up-missing').catch(() => undefined); // completes the challenge

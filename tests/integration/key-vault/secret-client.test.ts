@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { rootCertificates } from 'node:tls';
-import { createJsonLogger } from '../../../adapters/logging/json-logger';
+import { captureLogs } from '../../support/log-sink';
 import { createAzureCredential } from '../../../adapters/identity/create-azure-credential';
 import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
 import { decodeJwtClaims, signJwt } from '../../../infra/local/identity/jwt';
@@ -24,7 +24,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   identity = await startIdentityServer();
-  vault = await startLocalVault(identity, { logger: createJsonLogger({ write: (l) => lines.push(l) }), seed: { 'seeded-secret': 'seed-value' } });
+  vault = await startLocalVault(identity, { logger: captureLogs({ component: 'key-vault', into: lines }).logger, seed: { 'seeded-secret': 'seed-value' } });
   client = workloadVaultClient(identity, vault);
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kars-kv-data-'));
 });
