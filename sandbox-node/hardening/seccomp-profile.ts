@@ -54,7 +54,9 @@ export const KARS_STRICT_LOCALHOST_PROFILE = 'profiles/kars-strict.json';
  * Syscalls that must be denied outright (never reachable through any ALLOW rule). kars-strict's 41, plus what
  * Docker's default still allows (ptrace, process_vm_*, name_to_handle_at, adjtimex, clock_adjtime), the new mount
  * API (a `mount`-only block is bypassed by fsopen/fsmount/move_mount) and io_uring (it performs I/O without the
- * syscalls seccomp sees).
+ * syscalls seccomp sees), plus the profile's other explicit denials (legacy and kernel-state calls, fanotify,
+ * memfd_secret): the whole deny list, so deleting a name from kars-strict.json fails the invariants and stays in the
+ * T2-E run-time table (tests/hardening/syscall-table.ts).
  */
 export const KARS_STRICT_REQUIRED_DENIALS: readonly string[] = Object.freeze([
   'ptrace', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd', 'process_madvise', 'kcmp',
@@ -68,6 +70,8 @@ export const KARS_STRICT_REQUIRED_DENIALS: readonly string[] = Object.freeze([
   'sethostname', 'setdomainname', 'ioperm', 'iopl', 'nfsservctl', 'personality',
   'move_pages', 'migrate_pages', 'mbind', 'set_mempolicy', 'get_mempolicy', 'lookup_dcookie',
   'open_by_handle_at', 'name_to_handle_at',
+  'quotactl_fd', 'uselib', 'ustat', 'sysfs', '_sysctl', 'syslog', 'vhangup', 'set_mempolicy_home_node', 'fanotify_init',
+  'memfd_secret',
 ]);
 
 const ENOSYS = 38;

@@ -1,5 +1,8 @@
 // T2-E (agent escapes the UID-1000 jail): every escape primitive is run under kars-jail and again with the layer
-// that stops it removed, to show the probe itself works and that the layer (not luck) is what blocks it.
+// Defends: seccomp kars-strict (every denied syscall, by its own rule), Landlock RO, drop ALL caps (UID 1000, no_new_privs), jail fails closed
+// that stops it removed, to show the probe itself works and that the layer (not luck) is what blocks it. Every
+// syscall kars-strict denies is attempted at run time, table-driven from the profile, and taking any one denial out
+// of the profile is shown to fail that check.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +11,10 @@ import {
   AGENT_UID, ROUTER_UID, createJailHarness, jailArgs, probeBare, probeJailed, runJailed, type JailHarness,
 } from '../hardening/jail-harness';
 import { createNetns, responderScript, startNodeIn } from '../hardening/netns';
+import {
+  DEFAULT_MARK, buildSyscallProbe, denialTable, expectedMarks, markedProfile, mismatches, runSyscallTable, withoutDenial,
+} from '../hardening/syscall-table';
+import { KARS_STRICT_PROFILE_PATH, loadKarsStrictProfile } from '../../sandbox-node/hardening/seccomp-profile';
 
 let h: JailHarness;
 const privateMountNs = ['unshare', '-m', '--propagation', 'private'];
@@ -125,6 +132,56 @@ describe('T2-E syscalls: kars-strict seccomp (EPERM), capabilities dropped, UID 
     expect(bare).not.toMatch(/^CapEff:\s+0000000000000000$/m);
     expect(probeBare(h, 'setuid0')).toBe('ok');
   });
+});
+
+describe('T2-E every syscall kars-strict denies, attempted inside the jail (table from the profile)', () => {
+  // The JSON file itself, as kubelet and the jail installer read it.
+  const shipped = loadKarsStrictProfile(KARS_STRICT_PROFILE_PATH);
+  const table = denialTable(shipped);
+  const names = table.map((d) => d.name);
+  let probe: string;
+  beforeAll(() => {
+    probe = buildSyscallProbe(h.dir);
+  });
+
+  it('the table holds every ERRNO rule name of the profile, and each resolves to a syscall number here', () => {
+    const ruleNames = shipped.syscalls.filter((r) => r.action === 'SCMP_ACT_ERRNO').flatMap((r) => r.names);
+    expect(new Set(names)).toEqual(new Set(ruleNames));
+    expect(names.length).toBeGreaterThanOrEqual(70);
+    const r = runSyscallTable(h, probe, shipped, names, 'shipped');
+    expect(Object.entries(r).filter(([, v]) => v === 'unresolved')).toEqual([]);
+  });
+
+  it('each one fails with the errno the profile sets for it (EPERM; clone3 ENOSYS)', () => {
+    const r = runSyscallTable(h, probe, shipped, names, 'shipped');
+    expect(r).toEqual(Object.fromEntries(table.map((d) => [d.name, d.errno])));
+    expect(r.clone3).toBe(38);
+  });
+
+  it('each one is refused by its own deny rule, not by the default action nor by the kernel (marked policy)', () => {
+    const r = runSyscallTable(h, probe, markedProfile(shipped), names, 'marked');
+    expect(mismatches(r, expectedMarks(table, shipped))).toEqual([]);
+  });
+
+  it('without seccomp the same calls reach the kernel: no marker comes back and some succeed (personality)', () => {
+    const r = runSyscallTable(h, probe, markedProfile(shipped), names, 'marked-off', { skip: ['seccomp'] });
+    expect(Object.entries(r).filter(([, v]) => typeof v === 'number' && v >= DEFAULT_MARK)).toEqual([]);
+    expect(r.personality).toBe(0);
+  });
+
+  it('taking any one denial out of kars-strict fails the check, whether it is dropped from its rule or allowed', () => {
+    const caught: Record<string, string[]> = {};
+    for (const d of table) {
+      for (const allow of [false, true]) {
+        const mutated = withoutDenial(shipped, d.name, allow);
+        // The check as it would run on an edited kars-strict.json: table and expectations from the edited profile.
+        const r = runSyscallTable(h, probe, markedProfile(mutated), names, 'mutated');
+        caught[`${d.name} ${allow ? 'allowed' : 'dropped'}`] = mismatches(r, expectedMarks(denialTable(mutated), mutated)).map((m) => m.split(':')[0]!);
+      }
+    }
+    const want = Object.fromEntries(table.flatMap((d) => [[`${d.name} dropped`, [d.name]], [`${d.name} allowed`, [d.name]]]));
+    expect(caught).toEqual(want);
+  }, 120_000);
 });
 
 describe('T2-E fail closed', () => {
