@@ -1,8 +1,10 @@
-// T1-D / T1-R: past the pre-auth budget, forged requests get no receipt of their own, only a count in their window's
-// summary receipt, written when the window ends. An instance that stops before that would lose the counts, so the
-// route table registers the pipeline's flush as an app terminate hook (functions/app-hooks.ts), which the Azure host
-// runs through `app.hook.appTerminate` and the local host runs in `close()` (SIGTERM). Without the hook the counts of
-// the open window are gone at shutdown.
+// T1-D / T1-R: the pre-auth guard's open-window counts survive a graceful shutdown.
+// Defends: pre-auth guard summary receipts flushed at shutdown (app terminate hook)
+// Past the pre-auth budget, forged requests get no receipt of their own, only a count in their window's summary
+// receipt, written when the window ends. An instance that stops before that would lose the counts, so the route table
+// registers the pipeline's flush as an app terminate hook (functions/app-hooks.ts), which the Azure host runs through
+// `app.hook.appTerminate` and the local host runs in `close()` (SIGTERM). Without the hook the counts of the open
+// window are gone at shutdown.
 import { app } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogs } from '../support/log-sink';

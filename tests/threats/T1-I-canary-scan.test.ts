@@ -1,8 +1,10 @@
-// Canary scan for the T1 edge: canary secrets are planted in hook registrations (through the management API), in
-// request headers (Authorization, cookies, function keys), in URLs (query strings, `;` path parameters) and in a Slack
-// body credential; then every edge path is exercised over HTTP against the real local host with Cosmos, Service Bus,
-// Key Vault and the audit chain. No log line, response (body or header), receipt, stored registration or queued
-// delivery may contain any canary, raw, base64 or percent-encoded. The scanner itself is shown to find leaks.
+// Canary scan for the T1 edge: no planted secret shows up in any output of any edge path.
+// Defends: URI redacted before logging, header values redacted, tokens only via headers (query credentials refused), secrets never echoed or stored
+// Canary secrets are planted in hook registrations (through the management API), in request headers (Authorization,
+// cookies, function keys), in URLs (query strings, `;` path parameters) and in a Slack body credential; then every
+// edge path is exercised over HTTP against the real local host with Cosmos, Service Bus, Key Vault and the audit
+// chain. No log line, response (body or header), receipt, stored registration or queued delivery may contain any
+// canary, raw or encoded (base64/base64url, hex, percent, JSON escapes). The scanner itself is shown to find leaks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookChannel } from '../../core/webhook/types';
 import { githubFixtures, slackFixtures, standardFixture, teamsFixtures } from '../core/webhook/fixtures';
