@@ -1,6 +1,7 @@
 // The circuit breaker state machine (T2-D, T3-D): examples and fast-check properties over random call/outcome/time
 // sequences (fast-check prints the seed and the shrunk sequence on failure).
 import fc from 'fast-check';
+import { assertProperty } from '../../support/property';
 import { describe, expect, it } from 'vitest';
 import {
   admitCall, assertBreakerConfig, CLOSED, recordOutcome, type CircuitBreakerConfig, type CircuitState,
@@ -69,7 +70,7 @@ const config: fc.Arbitrary<CircuitBreakerConfig> = fc.record({
 
 describe('circuit breaker properties', () => {
   it('never admits while open, never exceeds the probe limit, opens at the threshold, and only probes change half-open', () => {
-    fc.assert(fc.property(config, fc.array(op, { maxLength: 200 }), (c, ops) => {
+    assertProperty(fc.property(config, fc.array(op, { maxLength: 200 }), (c, ops) => {
       let s: CircuitState = CLOSED;
       let now = 0;
       const pending: Array<{ probe: boolean; atMs: number }> = [];

@@ -1,5 +1,6 @@
 // Address parsing and classification for tool egress (T3-S, T2-I): vectors from the IANA special-purpose registries.
 import fc from 'fast-check';
+import { assertProperty } from '../../../support/property';
 import { describe, expect, it } from 'vitest';
 import { classifyAddress } from '../../../../core/router/egress/classify-address';
 import { formatIpAddress, looksLikeIpLiteral, parseIpAddress, parseIpv4, parseIpv6 } from '../../../../core/router/egress/ip-address';
@@ -17,7 +18,7 @@ describe('parseIpv4 / parseIpv6', () => {
   });
 
   it('round-trips every IPv4 and IPv6 address through format and parse', () => {
-    fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
+    assertProperty(fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
       const ip = parseIpAddress(text);
       expect(ip).toBeDefined();
       expect(parseIpAddress(formatIpAddress(ip!))!.bytes).toEqual(ip!.bytes);
@@ -50,7 +51,7 @@ describe('classifyAddress', () => {
 
   it('calls public only what lies outside every special range (property over random IPv4)', () => {
     const special = [[0, 8], [10, 8], [100 * 256 + 64, 10], [127, 8], [169 * 256 + 254, 16], [172 * 256 + 16, 12], [192 * 256 + 168, 16]] as const;
-    fc.assert(fc.property(fc.ipV4(), (text) => {
+    assertProperty(fc.property(fc.ipV4(), (text) => {
       const [a, b] = text.split('.').map(Number) as [number, number];
       const inSpecial = special.some(([p, bits]) => (bits === 8 ? a === p : ((a * 256 + b) >> (16 - bits)) === (p >> (16 - bits))));
       if (inSpecial || a >= 224) expect(classifyAddress(text)).not.toBe('public');

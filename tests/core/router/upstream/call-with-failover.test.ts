@@ -1,6 +1,7 @@
 // Failover and retry bounds for model calls (T3-D): examples, and fast-check properties over random outcome
 // sequences (fast-check prints the seed on failure).
 import fc from 'fast-check';
+import { assertProperty } from '../../../support/property';
 import { describe, expect, it } from 'vitest';
 import { callWithFailover, type AttemptOutcome } from '../../../../core/router/upstream/call-with-failover';
 import { createDeploymentHealth } from '../../../../core/router/upstream/deployment-health';
@@ -97,7 +98,7 @@ const call: fc.Arbitrary<UpstreamCall> = fc.record({
 
 describe('callWithFailover properties', () => {
   it('≤ 3 attempts; non-idempotent calls never repeat a deployment nor go on after an after-send error; waits honour Retry-After within the cap', async () => {
-    await fc.assert(fc.asyncProperty(call, fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 4 }), fc.array(outcome, { maxLength: 10 }), async (c, list, outs) => {
+    await assertProperty(fc.asyncProperty(call, fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 4 }), fc.array(outcome, { maxLength: 10 }), async (c, list, outs) => {
       const deployments = [...new Set(list)];
       const { r, seen, sleeps } = await run(c, deployments, outs);
       expect(seen.length).toBeLessThanOrEqual(3);
