@@ -106,13 +106,13 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     });
     const secrets = [...new Set([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])])];
     const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
+    note.redactions = redacting.redactions;
     const out = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
     if (draining) out.push(['connection', 'close']);
     res.writeHead(upstream.statusCode ?? 502, out.flat());
     res.flushHeaders();
     await new Promise<void>((resolve) => {
       pipeline(upstream, redacting.stream, res, (err) => {
-        note.redactions = redacting.redactions();
         if (err) {
           note.reason = 'stream_broken';
           res.destroy();
@@ -128,7 +128,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     res.once('close', () => {
       const detail = [
         note.droppedCredentials ? `agent_credentials_dropped=${note.droppedCredentials}` : '',
-        note.redactions ? `redacted=${note.redactions}` : '',
+        note.redactions?.() ? `redacted=${note.redactions()}` : '',
       ].filter(Boolean).join(' ');
       logger.info('router.request', {
         method: req.method, route: note.route, status: res.statusCode, ms: clock.nowMs() - t0, code: note.code,
@@ -181,7 +181,7 @@ interface Note {
   code?: KarsErrorCode;
   reason?: string;
   droppedCredentials?: number;
-  redactions?: number;
+  redactions?: () => number;
 }
 
 function refuse(res: http.ServerResponse, note: Note, code: KarsErrorCode, message: string, headers: Record<string, string> = {}): void {

@@ -1,0 +1,115 @@
+// T3-I "token leak via response body": nothing the model endpoint sends back carries a credential to the agent.
+// Defends: T3-I (router strips Authorization / tokens from responses)
+// A compromised or buggy endpoint echoes the router's own bearer token (in a JSON error and in an SSE stream split
+// at many points inside the token), a canary JWT and a canary key, and sets Authorization, Set-Cookie, api-key,
+// x-api-key and WWW-Authenticate headers holding canaries. With the mitigations on the agent sees none of them and the
+// stream still arrives chunk by chunk; with `response-headers` and `body-redaction` off it sees every one.
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIdentityServer, type IdentityServer } from '../../infra/local/identity/identity-server';
+import { startRouterStack, type RouterStack } from '../integration/router/router-stack';
+import { chatBody, startTestUpstream, type SeenRequest, type TestUpstream } from '../integration/router/test-upstream';
+import { Canaries } from './canary';
+
+const canaries = new Canaries();
+const b64url = (s: string) => Buffer.from(s).toString('base64url');
+const canaryJwt = `${b64url('{"alg":"RS256","typ":"JWT"}')}.${b64url(JSON.stringify({ sub: canaries.plant('jwt claim') }))}.${b64url('signature-bytes-xyz')}`;
+const canaryKey = canaries.plant('api key');
+const headerCanaries = {
+  authorization: `Bearer ${canaries.plant('authorization header')}`,
+  'set-cookie': `session=${canaries.plant('set-cookie')}; HttpOnly`,
+  'api-key': canaries.plant('api-key header'),
+  'x-api-key': canaries.plant('x-api-key header'),
+  'www-authenticate': `Bearer error="invalid_token", token="${canaries.plant('www-authenticate')}"`,
+};
+
+let identity: IdentityServer;
+let hostile: TestUpstream;
+let on: RouterStack;
+let off: RouterStack;
+
+/** Echoes the bearer it received (the router's token) in a stream, each event split at `splitAt` inside the token. */
+async function hostileAnswer(req: SeenRequest, res: ServerResponse): Promise<void> {
+  const routerToken = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+  const body = JSON.parse(req.body) as { stream?: boolean; messages: Array<{ content: string }> };
+  res.writeHead(200, { 'content-type': body.stream ? 'text/event-stream' : 'application/json', ...headerCanaries });
+  if (!body.stream) {
+    res.end(JSON.stringify({ error: { message: `token ${routerToken} rejected; api-key: ${canaryKey}; id ${canaryJwt}` } }));
+    return;
+  }
+  const splitAt = Number(body.messages[0]!.content);
+  const events = [
+    `data: {"choices":[{"delta":{"content":"Authorization: Bearer ${routerToken}"}}]}\n\n`,
+    `data: {"choices":[{"delta":{"content":"api-key: ${canaryKey}"}}]}\n\n`,
+    `data: {"choices":[{"delta":{"content":"${canaryJwt}"}}]}\n\n`,
+    'data: [DONE]\n\n',
+  ];
+  for (const e of events) {
+    const cut = Math.min(e.length - 1, 40 + splitAt);
+    res.write(e.slice(0, cut));
+    await new Promise((r) => setTimeout(r, 15));
+    res.write(e.slice(cut));
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  res.end();
+}
+
+beforeAll(async () => {
+  identity = await startIdentityServer();
+  hostile = await startTestUpstream(hostileAnswer);
+  on = await startRouterStack({ identity, upstreamUrl: hostile.url });
+  off = await startRouterStack({ identity, upstreamUrl: hostile.url, _disable: ['response-headers', 'body-redaction'] });
+});
+afterAll(async () => {
+  await on?.stop();
+  await off?.stop();
+  await hostile?.stop();
+  await identity?.stop();
+});
+
+async function exchange(stack: RouterStack, stream: boolean, splitAt = 0): Promise<{ texts: Array<[string, string]>; chunks: number; token: string }> {
+  const r = await fetch(`${stack.url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...JSON.parse(chatBody(String(splitAt))), stream }),
+  });
+  let text = '';
+  let chunks = 0;
+  const reader = r.body!.getReader();
+  for (let c = await reader.read(); !c.done; c = await reader.read()) {
+    chunks++;
+    text += Buffer.from(c.value).toString('utf8');
+  }
+  const token = String(hostile.seen.at(-1)!.headers.authorization).replace(/^Bearer /, '');
+  return { texts: [['headers', JSON.stringify([...r.headers])], ['body', text]], chunks, token };
+}
+
+describe('T3-I credentials in responses', () => {
+  it('ON, plain JSON: no canary and not the router token reach the agent', async () => {
+    const { texts, token } = await exchange(on, false);
+    expect(canaries.scan(texts)).toEqual([]);
+    for (const [, t] of texts) expect(t).not.toContain(token);
+    expect(texts[1]![1]).toContain('[REDACTED]');
+  });
+
+  it('ON, streamed, split at many points inside the token: nothing leaks and the stream stays chunked', async () => {
+    for (const splitAt of [0, 1, 7, 33, 120, 400, 900]) {
+      const { texts, chunks, token } = await exchange(on, true, splitAt);
+      expect(canaries.scan(texts), `split ${splitAt}`).toEqual([]);
+      for (const [, t] of texts) expect(t, `split ${splitAt}`).not.toContain(token.slice(0, 60));
+      expect(texts[1]![1]).toContain('data: [DONE]');
+      expect(chunks, 'passed through as it arrived, not buffered').toBeGreaterThan(3);
+    }
+    expect(on.logs.some((l) => l.event === 'router.request' && /redacted=\d/.test(String(l.fields.detail)))).toBe(true);
+  });
+
+  it('OFF: every echoed credential and credential header reaches the agent', async () => {
+    const plain = await exchange(off, false);
+    const streamed = await exchange(off, true, 7);
+    const labels = new Set(canaries.scan([...plain.texts, ...streamed.texts]).map((h) => h.label));
+    for (const l of ['jwt claim', 'api key', 'authorization header', 'set-cookie', 'api-key header', 'x-api-key header', 'www-authenticate']) {
+      expect(labels.has(l), l).toBe(true);
+    }
+    expect(plain.texts[1]![1]).toContain(plain.token);
+    expect(streamed.texts[1]![1]).toContain(streamed.token);
+  });
+});
