@@ -21,9 +21,9 @@ export const RESPONSE_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
   'content-length',
-  // Compressed bodies would hide an echoed token from the redactor: the router always asks for identity encoding.
-  'accept-encoding', 'content-encoding',
 ]);
+/** Compressed bodies would hide an echoed token from the redactor: the router always asks for identity encoding. */
+const ENCODING: ReadonlySet<string> = new Set(['accept-encoding', 'content-encoding']);
 
 const REQUEST_ALLOW: ReadonlySet<string> = new Set([
   'content-type', 'accept', 'user-agent', 'openai-beta', 'traceparent', 'tracestate', 'x-ms-client-request-id',
@@ -62,7 +62,7 @@ export function forwardRequestHeaders(entries: HeaderPairs, stripCredentials: bo
   for (const [raw, value] of entries) {
     const name = raw.toLowerCase();
     if (AGENT_CREDENTIAL_HEADERS.has(name)) droppedCredentials++;
-    if (HOP_BY_HOP.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || (stripCredentials && ENCODING.has(name))) continue;
     if (stripCredentials ? allowed(name, REQUEST_ALLOW, REQUEST_ALLOW_PREFIXES) : true) {
       headers.push([name, value]);
       if (!stripCredentials && name === 'authorization') agentAuthorization = true;
@@ -79,7 +79,7 @@ export function forwardResponseHeaders(entries: HeaderPairs, stripCredentials: b
   const out: Array<[string, string]> = [];
   for (const [raw, value] of entries) {
     const name = raw.toLowerCase();
-    if (HOP_BY_HOP.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || (stripCredentials && ENCODING.has(name))) continue;
     if (stripCredentials ? allowed(name, RESPONSE_ALLOW, RESPONSE_ALLOW_PREFIXES) : true) out.push([name, value]);
   }
   return out;

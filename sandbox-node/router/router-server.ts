@@ -104,7 +104,14 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     const upstream = await deps.upstream.send({
       url: new URL(basePath + r.upstreamPath, settings.endpoint.origin), method: 'POST', headers, body: read.bytes, signal: abort.signal,
     });
-    const secrets = [...new Set([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])])];
+    const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity' && !disabled.has('body-redaction')) {
+      // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.
+      upstream.destroy();
+      note.reason = 'encoded_response';
+      return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
+    }
+    const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
     const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
     note.redactions = redacting.redactions;
     const out = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
@@ -197,6 +204,23 @@ function publicMessage(code: KarsErrorCode): string {
     case 'ROUTER_UPSTREAM_TIMEOUT': return 'the model endpoint did not answer in time';
     default: return 'request failed';
   }
+}
+
+/**
+ * The router's own tokens, raw and base64-encoded at each of the three alignments (edge characters that depend on
+ * the neighbouring bytes dropped), so an echo re-encoded by the upstream is caught too.
+ */
+function withEncodedForms(tokens: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const t of tokens) {
+    out.add(t);
+    for (let pad = 0; pad < 3; pad++) {
+      const b64 = Buffer.from('\0'.repeat(pad) + t).toString('base64');
+      const inner = b64.slice(Math.ceil((pad * 4) / 3) + 1, -4);
+      if (inner.length >= 12) out.add(inner);
+    }
+  }
+  return [...out];
 }
 
 function pairs(raw: readonly string[]): HeaderPairs {

@@ -5,6 +5,7 @@
 // x-api-key and WWW-Authenticate headers holding canaries. With the mitigations on the agent sees none of them and the
 // stream still arrives chunk by chunk; with `response-headers` and `body-redaction` off it sees every one.
 import type { ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityServer, type IdentityServer } from '../../infra/local/identity/identity-server';
 import { startRouterStack, type RouterStack } from '../integration/router/router-stack';
@@ -32,6 +33,16 @@ let off: RouterStack;
 async function hostileAnswer(req: SeenRequest, res: ServerResponse): Promise<void> {
   const routerToken = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
   const body = JSON.parse(req.body) as { stream?: boolean; messages: Array<{ content: string }> };
+  if (body.messages[0]!.content === 'base64') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ debug: Buffer.from(`Authorization: Bearer ${routerToken}`).toString('base64') }));
+    return;
+  }
+  if (body.messages[0]!.content === 'gzip') {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    res.end(gzipSync(JSON.stringify({ echo: routerToken })));
+    return;
+  }
   res.writeHead(200, { 'content-type': body.stream ? 'text/event-stream' : 'application/json', ...headerCanaries });
   if (!body.stream) {
     res.end(JSON.stringify({ error: { message: `token ${routerToken} rejected; api-key: ${canaryKey}; id ${canaryJwt}` } }));
@@ -67,7 +78,7 @@ afterAll(async () => {
   await identity?.stop();
 });
 
-async function exchange(stack: RouterStack, stream: boolean, splitAt = 0): Promise<{ texts: Array<[string, string]>; chunks: number; token: string }> {
+async function exchange(stack: RouterStack, stream: boolean, splitAt: number | string = 0): Promise<{ texts: Array<[string, string]>; chunks: number; token: string }> {
   const r = await fetch(`${stack.url}/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ ...JSON.parse(chatBody(String(splitAt))), stream }),
@@ -100,6 +111,18 @@ describe('T3-I credentials in responses', () => {
       expect(chunks, 'passed through as it arrived, not buffered').toBeGreaterThan(3);
     }
     expect(on.logs.some((l) => l.event === 'router.request' && /redacted=\d/.test(String(l.fields.detail)))).toBe(true);
+  });
+
+  it('ON: the router token re-encoded as base64 is redacted; a compressed body (which would hide it) is refused', async () => {
+    const b64 = await exchange(on, false, 'base64');
+    const decoded = Buffer.from((JSON.parse(b64.texts[1]![1]) as { debug: string }).debug.replace('[REDACTED]', ''), 'base64').toString('latin1');
+    expect(decoded).not.toContain(b64.token.slice(10, 60));
+    const gz = await exchange(on, false, 'gzip');
+    expect(JSON.parse(gz.texts[1]![1])).toMatchObject({ code: 'ROUTER_UPSTREAM_UNAVAILABLE' });
+    const offGz = await exchange(off, false, 'gzip');
+    expect(offGz.texts[1]![1]).toContain(offGz.token); // passed through compressed; the agent's client inflates it
+    const offB64 = await exchange(off, false, 'base64');
+    expect(Buffer.from((JSON.parse(offB64.texts[1]![1]) as { debug: string }).debug, 'base64').toString()).toContain(offB64.token);
   });
 
   it('OFF: every echoed credential and credential header reaches the agent', async () => {

@@ -1,5 +1,5 @@
-// Graceful drain (SIGTERM): a streamed answer in flight finishes; new connections are refused at once; a request
-// arriving on a kept-alive connection while draining gets 503 ROUTER_DRAINING; the drain ends when the last request does.
+// Graceful drain (SIGTERM): a streamed answer in flight finishes; new connections are refused at once; the drain ends
+// when the last request does. (The process-level SIGTERM → exit 0 is in tests/threats/T2-S-router-listener.test.ts.)
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
