@@ -166,7 +166,8 @@ async function main(): Promise<void> {
           ...trust,
           KARS_ROUTER_LISTEN: `127.0.0.1:${envPort(sb.portEnv, sb.port)}`,
           KARS_SANDBOX_ID: sb.id,
-          KARS_ROUTER_MODEL_ENDPOINT: model.url,
+          // By name: the router's TLS agent pins the endpoint's DNS name (the dev certificate carries DNS:localhost).
+          KARS_ROUTER_MODEL_ENDPOINT: `https://localhost:${model.port}`,
           KARS_ROUTER_DEPLOYMENTS: DEFAULT_LOCAL_DEPLOYMENTS.join(','),
           AZURE_AUTHORITY_HOST: identity.authorityHost,
           AZURE_TENANT_ID: identity.tenantId,

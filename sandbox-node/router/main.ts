@@ -8,6 +8,7 @@ import { resolveListenAddress } from '../../core/router/listen-address';
 import { createAzureCredential } from '../../adapters/identity/create-azure-credential';
 import { createFreshTokenSource } from '../../adapters/identity/fresh-token-source';
 import { createJsonLogger } from '../../adapters/logging/json-logger';
+import { createUpstreamAgent } from './egress/upstream-agent';
 import { loadRouterConfig } from './router-config';
 import { createRouterServer } from './router-server';
 import { createUpstreamClient } from './upstream-client';
@@ -24,9 +25,14 @@ async function main(): Promise<void> {
   const credentialOf = () => createAzureCredential(process.env).credential;
   credentialOf();
   const tokens = createFreshTokenSource(credentialOf, { logger });
+  // T3-T: TLS to the model endpoint only (servername pinned to its DNS name, verification forced on); plain http is
+  // accepted by the settings for loopback endpoints only (the bench's stand-in).
+  const agent = config.endpoint.protocol === 'https:'
+    ? createUpstreamAgent({ endpoints: [{ host: config.endpoint.hostname, port: Number(config.endpoint.port || 443) }], maxSockets: config.maxConcurrency })
+    : undefined;
   const router = createRouterServer(
     { ...config, limits: config.limits },
-    { tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs }), clock: systemClock, logger },
+    { tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger },
   );
   await new Promise<void>((resolve, reject) => {
     router.server.once('error', reject);

@@ -11,6 +11,7 @@ import type { TokenSource } from '../../core/ports/token-source.port';
 import { createConcurrencyGate } from '../../core/router/concurrency-gate';
 import { forwardRequestHeaders, forwardResponseHeaders, type HeaderPairs } from '../../core/router/forward-headers';
 import { matchRouterRoute } from '../../core/router/model-route';
+import { isRedirectStatus } from '../../core/router/upstream/redirect-policy';
 import { createRouterLimiter, retryAfterSeconds, type RouterLimits } from '../../core/router/router-limiter';
 import { resolveRouterDisabled, type RouterMitigation } from '../../core/router/router-mitigations';
 import { createRedactingStream } from './redacting-stream';
@@ -104,6 +105,12 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     const upstream = await deps.upstream.send({
       url: new URL(basePath + r.upstreamPath, settings.endpoint.origin), method: 'POST', headers, body: read.bytes, signal: abort.signal,
     });
+    if (isRedirectStatus(upstream.statusCode ?? 0)) {
+      // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
+      upstream.destroy();
+      note.reason = 'redirect';
+      return refuse(res, note, 'UPSTREAM_REDIRECT_REFUSED', 'the model endpoint answered with a redirect');
+    }
     const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity' && !disabled.has('body-redaction')) {
       // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.

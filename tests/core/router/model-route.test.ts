@@ -23,6 +23,8 @@ describe('matchRouterRoute', () => {
     }
     expect(matchRouterRoute('GET', '/v1/chat/completions')).toMatchObject({ ok: false, code: 'METHOD_NOT_ALLOWED' });
     expect(matchRouterRoute('POST', '/v1/embeddings?x=1')).toMatchObject({ ok: false, code: 'INPUT_INVALID' });
+    // Absolute-form (a plain HTTP_PROXY request) is never proxied: only CONNECT tunnels are (docs/router-egress.md).
+    expect(matchRouterRoute('POST', 'http://example.com/v1/chat/completions')).toMatchObject({ ok: false, code: 'NOT_FOUND' });
     expect(matchRouterRoute('GET', '/healthz')).toMatchObject({ ok: true, value: { kind: 'health' } });
   });
 });
