@@ -1,5 +1,5 @@
 // T2-D "agent spam-saturates router": a flooding agent is held to its rate and to a bounded number of requests in flight.
-// Defends: T2-D (per-agent rate limit; the circuit breaker on tool failures comes with the egress module)
+// Defends: an agent (or a loop in it) flooding the router with model calls, or holding many requests open to exhaust it.
 // Global 500 rps (burst 1000) and per agent 50 rps (burst 100): past them the router answers 429 with Retry-After and
 // LIMIT_RATE_EXCEEDED before reading the body or calling the endpoint. A fixed number of requests in flight: past it,
 // 503 ROUTER_OVERLOADED at once. With `rate-limits` / `concurrency-cap` off the whole flood reaches the endpoint.

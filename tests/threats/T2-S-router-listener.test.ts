@@ -1,5 +1,5 @@
 // T2-S "agent impersonates the router" (listener half): the router listens on loopback only and the agent cannot take its port.
-// Defends: T2-S (loopback listener, UID-1001 router, egress guard for UID 1000)
+// Defends: another pod or host talking to the credential-holding router (non-loopback bind), and an agent that takes port 8443 before the router to pose as it.
 // The real router daemon (dist/sandbox-node/router/main.js) refuses a non-loopback listen address unless the dev flag
 // is set (then it warns), and drains on SIGTERM. In a pod-like network namespace with the real egress guard and
 // kars-jail: the router (UID 1001) on 127.0.0.1:8443 answers the jailed agent (UID 1000), which reaches nothing

@@ -1,5 +1,5 @@
 // T2-T "agent injects forged auth header": the agent's credentials never reach the model endpoint.
-// Defends: T2-T (router authenticates via workload identity; agent holds no token)
+// Defends: an agent that sends its own or a forged Authorization, api-key, x-api-key, cookie or proxy-authorization to the model endpoint through the router, or hopes to see the router's token.
 // Every credential the agent sends (Authorization, api-key, x-api-key, cookie, proxy-authorization, APIM key) is
 // dropped; the router authenticates with its own workload-identity token for the endpoint's audience, and the agent
 // never sees a token. With the mitigation off (`strip-agent-credentials`) the forged values reach the endpoint and the
@@ -54,6 +54,10 @@ describe('T2-T forged credentials from the agent', () => {
     expect(body).not.toContain(token);
     expect(JSON.stringify([...r.headers])).not.toContain('eyJ');
     expect(on.logs.some((l) => l.fields.detail === 'agent_credentials_dropped=6')).toBe(true);
+    // The router's log lines name how many credentials it dropped, never a value, and never its own token.
+    const logText = JSON.stringify(on.logs);
+    expect(canaries.scan([['router log', logText]])).toEqual([]);
+    expect(logText).not.toContain(token.slice(0, 40));
   });
 
   it('ON: the unmodified openai client (which always sends its apiKey as a bearer) works, its key never travels', async () => {

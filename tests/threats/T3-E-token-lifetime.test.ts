@@ -1,6 +1,5 @@
-// T3-E "stolen token used outside cluster": the router's tokens are scoped to the model audience and never used past
-// one hour after issue.
-// Defends: T3-E (workload-identity scoped, short-lived (<= 1 h) tokens)
+// T3-E "stolen token used outside cluster": the router's tokens are scoped to one audience and used at most 1 h.
+// Defends: a stolen router token that outlives its hour (an old token handed back by MSAL or IMDS caches still in use) or opens more than the model endpoint.
 // Caches below the router (MSAL, IMDS) hand back old tokens that are still unexpired (managed-identity tokens live up
 // to 24 h). The router rebuilds its credential to get a younger one and fails closed when none comes; with
 // `token-max-age` off it forwards the old token. Tokens are cached and refreshed before expiry or maximum age, one

@@ -1,5 +1,5 @@
 // T3-I "token leak via response body": nothing the model endpoint sends back carries a credential to the agent.
-// Defends: T3-I (router strips Authorization / tokens from responses)
+// Defends: a model endpoint (buggy, compromised or impersonated) echoing the router's bearer token or other credentials to the agent in response headers or bodies, streamed or not, raw, base64-encoded, compressed or via a redirect.
 // A compromised or buggy endpoint echoes the router's own bearer token (in a JSON error and in an SSE stream split
 // at many points inside the token), a canary JWT and a canary key, and sets Authorization, Set-Cookie, api-key,
 // x-api-key and WWW-Authenticate headers holding canaries. With the mitigations on the agent sees none of them and the
@@ -116,6 +116,8 @@ describe('T3-I credentials in responses', () => {
       expect(chunks, 'passed through as it arrived, not buffered').toBeGreaterThan(3);
     }
     expect(on.logs.some((l) => l.event === 'router.request' && /redacted=\d/.test(String(l.fields.detail)))).toBe(true);
+    expect(canaries.scan([['router log', JSON.stringify(on.logs)]])).toEqual([]);
+    expect(JSON.stringify(on.logs)).not.toContain('eyJ');
   });
 
   it('ON: the router token re-encoded as base64 is redacted; a compressed body (which would hide it) and a redirect are refused', async () => {
