@@ -209,6 +209,9 @@ function publicMessage(code: KarsErrorCode): string {
     case 'IDENTITY_UNAVAILABLE': return 'the router could not obtain a credential for the model endpoint';
     case 'ROUTER_UPSTREAM_UNAVAILABLE': return 'the model endpoint could not be reached';
     case 'ROUTER_UPSTREAM_TIMEOUT': return 'the model endpoint did not answer in time';
+    case 'UPSTREAM_TLS_FAILED':
+    case 'UPSTREAM_PIN_MISMATCH':
+    case 'UPSTREAM_HOST_NOT_PINNED': return 'the model endpoint failed TLS verification';
     default: return 'request failed';
   }
 }

@@ -5,6 +5,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { KarsError } from '../../core/errors';
+import { upstreamTlsErrorCode } from './egress/upstream-agent';
 
 /** An agent, or a factory that picks one per upstream URL. */
 export type UpstreamAgent = http.Agent | ((url: URL) => http.Agent);
@@ -24,7 +25,10 @@ export interface UpstreamRequest {
 }
 
 export interface UpstreamClient {
-  /** @throws KarsError ROUTER_UPSTREAM_UNAVAILABLE | ROUTER_UPSTREAM_TIMEOUT (the cause is never attached: it holds the request) */
+  /**
+   * @throws KarsError ROUTER_UPSTREAM_UNAVAILABLE | ROUTER_UPSTREAM_TIMEOUT | UPSTREAM_TLS_FAILED | UPSTREAM_PIN_MISMATCH |
+   *   UPSTREAM_HOST_NOT_PINNED (the cause is never attached: it holds the request, whose headers carry the token)
+   */
   send(request: UpstreamRequest): Promise<http.IncomingMessage>;
 }
 
@@ -59,7 +63,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         }, options.timeoutMs);
         req.on('error', (e: NodeJS.ErrnoException) => {
           clearTimeout(timer);
-          reject(timedOut
+          const tls = upstreamTlsErrorCode(e);
+          reject(tls ? new KarsError(tls, 'the model endpoint failed TLS verification') : timedOut
             ? new KarsError('ROUTER_UPSTREAM_TIMEOUT', 'the model endpoint did not answer in time')
             : new KarsError('ROUTER_UPSTREAM_UNAVAILABLE', `the model endpoint could not be reached (${e.code ?? e.name})`));
         });

@@ -15,7 +15,7 @@ import type { RouterMitigation } from '../../../core/router/router-mitigations';
 import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
 import { startModelUpstream, type ModelUpstream } from '../../../infra/local/model-upstream/model-upstream-server';
 import { createRouterServer, type RouterServer } from '../../../sandbox-node/router/router-server';
-import { createUpstreamClient } from '../../../sandbox-node/router/upstream-client';
+import { createUpstreamClient, type UpstreamAgent } from '../../../sandbox-node/router/upstream-client';
 import { workloadIdentityEnv } from '../identity/local-identity-fixture';
 
 export interface LogLine {
@@ -35,6 +35,8 @@ export interface StartRouterOptions {
   maxConcurrency?: number;
   maxBodyBytes?: number;
   clock?: Clock;
+  /** The upstream agent (default: trusts the dev CA); e.g. the egress module's pinned TLS agent. */
+  upstreamAgent?: UpstreamAgent;
   _disable?: readonly RouterMitigation[];
 }
 
@@ -71,7 +73,7 @@ export async function startRouterStack(options: StartRouterOptions = {}): Promis
     },
     {
       tokens,
-      upstream: createUpstreamClient({ timeoutMs: 10_000, agent: (u) => (u.protocol === 'https:' ? agent : plain) }),
+      upstream: createUpstreamClient({ timeoutMs: 10_000, agent: options.upstreamAgent ?? ((u) => (u.protocol === 'https:' ? agent : plain)) }),
       clock: options.clock ?? systemClock, logger,
     },
     { ...(options._disable ? { _disable: options._disable } : {}) },
