@@ -1,5 +1,6 @@
-// `npm start`: the whole local stack on 127.0.0.1 — dev TLS, identity, Key Vault, Azurite, Cosmos, Service Bus and
-// the Functions host — then one "kars local stack ready" line once /api/health reports every part ok.
+// `npm start`: the whole local stack on 127.0.0.1 — dev TLS, identity, Key Vault, Azurite, Cosmos, Service Bus, the
+// Functions host, the model stand-in and two demo sandboxes' routers — then one "kars local stack ready" line once
+// /api/health reports every part ok and both routers answer.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -8,6 +9,7 @@ import { devCaTrustEnv } from './tls/ca-trust';
 import { startIdentityServer } from './identity/identity-server';
 import { startKeyVaultServer } from './keyvault/keyvault-server';
 import { startAzurite } from './azurite/start-azurite';
+import { DEFAULT_LOCAL_DEPLOYMENTS, startModelUpstream } from './model-upstream/model-upstream-server';
 import { startChildService, type ChildService } from './stack/child-service';
 import { portOf, readLocalSettings } from './stack/local-settings';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
@@ -17,6 +19,12 @@ const LOCAL_QUEUES = [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }];
 
 const root = resolve(__dirname, '..', '..', '..');
 const dist = join(root, 'dist', 'infra', 'local');
+const routerMain = join(root, 'dist', 'sandbox-node', 'router', 'main.js');
+/** The two demo sandboxes, each with its own router (as one sandbox pod each in AKS). */
+const DEMO_SANDBOXES = [
+  { id: 'demo-sandbox', portEnv: 'KARS_LOCAL_ROUTER_PORT', port: 8443, tag: 'routerA' },
+  { id: 'demo-sandbox-b', portEnv: 'KARS_LOCAL_ROUTER_B_PORT', port: 8444, tag: 'routerB' },
+] as const;
 const envPort = (name: string, fallback: number): number => {
   const v = process.env[name];
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : fallback;
@@ -60,6 +68,19 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<Record<str
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`local stack not healthy: ${Object.entries(last).filter(([, d]) => d.state !== 'ok').map(([n]) => n).join(', ') || 'no answer'}`);
+}
+
+async function waitForRouter(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).status === 200) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`router ${url} did not answer`);
 }
 
 async function main(): Promise<void> {
@@ -127,6 +148,38 @@ async function main(): Promise<void> {
     stoppers.push(() => bus.stop());
     for (const c of children) say(`${c.name} pid=${c.pid} listening on ${c.port}`);
 
+    // LOCAL STAND-IN for Azure OpenAI / Foundry: answers only tokens from the local identity server for its audience.
+    const model = await startModelUpstream({
+      port: envPort('KARS_LOCAL_MODEL_PORT', 8310),
+      tlsDir: tls.dir,
+      verifyAccessToken: identity.verifyAccessToken,
+    });
+    stoppers.push(() => model.stop());
+    say(`model stand-in listening on ${model.port}`);
+
+    // The routers run as their own processes and get their token from the local identity endpoint through
+    // @azure/identity's WorkloadIdentityCredential, exactly as in AKS (projected service-account token file).
+    const routers: Array<{ id: string; url: string; tag: string; child: ChildService }> = [];
+    for (const sb of DEMO_SANDBOXES) {
+      const child = await startChildService(`router ${sb.id}`, routerMain, {
+        env: {
+          ...trust,
+          KARS_ROUTER_LISTEN: `127.0.0.1:${envPort(sb.portEnv, sb.port)}`,
+          KARS_SANDBOX_ID: sb.id,
+          // By name: the router's TLS agent pins the endpoint's DNS name (the dev certificate carries DNS:localhost).
+          KARS_ROUTER_MODEL_ENDPOINT: `https://localhost:${model.port}`,
+          KARS_ROUTER_DEPLOYMENTS: DEFAULT_LOCAL_DEPLOYMENTS.join(','),
+          AZURE_AUTHORITY_HOST: identity.authorityHost,
+          AZURE_TENANT_ID: identity.tenantId,
+          AZURE_CLIENT_ID: identity.clientId,
+          AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
+        },
+        onLine: (line) => say(line),
+      });
+      stoppers.push(() => child.stop());
+      routers.push({ id: sb.id, url: `http://127.0.0.1:${child.port}`, tag: sb.tag, child });
+    }
+
     const httpPort = envPort('KARS_LOCAL_HTTP_PORT', settings.httpPort);
     const host = await startChildService('functions', join(dist, 'host', 'main.js'), {
       env: {
@@ -147,7 +200,9 @@ async function main(): Promise<void> {
     stoppers.push(() => host.stop());
     const base = `http://127.0.0.1:${host.port}`;
     await waitForHealth(`${base}/api/health`, 60_000);
-    say(`kars local stack ready on ${base}/api (functions pid=${host.pid}, cosmos pid=${cosmos.pid}, servicebus pid=${bus.pid}, azurite pid=${azurite.pid})`);
+    for (const r of routers) await waitForRouter(r.url, 30_000);
+    const routerPids = routers.map((r) => `${r.tag} pid=${r.child.pid}`).join(', ');
+    say(`kars local stack ready on ${base}/api (functions pid=${host.pid}, cosmos pid=${cosmos.pid}, servicebus pid=${bus.pid}, azurite pid=${azurite.pid}, ${routerPids}) routers ${routers.map((r) => `${r.id}=${r.url}`).join(' ')}`);
   } catch (e) {
     process.stderr.write(`local stack failed to start: ${e instanceof Error ? e.message : 'unknown error'}\n`);
     await stopAll(1);

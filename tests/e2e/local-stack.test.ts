@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const START = 'dist/infra/local/start.js';
@@ -26,6 +27,7 @@ interface Stack {
   output: string[];
   pids: Record<string, number>;
   base: string;
+  routers: Record<string, string>;
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kars-e2e-'));
@@ -35,7 +37,7 @@ const running: Stack[] = [];
 async function startStack(): Promise<Stack> {
   const proc = spawn(process.execPath, [START], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
-  const stack: Stack = { proc, output, pids: {}, base: '' };
+  const stack: Stack = { proc, output, pids: {}, base: '', routers: {} };
   running.push(stack);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line:\n${output.slice(-20).join('\n')}`)), 120_000);
@@ -50,6 +52,7 @@ async function startStack(): Promise<Stack> {
         if (line.includes('kars local stack ready')) {
           stack.base = /ready on (http:\/\/127\.0\.0\.1:\d+)\/api/.exec(line)?.[1] ?? '';
           for (const m of line.matchAll(/(\w+) pid=(\d+)/g)) stack.pids[m[1]!] = Number(m[2]);
+          for (const m of line.matchAll(/ (demo-sandbox[\w-]*)=(http:\/\/127\.0\.0\.1:\d+)/g)) stack.routers[m[1]!] = m[2]!;
           clearTimeout(timer);
           resolve();
         }
@@ -100,6 +103,9 @@ describe('npm start (local stack)', () => {
       KARS_LOCAL_KEYVAULT_PORT: '0',
       KARS_LOCAL_IDENTITY_PORT: '0',
       KARS_LOCAL_AZURITE_PORT: '0',
+      KARS_LOCAL_MODEL_PORT: '0',
+      KARS_LOCAL_ROUTER_PORT: '0',
+      KARS_LOCAL_ROUTER_B_PORT: '0',
     };
     let stack = await startStack();
     const first = await health(stack.base);
@@ -107,6 +113,18 @@ describe('npm start (local stack)', () => {
     for (const dep of ['cosmos', 'servicebus', 'storage', 'secrets', 'identity', 'durable']) {
       expect(first.body.dependencies[dep]?.state, dep).toBe('ok');
     }
+
+    // Both demo sandboxes' routers are up; the unmodified openai client streams through one (token from the local
+    // identity endpoint through @azure/identity, model stand-in over HTTPS with the dev CA).
+    expect(Object.keys(stack.routers).sort()).toEqual(['demo-sandbox', 'demo-sandbox-b']);
+    const openai = new OpenAI({ baseURL: `${stack.routers['demo-sandbox']}/v1`, apiKey: 'unused-by-the-router', maxRetries: 0 });
+    let streamed = '';
+    for await (const c of await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello from e2e' }], stream: true })) {
+      streamed += c.choices[0]?.delta?.content ?? '';
+    }
+    expect(streamed).toBe('echo: hello from e2e');
+    const b = new OpenAI({ baseURL: `${stack.routers['demo-sandbox-b']}/v1`, apiKey: 'unused', maxRetries: 0 });
+    expect((await b.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).data).toHaveLength(1);
 
     // An orchestration started before the restart is still there after it.
     const started = await fetch(`${stack.base}/api/rollouts`, {

@@ -1,0 +1,61 @@
+// Composition root of the sandbox router daemon (UID 1001, one per sandbox pod): settings → listen address check
+// (T2-S) → identity (workload identity in AKS, managed identity as fallback) → token source with the one-hour cap
+// (T3-E) → upstream client → listener. Prints `router listening on <port>` once bound; SIGTERM/SIGINT drain the
+// requests in flight and exit 0. A configuration error exits 2 with the code and the offending key, never a value.
+import { KarsError, isKarsError } from '../../core/errors';
+import { systemClock } from '../../core/ports/clock.port';
+import { resolveListenAddress } from '../../core/router/listen-address';
+import { createAzureCredential } from '../../adapters/identity/create-azure-credential';
+import { createFreshTokenSource } from '../../adapters/identity/fresh-token-source';
+import { createJsonLogger } from '../../adapters/logging/json-logger';
+import { createUpstreamAgent } from './egress/upstream-agent';
+import { loadRouterConfig } from './router-config';
+import { createRouterServer } from './router-server';
+import { createUpstreamClient } from './upstream-client';
+
+async function main(): Promise<void> {
+  const logger = createJsonLogger({ component: 'router' });
+  const config = loadRouterConfig(process.env);
+  const listen = resolveListenAddress(config.listen, { allowNonLoopback: config.allowNonLoopback });
+  if (!listen.ok) throw new KarsError(listen.code, listen.message);
+  if (listen.value.exposed) {
+    logger.warn('router.listen_not_loopback', { reason: 'KARS_ROUTER_ALLOW_NON_LOOPBACK=true: reachable from outside the pod (dev only)' });
+  }
+  // Built once now (settings errors fail start-up), again by the token source when a cache hands back an old token.
+  const credentialOf = () => createAzureCredential(process.env).credential;
+  credentialOf();
+  const tokens = createFreshTokenSource(credentialOf, { logger });
+  // T3-T: TLS to the model endpoint only (servername pinned to its DNS name, verification forced on); plain http is
+  // accepted by the settings for loopback endpoints only (the bench's stand-in).
+  const agent = config.endpoint.protocol === 'https:'
+    ? createUpstreamAgent({ endpoints: [{ host: config.endpoint.hostname, port: Number(config.endpoint.port || 443) }], maxSockets: config.maxConcurrency })
+    : undefined;
+  const router = createRouterServer(
+    { ...config, limits: config.limits },
+    { tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger },
+  );
+  await new Promise<void>((resolve, reject) => {
+    router.server.once('error', reject);
+    router.server.listen(listen.value.port, listen.value.host, () => resolve());
+  });
+  const address = router.server.address();
+  const port = typeof address === 'object' && address ? address.port : listen.value.port;
+  process.stdout.write(`router ${config.sandboxId} listening on ${port}\n`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('router.draining', { sandboxId: config.sandboxId, count: router.inFlight });
+    void router.drain(config.drainMs).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  const code = isKarsError(e) ? e.code : (e as { code?: string })?.code ?? 'INTERNAL';
+  const message = isKarsError(e) ? e.message : 'router failed to start';
+  process.stderr.write(`router: ${code}: ${message}\n`);
+  process.exit(2);
+});

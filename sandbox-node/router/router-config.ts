@@ -1,0 +1,95 @@
+// Router settings parsed once at start-up from the pod's environment (one zod schema, like functions/config.ts). A bad
+// setting fails fast naming the key, never its value. There is no key for switching a mitigation off: `_disable`
+// exists only as an option of the factories, for attack tests. Identity settings (AZURE_CLIENT_ID, AZURE_TENANT_ID,
+// AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST) are read by adapters/identity/create-azure-credential.ts.
+import { z } from 'zod';
+import { KarsError } from '../../core/errors';
+import { DEFAULT_ROUTER_LISTEN } from '../../core/router/listen-address';
+import { DEPLOYMENT_NAME } from '../../core/router/model-route';
+import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/model-audience';
+import { isLoopbackUrl } from '../../adapters/identity/loopback';
+
+const int = (def: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().positive().max(max).default(def);
+
+const routerSchema = z.object({
+  KARS_ROUTER_LISTEN: z.string().default(DEFAULT_ROUTER_LISTEN),
+  /** Dev only: allow a non-loopback listen address (warned at start). */
+  KARS_ROUTER_ALLOW_NON_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  KARS_SANDBOX_ID: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+  /** The agent's identity for the per-agent limit; default: the sandbox id (one agent per sandbox pod). */
+  KARS_ROUTER_AGENT_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
+  /** Azure OpenAI / Foundry endpoint, https (plain http only on loopback, for the local stand-in and the bench). */
+  KARS_ROUTER_MODEL_ENDPOINT: z.url(),
+  /** Token scope; default chosen from the endpoint (core/router/model-audience.ts). */
+  KARS_ROUTER_MODEL_SCOPE: z.enum(MODEL_SCOPES).optional(),
+  /** Comma-separated deployments the agent may call (OpenAI form: `model`; Azure form: the path). */
+  KARS_ROUTER_DEPLOYMENTS: z.string().min(1),
+  KARS_ROUTER_MAX_CONCURRENCY: int(256, 65_536),
+  KARS_ROUTER_MAX_BODY_BYTES: int(16 * 1024 * 1024, 64 * 1024 * 1024),
+  KARS_ROUTER_UPSTREAM_TIMEOUT_MS: int(120_000, 600_000),
+  /** SIGTERM grace: in-flight requests get this long (pod terminationGracePeriodSeconds 30 − 5). */
+  KARS_ROUTER_DRAIN_MS: int(25_000, 600_000),
+  KARS_LIMIT_GLOBAL_RPS: int(500),
+  KARS_LIMIT_GLOBAL_BURST: int(1000),
+  KARS_LIMIT_AGENT_RPS: int(50),
+  KARS_LIMIT_AGENT_BURST: int(100),
+});
+
+/** Every setting the router reads (docs/router.md documents each). */
+export const ROUTER_SETTING_KEYS: readonly string[] = Object.keys(routerSchema.shape);
+
+export interface RouterConfig {
+  listen: string;
+  allowNonLoopback: boolean;
+  sandboxId: string;
+  agentId: string;
+  endpoint: URL;
+  scope: ModelScope;
+  deployments: ReadonlySet<string>;
+  maxConcurrency: number;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  drainMs: number;
+  limits: { globalRps: number; globalBurst: number; agentRps: number; agentBurst: number };
+}
+
+/** @throws KarsError CONFIG_INVALID naming the offending keys (never their values). */
+export function loadRouterConfig(env: Record<string, string | undefined>): Readonly<RouterConfig> {
+  const parsed = routerSchema.safeParse(env);
+  if (!parsed.success) {
+    const keys = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))].join(', ');
+    throw new KarsError('CONFIG_INVALID', `invalid or missing settings: ${keys}`);
+  }
+  const s = parsed.data;
+  const endpoint = new URL(s.KARS_ROUTER_MODEL_ENDPOINT);
+  // The router's bearer token must never travel in clear text beyond this pod.
+  if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && isLoopbackUrl(endpoint.href))) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_MODEL_ENDPOINT must be https');
+  }
+  if (endpoint.search || endpoint.hash || endpoint.username || endpoint.password) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_MODEL_ENDPOINT takes no query, fragment or user info');
+  }
+  const deployments = s.KARS_ROUTER_DEPLOYMENTS.split(',').map((d) => d.trim()).filter(Boolean);
+  if (deployments.length === 0 || !deployments.every((d) => DEPLOYMENT_NAME.test(d))) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_DEPLOYMENTS');
+  }
+  return Object.freeze({
+    listen: s.KARS_ROUTER_LISTEN,
+    allowNonLoopback: s.KARS_ROUTER_ALLOW_NON_LOOPBACK === 'true',
+    sandboxId: s.KARS_SANDBOX_ID,
+    agentId: s.KARS_ROUTER_AGENT_ID ?? s.KARS_SANDBOX_ID,
+    endpoint,
+    scope: s.KARS_ROUTER_MODEL_SCOPE ?? modelScopeFor(endpoint),
+    deployments: new Set(deployments),
+    maxConcurrency: s.KARS_ROUTER_MAX_CONCURRENCY,
+    maxBodyBytes: s.KARS_ROUTER_MAX_BODY_BYTES,
+    upstreamTimeoutMs: s.KARS_ROUTER_UPSTREAM_TIMEOUT_MS,
+    drainMs: s.KARS_ROUTER_DRAIN_MS,
+    limits: {
+      globalRps: s.KARS_LIMIT_GLOBAL_RPS,
+      globalBurst: s.KARS_LIMIT_GLOBAL_BURST,
+      agentRps: s.KARS_LIMIT_AGENT_RPS,
+      agentBurst: s.KARS_LIMIT_AGENT_BURST,
+    },
+  });
+}
