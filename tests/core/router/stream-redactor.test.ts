@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REDACTION, createStreamRedactor } from '../../../core/router/stream-redactor';
+import { assertProperty } from '../../support/property';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -42,7 +43,7 @@ describe('stream redactor', () => {
   ];
 
   it('redacts JWTs, Bearer values, keyed values and exact secrets at every split point (property, 2 to 6 chunks)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.constantFrom(...samples), fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), (text, cuts) => {
         const out = runSplit(text, cuts, [OPAQUE]);
         expect(out).not.toContain(JWT.slice(0, 40));
@@ -59,7 +60,7 @@ describe('stream redactor', () => {
   });
 
   it('keeps text without credentials byte for byte, multi-byte UTF-8 included', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.array(fc.nat(), { maxLength: 6 }), (s, cuts) => {
         const text = s.replace(/eyJ|bearer|api|key|token/gi, '');
         expect(runSplit(text, cuts)).toBe(text);
