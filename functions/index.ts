@@ -5,12 +5,17 @@ import { createJsonLogger } from '../adapters/logging/json-logger';
 import { appHooks, registerAzureTerminateHooks } from './app-hooks';
 import { routes } from './routes';
 import { registerAppFunctions } from './register-app-functions';
+import { isOperatorRoute } from './http/guard-routes';
 
 // Streamed request bodies let the edge cap a body while reading it, before it is buffered.
 app.setup({ enableHttpStream: true });
 
+// Operator routes are anonymous to the Functions host: App Service Authentication (Entra ID) stands in front and the app
+// checks the principal's operator role itself (functions/http/guard-routes.ts). A host key, which any resource-group
+// Contributor can list and the host also reads from `?code=`, then grants nothing.
 for (const r of routes) {
-  app.http(r.name, { methods: r.methods, route: r.route, authLevel: r.authLevel, handler: r.handler, extraInputs: r.extraInputs });
+  const authLevel = isOperatorRoute(r) ? 'anonymous' : r.authLevel;
+  app.http(r.name, { methods: r.methods, route: r.route, authLevel, handler: r.handler, extraInputs: r.extraInputs });
 }
 registerAppFunctions();
 // The hooks the route table registered (the edge's pending pre-auth summaries) run when the host stops this instance.

@@ -11,6 +11,11 @@ export interface RouteDef {
   route: string;
   authLevel: AuthLevel;
   handler: HttpHandler;
+  /**
+   * The handler refuses a credential in the query string itself (the webhook edge, which receipts the refusal), so the
+   * route guard (functions/http/guard-routes.ts) leaves that check to it.
+   */
+  refusesQueryCredentials?: true;
   /** Extra input bindings (e.g. the Durable client) for the Azure host. */
   extraInputs?: FunctionInput[];
 }

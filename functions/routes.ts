@@ -11,6 +11,9 @@ import { loadEdgeSettings } from './hooks/edge-settings';
 import { appHooks, type AppHooks } from './app-hooks';
 import { createChainReceiptSink } from '../core/audit/chain-receipt-sink';
 import { getServices } from './services';
+import { guardRoutes, type RouteGuardOptions } from './http/guard-routes';
+import { operatorAuthenticatorFromEnv } from './http/operator-auth';
+import { createJsonLogger } from '../adapters/logging/json-logger';
 
 export interface AppRouteSources {
   /** The hook routes' dependencies, built on the first webhook request. */
@@ -24,12 +27,17 @@ export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
 
 /**
  * The route table over the given sources. Registers on `hooks` what must run at shutdown: the edge pipeline's pending
- * pre-auth summary receipts (a dying instance would otherwise lose the counts of its open window).
+ * pre-auth summary receipts (a dying instance would otherwise lose the counts of its open window). Every route is
+ * guarded (functions/http/guard-routes.ts): no credential in a query string, operator routes for the operator role.
  */
-export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks): RouteDef[] {
+export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard: RouteGuardOptions = productionGuard()): RouteDef[] {
   const hookRoutes = createLazyHookRoutesWithShutdown(() => sources.hookDeps());
   hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
-  return [healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) })];
+  return guardRoutes([healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) })], guard);
+}
+
+function productionGuard(): RouteGuardOptions {
+  return { operatorAuthenticator: () => operatorAuthenticatorFromEnv(process.env), logger: createJsonLogger({ component: 'functions' }) };
 }
 
 export const routes: readonly RouteDef[] = buildAppRoutes(

@@ -11,13 +11,14 @@ export interface QueryCredentialFinding {
 
 /**
  * Canonical names (lower-case, separators removed, so `access_token`, `Access-Token` and `accessToken` all match
- * `accesstoken`). `sig`/`sv`/`se`… are Azure SAS parameters; `sig` alone carries the signature.
+ * `accesstoken`). `sig` carries an Azure SAS signature; `sv` (signed version), `se` (signed expiry) and the user
+ * delegation `skoid`/`sktid` mark a SAS URL even when its signature was cut off into another parameter.
  */
 export const CREDENTIAL_PARAM_NAMES: ReadonlySet<string> = new Set([
   'code', 'token', 'key', 'sig', 'signature', 'accesstoken', 'apikey', 'secret', 'password', 'passwd', 'pwd',
   'clientsecret', 'auth', 'authorization', 'jwt', 'sas', 'sastoken', 'sharedaccesssignature', 'bearer', 'hmac',
   'refreshtoken', 'idtoken', 'sessionid', 'session', 'privatekey', 'clientassertion', 'subscriptionkey', 'otp',
-  'credential', 'credentials', 'xfunctionskey', 'passcode',
+  'credential', 'credentials', 'xfunctionskey', 'passcode', 'sv', 'se', 'skoid', 'sktid',
 ]);
 
 /** Any name ending in one of these is treated as a credential too (`github_token`, `db-password`, `hostkey`). */

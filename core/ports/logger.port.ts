@@ -4,6 +4,8 @@ export const LOG_FIELDS = [
   'method', 'route', 'path', 'status', 'ms', 'traceparent', 'tenantId', 'hookId', 'channel', 'code',
   'sandboxId', 'deliveryId', 'receiptId', 'chain', 'seq', 'dependency', 'state', 'instanceId', 'orchestration',
   'queue', 'sessionId', 'messageId', 'count', 'reason', 'port', 'url', 'name', 'detail',
+  // Entra object id of an operator (who called an operator route; not a secret).
+  'principal',
   // JSON of request headers, already passed through core/http/redact-headers (edge log line).
   'headers',
 ] as const;

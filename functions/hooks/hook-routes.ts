@@ -29,7 +29,7 @@ export function createHookRoutesWithPipeline(deps: HookRouteDeps): HookRoutes {
   return {
     pipeline,
     routes: [
-      { name: 'hooksReceive', methods: ['POST'], route: 'hooks/{channel}/{hookId}', authLevel: 'anonymous', handler: receiveWebhookHandler(pipeline) },
+      { name: 'hooksReceive', methods: ['POST'], route: 'hooks/{channel}/{hookId}', authLevel: 'anonymous', handler: receiveWebhookHandler(pipeline), refusesQueryCredentials: true },
       { name: 'hooksCreate', methods: ['POST'], route: 'manage/hooks', authLevel: 'admin', handler: createHookHandler(admin) },
       { name: 'hooksGet', methods: ['GET'], route: 'manage/hooks/{hookId}', authLevel: 'admin', handler: getHookHandler(admin) },
       { name: 'hooksRotate', methods: ['POST'], route: 'manage/hooks/{hookId}/rotate', authLevel: 'admin', handler: rotateHookHandler(admin) },

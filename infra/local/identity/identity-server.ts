@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { silentLogger, type Logger } from '../../../core/ports/logger.port';
 import { ensureDevTls } from '../tls/dev-tls';
 import {
-  MAX_ACCESS_TOKEN_LIFETIME_SEC, accessTokenIssuer, createKeyedAccessTokenVerifier, type AccessTokenVerifier,
+  MAX_ACCESS_TOKEN_LIFETIME_SEC, accessTokenIssuer, audienceVariants, createKeyedAccessTokenVerifier, type AccessTokenVerifier,
 } from './access-token-verifier';
 import { publicJwk, signJwt, signingKeyFrom, verifyJwt, type JwtRejection } from './jwt';
 import { closeServer, listen, logRequest, pathSegments, queryOf, readBody, sendJson } from './local-http';
@@ -45,6 +45,11 @@ export interface StartIdentityServerOptions {
   federatedTokenLifetimeSec?: number;
   /** The App Service-style IDENTITY_HEADER secret; default random. */
   identityHeader?: string;
+  /**
+   * App role assignments (Entra "app roles"): a token minted for `resource` to `principalId` carries these `roles`,
+   * as Entra puts the roles a principal holds on an API into the access tokens issued for it.
+   */
+  appRoleAssignments?: ReadonlyArray<{ resource: string; principalId: string; roles: readonly string[] }>;
   logger?: Logger;
 }
 
@@ -66,6 +71,9 @@ export interface IdentityServer {
   caCertPem: string;
   caCertFile: string;
   tokenLifetimeSec: number;
+  /** Object ids of the two principals this server issues tokens to (workload identity app, managed identity). */
+  workloadPrincipalId: string;
+  managedIdentityPrincipalId: string;
   verifyAccessToken: AccessTokenVerifier;
   /** Signs a service-account token with the issuer key (for tests: wrong subject/audience, expired, ...). */
   mintServiceAccountToken(options?: MintServiceAccountTokenOptions): string;
@@ -101,13 +109,18 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
   const saIssuer = createServiceAccountIssuer(`${authorityHost}/oidc`, serviceAccountSubject);
   const verifyAccessToken = createKeyedAccessTokenVerifier(issuer, keyFor);
 
+  const principalIdOf = (appId: string): string => (appId === clientId ? `${clientId}-sp` : `${appId}-mi`);
   const mintAccessToken = (resource: string, appId: string): { token: string; expSec: number } => {
     const iat = Math.floor(Date.now() / 1000);
     const expSec = iat + tokenLifetimeSec;
-    const oid = appId === clientId ? `${clientId}-sp` : `${appId}-mi`;
+    const oid = principalIdOf(appId);
+    const roles = [...new Set((options.appRoleAssignments ?? [])
+      .filter((a) => a.principalId === oid && audienceVariants(a.resource).includes(resource))
+      .flatMap((a) => a.roles))];
     const token = signJwt({
       aud: resource, iss: issuer, iat, nbf: iat, exp: expSec,
       appid: appId, azp: appId, oid, sub: oid, tid: tenantId, idtyp: 'app', ver: '2.0', uti: randomUUID(),
+      ...(roles.length > 0 ? { roles } : {}),
     }, signing);
     return { token, expSec };
   };
@@ -233,6 +246,7 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
     identityEndpoint: `http://127.0.0.1:${miPort}/msi/token`, identityHeader,
     jwksUri: `${authorityHost}/${tenantId}/discovery/v2.0/keys`,
     caCertPem: tls.caCertPem, caCertFile: tls.caCertFile, tokenLifetimeSec,
+    workloadPrincipalId: principalIdOf(clientId), managedIdentityPrincipalId: principalIdOf(managedIdentityClientId),
     verifyAccessToken,
     mintServiceAccountToken: (o) => saIssuer.mint(o),
     stats: () => ({ ...counters }),
