@@ -22,6 +22,9 @@ import {
 export const LOCAL_TENANT_ID = 'c0ffee00-0000-4000-8000-00000000ca75';
 export const LOCAL_CLIENT_ID = '5a1d0c1e-0000-4000-8000-000000000001';
 export const LOCAL_MANAGED_IDENTITY_CLIENT_ID = '5a1d0c1e-0000-4000-8000-000000000002';
+/** Object id of the service principal of a workload-identity app, and of a managed identity, on this server. */
+export const workloadPrincipalIdOf = (clientId: string): string => `${clientId}-sp`;
+export const managedIdentityPrincipalIdOf = (clientId: string): string => `${clientId}-mi`;
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const MAX_FORM_BYTES = 64 * 1024;
 const MAX_ASSERTION_LIFETIME_SEC = 24 * 3600;
@@ -109,7 +112,7 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
   const saIssuer = createServiceAccountIssuer(`${authorityHost}/oidc`, serviceAccountSubject);
   const verifyAccessToken = createKeyedAccessTokenVerifier(issuer, keyFor);
 
-  const principalIdOf = (appId: string): string => (appId === clientId ? `${clientId}-sp` : `${appId}-mi`);
+  const principalIdOf = (appId: string): string => (appId === clientId ? workloadPrincipalIdOf(clientId) : managedIdentityPrincipalIdOf(appId));
   const mintAccessToken = (resource: string, appId: string): { token: string; expSec: number } => {
     const iat = Math.floor(Date.now() / 1000);
     const expSec = iat + tokenLifetimeSec;

@@ -1,0 +1,61 @@
+// Operator auth settings: Azure mode cannot run operator routes without Entra settings (fail closed, 500
+// CONFIG_INVALID), local mode without them keeps the local host's key check only; errors name keys, never values.
+import { describe, expect, it } from 'vitest';
+import { isKarsError } from '../../../core/errors';
+import { guardRoutes } from '../../../functions/http/guard-routes';
+import { loadOperatorAuthSettings, OPERATOR_AUTH_SETTING_KEYS } from '../../../functions/http/operator-auth-settings';
+import { operatorAuthenticatorFromEnv } from '../../../functions/http/operator-auth';
+import { silentLogger } from '../../../core/ports/logger.port';
+import type { RouteDef } from '../../../functions/route-def';
+
+const TENANT = '11111111-2222-4333-8444-555555555555';
+const APP = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return isKarsError(e) ? e.code : 'other';
+  }
+  return undefined;
+}
+
+describe('loadOperatorAuthSettings', () => {
+  it('azure mode without tenant or audience: CONFIG_INVALID naming the keys', () => {
+    expect(codeOf(() => loadOperatorAuthSettings({}))).toBe('CONFIG_INVALID');
+    expect(codeOf(() => loadOperatorAuthSettings({ KARS_MODE: 'azure', KARS_OPERATOR_TENANT_ID: TENANT }))).toBe('CONFIG_INVALID');
+    expect(() => loadOperatorAuthSettings({ KARS_OPERATOR_TENANT_ID: 'canary-not-a-guid', KARS_OPERATOR_AUDIENCE: APP })).toThrow(/KARS_OPERATOR_TENANT_ID/);
+    expect(() => loadOperatorAuthSettings({ KARS_OPERATOR_TENANT_ID: 'canary-not-a-guid', KARS_OPERATOR_AUDIENCE: APP })).not.toThrow(/canary/);
+  });
+
+  it('local mode without them: no Entra check (the local host key stands); one without the other is an error', () => {
+    expect(loadOperatorAuthSettings({ KARS_MODE: 'local' })).toBeUndefined();
+    expect(codeOf(() => loadOperatorAuthSettings({ KARS_MODE: 'local', KARS_OPERATOR_AUDIENCE: APP }))).toBe('CONFIG_INVALID');
+  });
+
+  it('derives v2 issuer, JWKS and both audience spellings from the public cloud authority by default', () => {
+    const s = loadOperatorAuthSettings({ KARS_OPERATOR_TENANT_ID: TENANT, KARS_OPERATOR_AUDIENCE: APP })!;
+    expect(s.policy).toMatchObject({
+      tenantId: TENANT, role: 'Kars.Operator', issuers: [`https://login.microsoftonline.com/${TENANT}/v2.0`], audiences: [APP, `api://${APP}`],
+    });
+    expect(s.jwksUrl).toBe(`https://login.microsoftonline.com/${TENANT}/discovery/v2.0/keys`);
+    const gov = loadOperatorAuthSettings({ KARS_OPERATOR_TENANT_ID: TENANT, KARS_OPERATOR_AUDIENCE: APP, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us/' })!;
+    expect(gov.policy.issuers).toEqual([`https://login.microsoftonline.us/${TENANT}/v2.0`]);
+  });
+
+  it('has no switch that turns the check off', () => {
+    expect(OPERATOR_AUTH_SETTING_KEYS.some((k) => /DISABLE|SKIP|OFF/i.test(k))).toBe(false);
+  });
+});
+
+describe('guardRoutes without operator settings in azure mode', () => {
+  it('fails closed: an operator route answers 500 CONFIG_INVALID and its handler never runs', async () => {
+    let ran = 0;
+    const route: RouteDef = { name: 'op', methods: ['GET'], route: 'manage/x', authLevel: 'admin', handler: async () => { ran += 1; return { status: 200 }; } };
+    const [guarded] = guardRoutes([route], { operatorAuthenticator: () => operatorAuthenticatorFromEnv({ KARS_MODE: 'azure' }), logger: silentLogger });
+    const req = { url: 'https://app.example/api/manage/x', headers: new Headers() } as never;
+    const res = await guarded!.handler(req, {} as never);
+    expect(res).toMatchObject({ status: 500, jsonBody: { code: 'CONFIG_INVALID' } });
+    expect(ran).toBe(0);
+  });
+});
