@@ -1,6 +1,8 @@
 // kars serverless deployment: Function app (Flex Consumption) behind Front Door + WAF, Cosmos DB, Service Bus, Key
 // Vault, Storage, App Insights, and the AKS cluster for the agent sandboxes. Identity-only access everywhere: no
-// account key, SAS or connection string with a credential is created, output or stored in a setting.
+// account key, SAS or connection string with a credential is created, output or stored in a setting. The data plane
+// is private (VNet integration, private endpoints, public network access off), operator routes sit behind Entra ID,
+// and every resource logs to one workspace with alerts and a budget on top.
 // Deploy: bicep/deploy.sh or `npx kars deploy` (docs/deploy.md).
 targetScope = 'resourceGroup'
 
@@ -20,22 +22,21 @@ param tags object = {
 @description('Cosmos DB database name (KARS_COSMOS_DATABASE).')
 param cosmosDatabaseName string = 'kars'
 
-@description('Cosmos DB public network access. Disabled needs private endpoints, which this template does not create.')
+@description('Cosmos DB public network access. Disabled: reached through its private endpoint only (kars audit verify runs from the VNet).')
 @allowed([
   'Enabled'
   'Disabled'
 ])
-param cosmosPublicNetworkAccess string = 'Enabled'
+param cosmosPublicNetworkAccess string = 'Disabled'
 
 @description('Cosmos DB serverless capacity.')
 param cosmosServerless bool = true
 
-@description('Service Bus tier.')
+@description('Service Bus tier: Premium, the tier with private endpoints.')
 @allowed([
-  'Standard'
   'Premium'
 ])
-param serviceBusSku string = 'Standard'
+param serviceBusSku string = 'Premium'
 
 @description('Peek-lock duration of an edge delivery (ISO 8601, at most PT5M).')
 param edgeQueueLockDuration string = 'PT1M'
@@ -93,7 +94,7 @@ param auditReaderPrincipalIds array = []
 @description('CIDR ranges allowed to call the Function app directly (admin routes). Empty: Front Door only.')
 param operatorIpRanges array = []
 
-@description('CIDR ranges allowed to the SCM (deployment) endpoint. Empty: any network, Entra-authenticated only.')
+@description('CIDR ranges allowed to the SCM (deployment) endpoint. Empty: none from outside the VNet (deny by default).')
 param deployerIpRanges array = []
 
 @description('Maximum Flex Consumption instances.')
@@ -101,9 +102,31 @@ param deployerIpRanges array = []
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
 
-@description('WAF rate limit: requests per minute per client IP to /api/hooks/* (default: the global edge rate, 500/s).')
+@description('WAF rate limit: requests per minute per client IP to /api/hooks/*. Default: a tenth of the global edge rate (500/s = 30,000/min), so one client cannot spend the whole budget.')
 @minValue(10)
-param wafRateLimitPerMinute int = 30000
+param wafRateLimitPerMinute int = 3000
+
+@description('Client id of the operator API app registration (Entra ID, docs/deploy.md): the audience of operator tokens.')
+@minLength(36)
+@maxLength(36)
+param operatorApiClientId string
+
+@description('App role value operators hold on the operator API (KARS_OPERATOR_ROLE).')
+param operatorAppRole string = 'Kars.Operator'
+
+@description('Object ids of the Entra groups that operate the AKS cluster (AKS RBAC Cluster Admin). Required with deployAks.')
+param aksOperatorGroupObjectIds array = []
+
+@description('Email addresses for alerts and budget notifications.')
+@minLength(1)
+param alertEmails array
+
+@description('Monthly cost budget of the resource group (billing currency).')
+@minValue(1)
+param monthlyBudget int = 3000
+
+@description('First day of the budget period (yyyy-MM-01). Default: this month.')
+param budgetStartDate string = '${utcNow('yyyy-MM')}-01'
 
 @description('Optional custom host name for the webhook URL (hooks.example.com); TLS 1.2 minimum, managed certificate. Empty: the azurefd.net endpoint only.')
 param hooksCustomDomain string = ''
@@ -162,6 +185,15 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module network 'modules/network.bicep' = {
+  name: 'kars-network'
+  params: {
+    location: location
+    namePrefix: prefix
+    tags: tags
+  }
+}
+
 module identities 'modules/identities.bicep' = {
   name: 'kars-identities'
   params: {
@@ -179,6 +211,7 @@ module storage 'modules/storage.bicep' = {
     suffix: suffix
     tags: tags
     functionPrincipalId: identities.outputs.functionPrincipalId
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -196,6 +229,7 @@ module cosmos 'modules/cosmos.bicep' = {
       identities.outputs.functionPrincipalId
     ]
     dataReaderPrincipalIds: auditReaderPrincipalIds
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -216,6 +250,7 @@ module serviceBus 'modules/service-bus.bicep' = {
       identities.outputs.functionPrincipalId
       identities.outputs.routerPrincipalId
     ]
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -236,6 +271,84 @@ module keyVault 'modules/key-vault.bicep' = {
     workspaceId: monitoring.outputs.workspaceId
   }
 }
+
+// The checkpoint signing key in a vault of its own, where the app holds read-only access: a compromised app can use
+// the key but cannot replace it, and kars audit verify pins the public key (T1-R).
+module auditKeyVault 'modules/key-vault.bicep' = {
+  name: 'kars-audit-key-vault'
+  params: {
+    location: location
+    namePrefix: prefix
+    suffix: suffix
+    tags: tags
+    vaultRole: 'akv'
+    auditSigningKeySecretName: auditSigningKeySecretName
+    secretReaderPrincipalIds: [
+      identities.outputs.functionPrincipalId
+    ]
+    secretWriterPrincipalIds: []
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+// Private endpoints of every data service (network.bicep holds the subnet and the DNS zones).
+var privateEndpoints = [
+  {
+    name: 'cosmos'
+    serviceId: cosmos.outputs.accountId
+    groupId: 'Sql'
+    zoneId: network.outputs.cosmosZoneId
+  }
+  {
+    name: 'servicebus'
+    serviceId: serviceBus.outputs.namespaceId
+    groupId: 'namespace'
+    zoneId: network.outputs.serviceBusZoneId
+  }
+  {
+    name: 'keyvault'
+    serviceId: keyVault.outputs.vaultId
+    groupId: 'vault'
+    zoneId: network.outputs.keyVaultZoneId
+  }
+  {
+    name: 'audit-keyvault'
+    serviceId: auditKeyVault.outputs.vaultId
+    groupId: 'vault'
+    zoneId: network.outputs.keyVaultZoneId
+  }
+  {
+    name: 'blob'
+    serviceId: storage.outputs.storageAccountId
+    groupId: 'blob'
+    zoneId: network.outputs.blobZoneId
+  }
+  {
+    name: 'queue'
+    serviceId: storage.outputs.storageAccountId
+    groupId: 'queue'
+    zoneId: network.outputs.queueZoneId
+  }
+  {
+    name: 'table'
+    serviceId: storage.outputs.storageAccountId
+    groupId: 'table'
+    zoneId: network.outputs.tableZoneId
+  }
+]
+
+module privateEndpoint 'modules/private-endpoint.bicep' = [for pe in privateEndpoints: {
+  name: 'kars-pe-${pe.name}'
+  params: {
+    location: location
+    name: '${prefix}-pe-${pe.name}'
+    tags: tags
+    subnetId: network.outputs.privateEndpointsSubnetId
+    serviceId: pe.serviceId
+    groupId: pe.groupId
+    privateDnsZoneId: pe.zoneId
+  }
+}]
 
 module frontDoor 'modules/front-door.bicep' = {
   name: 'kars-front-door'
@@ -265,7 +378,12 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosDatabaseName: cosmos.outputs.databaseName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     keyVaultUrl: keyVault.outputs.vaultUri
-    auditSigningKeySecretName: keyVault.outputs.auditSigningKeySecretName
+    auditSigningKeySecretName: auditKeyVault.outputs.auditSigningKeySecretName
+    auditKeyVaultUrl: auditKeyVault.outputs.vaultUri
+    functionsSubnetId: network.outputs.functionsSubnetId
+    operatorApiClientId: operatorApiClientId
+    operatorAppRole: operatorAppRole
+    workspaceId: monitoring.outputs.workspaceId
     auditChainPrefix: auditChainPrefix
     auditChainCount: auditChainCount
     auditCheckpointEvery: auditCheckpointEvery
@@ -288,7 +406,25 @@ module frontDoorOrigin 'modules/front-door-origin.bicep' = {
     profileName: frontDoor.outputs.profileName
     endpointName: frontDoor.outputs.endpointName
     functionHostName: functionApp.outputs.defaultHostName
+    functionAppId: functionApp.outputs.id
+    functionAppLocation: location
     customDomainId: frontDoor.outputs.customDomainId
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'kars-alerts'
+  params: {
+    namePrefix: prefix
+    tags: tags
+    location: location
+    frontDoorProfileId: frontDoor.outputs.profileId
+    serviceBusNamespaceId: serviceBus.outputs.namespaceId
+    edgeQueueName: serviceBus.outputs.edgeQueueName
+    appInsightsId: monitoring.outputs.appInsightsId
+    alertEmails: alertEmails
+    monthlyBudget: monthlyBudget
+    budgetStartDate: budgetStartDate
   }
 }
 
@@ -315,6 +451,7 @@ module aks 'modules/aks.bicep' = if (deployAks) {
     routerIdentityName: identities.outputs.routerIdentityName
     sandboxNamespaces: sandboxNamespaces
     workspaceId: monitoring.outputs.workspaceId
+    operatorGroupObjectIds: aksOperatorGroupObjectIds
   }
 }
 
@@ -338,7 +475,9 @@ output cosmosDatabaseName string = cosmos.outputs.databaseName
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output edgeQueueName string = serviceBus.outputs.edgeQueueName
 output keyVaultUrl string = keyVault.outputs.vaultUri
-output auditSigningKeySecretName string = keyVault.outputs.auditSigningKeySecretName
+@description('The audit vault: create the signing key secret here (docs/deploy.md); the app can only read it.')
+output auditKeyVaultName string = auditKeyVault.outputs.vaultName
+output auditSigningKeySecretName string = auditKeyVault.outputs.auditSigningKeySecretName
 output functionPrincipalId string = identities.outputs.functionPrincipalId
 output functionClientId string = identities.outputs.functionClientId
 output routerPrincipalId string = identities.outputs.routerPrincipalId

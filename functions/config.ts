@@ -24,6 +24,8 @@ const settingsSchema = z.object({
   KARS_KEYVAULT_URL: z.url().optional(),
   KARS_SECRETS_FILE: z.string().min(1).optional(),
   KARS_AUDIT_SIGNING_KEY_NAME: z.string().regex(/^[A-Za-z0-9-]{1,127}$/).default('kars-audit-signing-key'),
+  // The vault holding the checkpoint signing key, where the app may read but never write (T1-R); default KARS_KEYVAULT_URL.
+  KARS_AUDIT_KEYVAULT_URL: z.url().optional(),
   KARS_AUDIT_CHAIN_PREFIX: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('audit'),
   KARS_AUDIT_CHAIN_COUNT: int(4),
   KARS_AUDIT_CHECKPOINT_EVERY: int(64),
@@ -51,7 +53,7 @@ export interface Config {
   storage: { connectionString?: string; accountName?: string };
   durableTaskHub: string;
   secrets: { source: 'keyvault' | 'file'; vaultUrl?: string; file?: string };
-  audit: { signingKeyName: string; chainPrefix: string; chainCount: number; checkpointEvery: number };
+  audit: { signingKeyName: string; vaultUrl?: string; chainPrefix: string; chainCount: number; checkpointEvery: number };
   identityHealthScope: string;
   healthTimeoutMs: number;
   limits: { globalRps: number; globalBurst: number; agentRps: number; agentBurst: number; maxInstances: number; agentLease: number };
@@ -98,6 +100,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secrets: { source: s.KARS_SECRETS_SOURCE, vaultUrl: s.KARS_KEYVAULT_URL, file: s.KARS_SECRETS_FILE },
     audit: {
       signingKeyName: s.KARS_AUDIT_SIGNING_KEY_NAME,
+      vaultUrl: s.KARS_AUDIT_KEYVAULT_URL,
       chainPrefix: s.KARS_AUDIT_CHAIN_PREFIX,
       chainCount: s.KARS_AUDIT_CHAIN_COUNT,
       checkpointEvery: s.KARS_AUDIT_CHECKPOINT_EVERY,

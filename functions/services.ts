@@ -71,6 +71,10 @@ export async function buildServices(config: Config, options: BuildServicesOption
     config.secrets.source === 'keyvault'
       ? createKeyVaultSecretSource(createSecretClient(config.secrets.vaultUrl!, credential.credential))
       : createLocalSecretSource({ filePath: config.secrets.file });
+  // The checkpoint signing key lives in its own vault where the app holds read-only access (T1-R).
+  const auditSecrets: SecretSource = config.secrets.source === 'keyvault' && config.audit.vaultUrl
+    ? createKeyVaultSecretSource(createSecretClient(config.audit.vaultUrl, credential.credential))
+    : secrets;
 
   const bus = createServiceBusBus(
     config.serviceBus.connectionString
@@ -102,7 +106,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
         new ReceiptAppender(createCosmosReceiptStore(m.get(RECEIPTS_CONTAINER.id)!), {
           clock: systemClock,
           layout: { prefix: config.audit.chainPrefix, count: config.audit.chainCount },
-          signer: createSecretCheckpointSigner(secrets, { secretName: config.audit.signingKeyName, clock: systemClock }),
+          signer: createSecretCheckpointSigner(auditSecrets, { secretName: config.audit.signingKeyName, clock: systemClock }),
           checkpointEvery: config.audit.checkpointEvery,
           logger,
         }),

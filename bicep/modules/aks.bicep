@@ -1,6 +1,10 @@
 // AKS for the agent sandboxes (T1-E, T2, T3): Entra-only API access, OIDC issuer + workload identity so each router gets
 // short-lived Entra tokens from its projected service-account token (no secret, no IMDS), network policy enforcement
-// for infra/k8s/sandbox/network-policy.yaml, and a dedicated tainted sandbox pool (docs/hardening.md).
+// for infra/k8s/sandbox/network-policy.yaml, and a dedicated tainted sandbox pool (docs/hardening.md). Operable on day
+// two: an operators Entra group holds the AKS RBAC cluster admin role, an untainted platform pool runs Kyverno, the
+// node DaemonSets' controllers and `az aks command invoke`, Defender for Containers and the restricted pod security
+// initiative watch and enforce, Container insights has its data collection rule, upgrades wait for maintenance
+// windows, and the system nodes spread over zones.
 @description('Azure region.')
 param location string
 
@@ -60,8 +64,40 @@ param sandboxNamespaces array
 @description('Service account of the router in each sandbox namespace (infra/k8s/sandbox/service-account.yaml).')
 param routerServiceAccountName string = 'kars-router'
 
-@description('Log Analytics workspace for Container insights.')
+@description('Log Analytics workspace for Container insights, Defender and the control-plane logs.')
 param workspaceId string
+
+@description('Object ids of the Entra groups whose members operate the cluster (AKS RBAC Cluster Admin).')
+@minLength(1)
+param operatorGroupObjectIds array
+
+@description('Platform pool VM size (Kyverno, controllers, command invoke).')
+param platformPoolVmSize string = 'Standard_D4ds_v5'
+
+@description('Platform pool node count.')
+@minValue(1)
+param platformPoolCount int = 2
+
+@description('Availability zones of the system and platform pools (empty in a region without zones).')
+param availabilityZones array = [
+  '1'
+  '2'
+  '3'
+]
+
+@description('Namespaces exempt from the restricted pod security initiative: the node DaemonSets (seccomp profiles, egress guard) need host access by design (docs/hardening.md).')
+param podSecurityExcludedNamespaces array = [
+  'kube-system'
+  'gatekeeper-system'
+  'azure-arc'
+  'kars-system'
+  'kyverno'
+]
+
+// Built-in role and policy ids.
+var aksRbacClusterAdmin = 'b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b'
+// "Kubernetes cluster pod security restricted standards for Linux-based workloads" (initiative).
+var restrictedPodSecurityInitiative = '42b8ef37-b724-4e24-bbc8-7a7708edfe00'
 
 resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
   name: '${namePrefix}-aks'
@@ -84,6 +120,7 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
       managed: true
       enableAzureRBAC: true
       tenantID: subscription().tenantId
+      adminGroupObjectIDs: operatorGroupObjectIds
     }
     oidcIssuerProfile: {
       enabled: true
@@ -95,6 +132,14 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
       imageCleaner: {
         enabled: true
         intervalHours: 168
+      }
+      // Defender for Containers: runtime threat detection on the nodes (the plan itself is enabled per subscription;
+      // docs/deploy.md).
+      defender: {
+        logAnalyticsWorkspaceResourceId: workspaceId
+        securityMonitoring: {
+          enabled: true
+        }
       }
     }
     apiServerAccessProfile: {
@@ -139,10 +184,27 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
         vmSize: systemPoolVmSize
         count: systemPoolCount
         type: 'VirtualMachineScaleSets'
+        availabilityZones: availabilityZones
         // Only critical add-ons here; sandboxes never share a node with system pods.
         nodeTaints: [
           'CriticalAddonsOnly=true:NoSchedule'
         ]
+      }
+      {
+        // Untainted: everything that is neither a critical add-on nor a sandbox (Kyverno, controllers, the pods of
+        // az aks command invoke) schedules here, never next to a sandbox.
+        name: 'platform'
+        mode: 'User'
+        osType: 'Linux'
+        osSKU: 'AzureLinux'
+        vmSize: platformPoolVmSize
+        count: platformPoolCount
+        type: 'VirtualMachineScaleSets'
+        availabilityZones: availabilityZones
+        nodeLabels: {
+          'kars.azure.com/pool': 'platform'
+        }
+        nodeTaints: []
       }
       {
         name: 'sandbox'
@@ -160,6 +222,155 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
         nodeTaints: [
           'kars.azure.com/sandbox=true:NoSchedule'
         ]
+      }
+    ]
+  }
+}
+
+// Upgrades (Kubernetes patch versions and node images) only inside these windows, never in the middle of a workday.
+resource autoUpgradeWindow 'Microsoft.ContainerService/managedClusters/maintenanceConfigurations@2025-07-01' = {
+  parent: cluster
+  name: 'aksManagedAutoUpgradeSchedule'
+  properties: {
+    maintenanceWindow: {
+      schedule: {
+        weekly: {
+          dayOfWeek: 'Sunday'
+          intervalWeeks: 1
+        }
+      }
+      durationHours: 4
+      startTime: '02:00'
+      utcOffset: '+00:00'
+    }
+  }
+}
+
+resource nodeOsUpgradeWindow 'Microsoft.ContainerService/managedClusters/maintenanceConfigurations@2025-07-01' = {
+  parent: cluster
+  name: 'aksManagedNodeOSUpgradeSchedule'
+  properties: {
+    maintenanceWindow: {
+      schedule: {
+        weekly: {
+          dayOfWeek: 'Saturday'
+          intervalWeeks: 1
+        }
+      }
+      durationHours: 4
+      startTime: '02:00'
+      utcOffset: '+00:00'
+    }
+  }
+}
+
+// Operators reach the API with their Entra identity (local accounts are off); nothing else holds a cluster role.
+resource operatorsClusterAdmin 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for groupId in operatorGroupObjectIds: {
+  name: guid(cluster.id, groupId, aksRbacClusterAdmin)
+  scope: cluster
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aksRbacClusterAdmin)
+    principalId: groupId
+    principalType: 'Group'
+  }
+}]
+
+// Restricted pod security standards, enforced by Azure Policy (Gatekeeper) on every namespace but the platform ones.
+resource podSecurity 'Microsoft.Authorization/policyAssignments@2024-04-01' = {
+  name: 'kars-pss-restricted'
+  scope: cluster
+  properties: {
+    displayName: 'kars: restricted pod security standards'
+    policyDefinitionId: tenantResourceId('Microsoft.Authorization/policySetDefinitions', restrictedPodSecurityInitiative)
+    enforcementMode: 'Default'
+    parameters: {
+      effect: {
+        value: 'deny'
+      }
+      excludedNamespaces: {
+        value: podSecurityExcludedNamespaces
+      }
+    }
+  }
+}
+
+// Container insights with the Azure Monitor agent needs a data collection rule associated with the cluster.
+resource containerInsightsRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' = {
+  name: 'MSCI-${location}-${cluster.name}'
+  location: location
+  tags: tags
+  kind: 'Linux'
+  properties: {
+    dataSources: {
+      extensions: [
+        {
+          name: 'ContainerInsightsExtension'
+          extensionName: 'ContainerInsights'
+          streams: [
+            'Microsoft-ContainerInsights-Group-Default'
+          ]
+          extensionSettings: {
+            dataCollectionSettings: {
+              interval: '1m'
+              namespaceFilteringMode: 'Off'
+              enableContainerLogV2: true
+            }
+          }
+        }
+      ]
+    }
+    destinations: {
+      logAnalytics: [
+        {
+          name: 'workspace'
+          workspaceResourceId: workspaceId
+        }
+      ]
+    }
+    dataFlows: [
+      {
+        streams: [
+          'Microsoft-ContainerInsights-Group-Default'
+        ]
+        destinations: [
+          'workspace'
+        ]
+      }
+    ]
+  }
+}
+
+resource containerInsightsAssociation 'Microsoft.Insights/dataCollectionRuleAssociations@2023-03-11' = {
+  name: 'ContainerInsightsExtension'
+  scope: cluster
+  properties: {
+    dataCollectionRuleId: containerInsightsRule.id
+  }
+}
+
+// The control plane's audit trail (who did what through the API, incl. admins: kube-audit-admin) and its components.
+resource controlPlaneLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'kars-aks'
+  scope: cluster
+  properties: {
+    workspaceId: workspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'kube-audit-admin'
+        enabled: true
+      }
+      {
+        category: 'kube-apiserver'
+        enabled: true
+      }
+      {
+        category: 'kube-controller-manager'
+        enabled: true
+      }
+      {
+        category: 'guard'
+        enabled: true
       }
     ]
   }

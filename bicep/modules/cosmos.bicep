@@ -15,7 +15,7 @@ param tags object
 @description('Database name (the app reads it from KARS_COSMOS_DATABASE).')
 param databaseName string
 
-@description('Public network access to the account. Disabled needs private endpoints, which this template does not create.')
+@description('Public network access to the account. Disabled (default in main.bicep): reached through its private endpoint only.')
 @allowed([
   'Enabled'
   'Disabled'
@@ -30,6 +30,9 @@ param dataContributorPrincipalIds array
 
 @description('Principal ids granted Cosmos DB Built-in Data Reader on the kars database (operators running kars audit verify).')
 param dataReaderPrincipalIds array = []
+
+@description('Log Analytics workspace for data-plane and control-plane logs.')
+param workspaceId string
 
 // Every container is partitioned on /pk (adapters/cosmos/cosmos-containers.ts DOCUMENT_PARTITION_KEY_PATH).
 // Containers whose documents carry expiresAtMs need defaultTtl -1 so the per-item ttl the adapter writes is honoured.
@@ -76,7 +79,8 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     backupPolicy: {
       type: 'Continuous'
       continuousModeProperties: {
-        tier: 'Continuous7Days'
+        // Point-in-time restore over 30 days: long enough to find and undo an incident's writes (T1-R).
+        tier: 'Continuous30Days'
       }
     }
   }
@@ -151,6 +155,46 @@ resource readers 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-
     database
   ]
 }]
+
+// The account holds the audit chains: deleting it must take a deliberate second step (remove the lock), and the
+// Function app's data-plane role cannot remove a management lock (T1-R).
+resource auditLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'kars-audit-chains'
+  scope: account
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the kars audit receipt chains (docs/audit.md). Remove only as part of a planned decommission.'
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'kars-cosmos'
+  scope: account
+  properties: {
+    workspaceId: workspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+      {
+        category: 'DataPlaneRequests'
+        enabled: true
+      }
+      {
+        category: 'ControlPlaneRequests'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Requests'
+        enabled: true
+      }
+    ]
+  }
+}
 
 output accountName string = account.name
 output accountId string = account.id

@@ -10,6 +10,12 @@ param endpointName string
 @description('Function app default host name (the origin).')
 param functionHostName string
 
+@description('Function app resource id: Front Door reaches it over Private Link.')
+param functionAppId string
+
+@description('Region of the Function app (the Private Link location).')
+param functionAppLocation string
+
 @description('Custom domain resource id (front-door.bicep customDomainId). Empty: the route serves the default domain only.')
 param customDomainId string = ''
 
@@ -53,6 +59,15 @@ resource origin 'Microsoft.Cdn/profiles/originGroups/origins@2024-02-01' = {
     weight: 1000
     enabledState: 'Enabled'
     enforceCertificateNameCheck: true
+    // Over Private Link to the app (approve the pending connection on the Function app once; docs/deploy.md).
+    sharedPrivateLinkResource: {
+      privateLink: {
+        id: functionAppId
+      }
+      groupId: 'sites'
+      privateLinkLocation: functionAppLocation
+      requestMessage: 'kars Front Door origin'
+    }
   }
 }
 

@@ -12,9 +12,9 @@ param suffix string
 @description('Tags applied to every resource.')
 param tags object
 
-@description('Requests per minute one client IP may send to /api/hooks/* before the WAF blocks it (seed global limit: 500 rps).')
+@description('Requests per minute one client IP may send to /api/hooks/* before the WAF blocks it: a tenth of the edge\'s global budget (500 rps = 30,000/min), so no single client can spend it.')
 @minValue(10)
-param rateLimitPerMinute int = 30000
+param rateLimitPerMinute int = 3000
 
 @description('Log Analytics workspace for WAF and access logs.')
 param workspaceId string
@@ -81,6 +81,12 @@ resource waf 'Microsoft.Network/FrontDoorWebApplicationFirewallPolicies@2024-02-
           ruleType: 'RateLimitRule'
           rateLimitDurationInMinutes: 1
           rateLimitThreshold: rateLimitPerMinute
+          // Counted per client socket address: one client, one budget.
+          groupBy: [
+            {
+              variableName: 'SocketAddr'
+            }
+          ]
           matchConditions: [
             {
               matchVariable: 'RequestUri'
@@ -180,6 +186,7 @@ resource accessLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = 
 }
 
 output profileName string = profile.name
+output profileId string = profile.id
 // Not a secret: Front Door sets X-Azure-FDID itself, so another profile cannot present this value.
 output frontDoorId string = profile.properties.frontDoorId
 output endpointName string = endpoint.name

@@ -1,7 +1,8 @@
 // The kars Function app on Flex Consumption (Linux, Node 20) with a user-assigned managed identity. No account key or
 // connection string with a credential in its settings: Cosmos, Service Bus, Key Vault and host storage are reached
-// with the identity. Inbound traffic is accepted only from this deployment's Front Door (T1 edge), plus optional
-// operator ranges for the admin routes.
+// with the identity, through the VNet integration and their private endpoints. Inbound traffic comes from this
+// deployment's Front Door over Private Link (T1 edge), plus optional operator ranges; operator routes additionally sit
+// behind App Service Authentication (Entra ID), and the app checks the operator app role itself (T1-E).
 @description('Azure region.')
 param location string
 
@@ -44,6 +45,21 @@ param keyVaultUrl string
 @description('Key Vault secret name of the audit checkpoint signing key.')
 param auditSigningKeySecretName string
 
+@description('URI of the audit vault holding the signing key (the app can read it there, never write it).')
+param auditKeyVaultUrl string
+
+@description('Subnet the app integrates with (network.bicep); all outbound traffic goes through the VNet.')
+param functionsSubnetId string
+
+@description('Client id of the operator API app registration (Entra ID): the audience of operator access tokens.')
+param operatorApiClientId string
+
+@description('App role value an operator must hold.')
+param operatorAppRole string
+
+@description('Log Analytics workspace for the Function app logs.')
+param workspaceId string
+
 @description('Receipt chain name prefix.')
 param auditChainPrefix string
 
@@ -77,7 +93,7 @@ param frontDoorId string
 @description('CIDR ranges allowed to call the app directly (operators: /api/manage, /api/health). Empty: Front Door only.')
 param operatorIpRanges array = []
 
-@description('CIDR ranges allowed to reach the SCM (deployment) endpoint. Empty: any network, Entra-authenticated only.')
+@description('CIDR ranges allowed to reach the SCM (deployment) endpoint. Empty: none (deploy from the VNet).')
 param deployerIpRanges array = []
 
 @description('Maximum Flex Consumption instances.')
@@ -159,7 +175,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: functionsSubnetId
     siteConfig: {
+      vnetRouteAllEnabled: true
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -170,7 +188,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         frontDoorRule
       ], operatorRules)
       scmIpSecurityRestrictionsUseMain: false
-      scmIpSecurityRestrictionsDefaultAction: empty(deployerIpRanges) ? 'Allow' : 'Deny'
+      // The deployment endpoint answers deployer ranges only; without any, nobody from outside the VNet.
+      scmIpSecurityRestrictionsDefaultAction: 'Deny'
       scmIpSecurityRestrictions: deployerRules
     }
     functionAppConfig: {
@@ -213,6 +232,70 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   }
 }
 
+// App Service Authentication in front of the operator routes (T1-E): a request without a valid Entra token for the
+// operator API never reaches the app. The webhook edge and the health probe stay anonymous (their own controls apply).
+// Entra does not check app roles here; the app does (functions/http/guard-routes.ts).
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/api/hooks/*'
+        '/api/health'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: operatorApiClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            operatorApiClientId
+            'api://${operatorApiClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'kars-functions'
+  scope: site
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 // Exactly the settings functions/config.ts reads in azure mode, plus the host's identity-based storage and telemetry.
 // Absent on purpose: KARS_COSMOS_KEY, KARS_SERVICEBUS_CONNECTION, KARS_SECRETS_FILE (local mode only) and a plain
 // AzureWebJobsStorage connection string. FUNCTIONS_WORKER_RUNTIME is not an app setting on Flex (functionAppConfig).
@@ -234,6 +317,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     KARS_SECRETS_SOURCE: 'keyvault'
     KARS_KEYVAULT_URL: keyVaultUrl
     KARS_AUDIT_SIGNING_KEY_NAME: auditSigningKeySecretName
+    KARS_AUDIT_KEYVAULT_URL: auditKeyVaultUrl
+    // Operator routes (functions/http/operator-auth-settings.ts): v2 tokens of this tenant for the operator API.
+    KARS_OPERATOR_TENANT_ID: subscription().tenantId
+    KARS_OPERATOR_AUDIENCE: operatorApiClientId
+    KARS_OPERATOR_ROLE: operatorAppRole
+    KARS_OPERATOR_AUTHORITY_HOST: environment().authentication.loginEndpoint
     KARS_AUDIT_CHAIN_PREFIX: auditChainPrefix
     KARS_AUDIT_CHAIN_COUNT: string(auditChainCount)
     KARS_AUDIT_CHECKPOINT_EVERY: string(auditCheckpointEvery)

@@ -18,6 +18,13 @@ param tags object
 @maxLength(127)
 param auditSigningKeySecretName string
 
+@description('Short role tag in the vault name: kv (hook secrets) or akv (the audit signing key, which the app may only read).')
+@allowed([
+  'kv'
+  'akv'
+])
+param vaultRole string = 'kv'
+
 @description('Soft-delete retention in days.')
 @minValue(7)
 @maxValue(90)
@@ -36,7 +43,7 @@ var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var resourceGroupScope = resourceGroup().id
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: take('${namePrefix}-kv-${suffix}', 24)
+  name: take('${namePrefix}-${vaultRole}-${suffix}', 24)
   location: location
   tags: tags
   properties: {
@@ -52,20 +59,20 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    // Reached through its private endpoint only (network.bicep); the Function app calls it over its VNet integration.
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
-      // Flex Consumption without VNet integration calls the vault over its public endpoint; access is Entra RBAC only.
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      bypass: 'None'
+      defaultAction: 'Deny'
     }
   }
 }
 
 // Least privilege for writers: set a new version of a secret; no delete, purge, backup or list of values.
 resource secretWriterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(secretWriterPrincipalIds)) {
-  name: guid(resourceGroup().id, 'kars-keyvault-secret-writer')
+  name: guid(resourceGroup().id, 'kars-keyvault-secret-writer', vaultRole)
   properties: {
-    roleName: 'kars Key Vault secret writer ${uniqueString(resourceGroup().id)}'
+    roleName: 'kars Key Vault secret writer ${vaultRole} ${uniqueString(resourceGroup().id)}'
     description: 'Set new versions of Key Vault secrets (kars hook create / rotate). No delete, purge or backup.'
     type: 'CustomRole'
     assignableScopes: [

@@ -12,12 +12,14 @@ param suffix string
 @description('Tags applied to every resource.')
 param tags object
 
-@description('Standard, or Premium for isolation, private endpoints and larger messages.')
+@description('Premium: the tier with private endpoints (the namespace has no public network access).')
 @allowed([
-  'Standard'
   'Premium'
 ])
-param sku string = 'Standard'
+param sku string = 'Premium'
+
+@description('Log Analytics workspace for operational and runtime audit logs.')
+param workspaceId string
 
 @description('Peek-lock duration of a delivery (ISO 8601, at most PT5M).')
 param lockDuration string = 'PT1M'
@@ -51,7 +53,8 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
-    publicNetworkAccess: 'Enabled'
+    // Reached through its private endpoint only (network.bicep).
+    publicNetworkAccess: 'Disabled'
   }
 }
 
@@ -90,6 +93,26 @@ resource receivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for p
     principalType: 'ServicePrincipal'
   }
 }]
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'kars-servicebus'
+  scope: namespace
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
 
 output namespaceName string = namespace.name
 output namespaceId string = namespace.id

@@ -15,6 +15,9 @@ param tags object
 @description('Principal id of the Function app identity (host storage, Durable task hub, deployment package).')
 param functionPrincipalId string
 
+@description('Log Analytics workspace for blob, queue and table logs.')
+param workspaceId string
+
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string = 'app-package'
 
@@ -44,11 +47,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowCrossTenantReplication: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    // Host storage, the Durable task hub and the deployment package are reached through private endpoints only.
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
-      // Flex Consumption without VNet integration reaches storage over its public endpoint; access is Entra-only.
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      bypass: 'None'
+      defaultAction: 'Deny'
     }
   }
 
@@ -57,7 +60,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     properties: {
       deleteRetentionPolicy: {
         enabled: true
-        days: 7
+        days: 30
+      }
+      containerDeleteRetentionPolicy: {
+        enabled: true
+        days: 30
       }
     }
 
@@ -79,6 +86,49 @@ resource hostRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalType: 'ServicePrincipal'
   }
 }]
+
+resource blobServiceRef 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+var storageLogs = {
+  workspaceId: workspaceId
+  logs: [
+    {
+      categoryGroup: 'allLogs'
+      enabled: true
+    }
+  ]
+}
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'kars-blob'
+  scope: blobServiceRef
+  properties: storageLogs
+}
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'kars-queue'
+  scope: queueService
+  properties: storageLogs
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'kars-table'
+  scope: tableService
+  properties: storageLogs
+}
 
 output storageAccountName string = storage.name
 output storageAccountId string = storage.id

@@ -2,12 +2,14 @@
 // azure mode: no account key, no connection string, Key Vault secrets, and the audit/health settings it declares.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
+import { loadOperatorAuthSettings } from '../../functions/http/operator-auth-settings';
 import { entries, moduleInstance, prop, UNKNOWN } from './bicep-model';
 import { parseBicepSources } from './bicep-policy';
 import { policyContext, readBicepSources } from './bicep-sources';
 
 // Values that exist only after deployment (endpoints, ids) evaluate to UNKNOWN; they are URL-shaped in config.ts.
 const DEPLOY_TIME = 'https://deploy-time.invalid/';
+const DEPLOY_TIME_TENANT = '00000000-0000-4000-8000-00000000d1a7';
 
 function deployedSettings(): Record<string, string> {
   const files = parseBicepSources(readBicepSources());
@@ -16,7 +18,7 @@ function deployedSettings(): Record<string, string> {
   if (!call) throw new Error('main.bicep does not deploy modules/function-app.bicep');
   const args = new Map(entries(prop(call.body, 'params', main.file)!).map(([k, v]) => [k, main.evaluate(v)] as const));
   const app = moduleInstance(files, 'bicep/modules/function-app.bicep', args);
-  const settings = app.file.resources.find((r) => r.type === 'Microsoft.Web/sites/config')!;
+  const settings = app.file.resources.find((r) => r.type === 'Microsoft.Web/sites/config' && app.evaluate(prop(r.body, 'name', app.file)) === 'appsettings')!;
   const obj = prop(settings.body, 'properties', app.file)!;
   return Object.fromEntries(entries(obj).map(([k, v]) => {
     const value = app.evaluate(v);
@@ -31,7 +33,7 @@ function mainDefaults(): Map<string, unknown> {
 describe('deployed app settings', () => {
   // Names computed at deploy time (the storage account) stand in as a valid sample name; URLs as DEPLOY_TIME.
   const env = Object.fromEntries(
-    Object.entries(deployedSettings()).map(([k, v]) => [k, k === 'AzureWebJobsStorage__accountName' && v === DEPLOY_TIME ? 'karsdeploytime' : v]),
+    Object.entries(deployedSettings()).map(([k, v]) => [k, v !== DEPLOY_TIME ? v : k === 'AzureWebJobsStorage__accountName' ? 'karsdeploytime' : k === 'KARS_OPERATOR_TENANT_ID' ? DEPLOY_TIME_TENANT : v]),
   );
   const defaults = mainDefaults();
 
@@ -53,6 +55,7 @@ describe('deployed app settings', () => {
     expect(config.secrets.file).toBeUndefined();
     expect(config.audit).toEqual({
       signingKeyName: defaults.get('auditSigningKeySecretName'),
+      vaultUrl: DEPLOY_TIME,
       chainPrefix: defaults.get('auditChainPrefix'),
       chainCount: defaults.get('auditChainCount'),
       checkpointEvery: defaults.get('auditCheckpointEvery'),
@@ -61,6 +64,13 @@ describe('deployed app settings', () => {
     // The host's storage is keyless either way: no connection string is deployed.
     expect(env['AzureWebJobsStorage']).toBeUndefined();
     expect(env['AzureWebJobsStorage__credential']).toBe('managedidentity');
+  });
+
+  it('carry the operator-route settings: Azure mode starts the Entra check (T1-E)', () => {
+    const operator = loadOperatorAuthSettings(env);
+    expect(operator?.policy).toMatchObject({ tenantId: DEPLOY_TIME_TENANT, role: defaults.get('operatorAppRole') });
+    expect(env['KARS_OPERATOR_TENANT_ID']).toBe(DEPLOY_TIME_TENANT);
+    expect(() => loadOperatorAuthSettings({ ...env, KARS_OPERATOR_AUDIENCE: '' })).toThrow(/KARS_OPERATOR_AUDIENCE/);
   });
 
   it('would be refused by loadConfig if an account key were added (the guard this deployment relies on)', () => {

@@ -48,7 +48,7 @@ export const ROLE = {
 const KNOWN_FUNCTIONS = new Set([
   'allowed', 'any', 'batchSize', 'concat', 'contains', 'description', 'empty', 'environment', 'first', 'guid', 'int',
   'last', 'length', 'maxLength', 'maxValue', 'minLength', 'minValue', 'replace', 'resourceGroup', 'secure', 'split',
-  'string', 'subscription', 'subscriptionResourceId', 'substring', 'take', 'toLower', 'union', 'uniqueString',
+  'string', 'subscription', 'subscriptionResourceId', 'substring', 'take', 'tenantResourceId', 'toLower', 'union', 'uniqueString', 'utcNow',
 ]);
 // Cloud-specific host names (the no-hardcoded-env-urls linter rule): sovereign clouds differ; use environment().
 const ENV_HOSTS = /(management\.azure\.com|login\.microsoftonline\.com|vault\.azure\.net|servicebus\.windows\.net|documents\.azure\.com|core\.windows\.net|azurewebsites\.net|graph\.windows\.net)/i;

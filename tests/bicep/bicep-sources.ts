@@ -5,6 +5,7 @@ import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SETTING_KEYS } from '../../functions/config';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+import { OPERATOR_AUTH_SETTING_KEYS } from '../../functions/http/operator-auth-settings';
 import type { PolicyContext } from './bicep-policy';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -87,7 +88,8 @@ export function policyContext(): PolicyContext {
   const toleration = pod.tolerations[0]!;
   const host = JSON.parse(readFileSync(join(REPO_ROOT, 'host.json'), 'utf8')) as { extensions: { durableTask: { hubName: string } } };
   return {
-    requiredKarsSettings: SETTING_KEYS.filter((k) => k.startsWith('KARS_') && !(LOCAL_ONLY_KARS_SETTINGS as readonly string[]).includes(k)),
+    // config.ts plus the operator-route settings (functions/http/operator-auth-settings.ts), which Azure mode needs.
+    requiredKarsSettings: [...SETTING_KEYS, ...OPERATOR_AUTH_SETTING_KEYS].filter((k) => k.startsWith('KARS_') && !(LOCAL_ONLY_KARS_SETTINGS as readonly string[]).includes(k)),
     // A plain AzureWebJobsStorage is a connection string with the account key; Azure uses AzureWebJobsStorage__*.
     forbiddenSettings: [...new Set([...LOCAL_ONLY_KARS_SETTINGS, ...devOnlySettings(), 'AzureWebJobsStorage'])],
     edgeQueueName: DEFAULT_EDGE_QUEUE,
