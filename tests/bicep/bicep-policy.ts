@@ -6,6 +6,7 @@ import {
   UNKNOWN,
 } from './bicep-model';
 import type { BicepFile, ModuleDecl, ResourceDecl, SyntaxNode } from './bicep-model';
+import { checkDeployment } from './deployment-policy';
 
 export interface PolicyContext {
   /** KARS_* settings functions/config.ts reads in azure mode: the Function app must carry exactly these. */
@@ -23,6 +24,9 @@ export interface PolicyContext {
   sandboxTaint: string;
   /** host.json extensions.durableTask.hubName. */
   durableTaskHub: string;
+  /** Route templates of functions/routes.ts (without `api/`): operator routes need Entra ID, anonymous ones must not. */
+  operatorRoutes: readonly string[];
+  anonymousRoutes: readonly string[];
 }
 
 export interface Violation {
@@ -396,6 +400,9 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
   wiring('FRONT_DOOR_ROUTE', 'modules/front-door-origin.bicep', 'endpointName', /^frontDoor\.outputs\.endpointName$/);
   wiring('FRONT_DOOR_ROUTE', 'modules/front-door-origin.bicep', 'customDomainId', /^frontDoor\.outputs\.customDomainId$/);
   wiring('FRONT_DOOR_TLS', 'modules/front-door.bicep', 'hooksCustomDomain', /^hooksCustomDomain$/);
+
+  // --- operator auth, private data plane, audit key, operable AKS, watch and keep (deployment-policy.ts) ----------
+  checkDeployment({ files, all, mainFile, ctx, v, resources, wiring });
   return out;
 
   // ----------------------------------------------------------------------------------------------------------------
@@ -509,11 +516,11 @@ function relModule(file: BicepFile): string {
   return file.path.replace(/^bicep\//, '');
 }
 
-function resolveModulePath(file: BicepFile, m: ModuleDecl): string {
+export function resolveModulePath(file: BicepFile, m: ModuleDecl): string {
   return posix.normalize(posix.join(posix.dirname(file.path), m.path));
 }
 
-function describe(node: SyntaxNode | undefined): string {
+export function describe(node: SyntaxNode | undefined): string {
   if (!node) return 'nothing';
   const l = literal(node);
   return l === NOT_LITERAL ? `expression \`${node.text.slice(0, 60)}\`` : JSON.stringify(l);
@@ -530,7 +537,7 @@ export function isoSeconds(s: string): number | undefined {
  * Role assignments of a file with the role GUID each grants (built-in via subscriptionResourceId or a GUID var); a loop
  * over role ids yields one entry per id.
  */
-function roleAssignmentsIn(file: BicepFile): Array<{ r: ResourceDecl; roleId: string | undefined }> {
+export function roleAssignmentsIn(file: BicepFile): Array<{ r: ResourceDecl; roleId: string | undefined }> {
   return file.resources
     .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments' && !r.existing)
     .flatMap((r) => {
@@ -546,7 +553,7 @@ function roleAssignmentsIn(file: BicepFile): Array<{ r: ResourceDecl; roleId: st
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The role GUID a roleDefinitionId expression names (a literal, a GUID variable, or either inside a call/interpolation). */
-function roleIdOf(def: SyntaxNode | undefined, file: BicepFile, scope: ReadonlyMap<string, unknown> = new Map()): string | undefined {
+export function roleIdOf(def: SyntaxNode | undefined, file: BicepFile, scope: ReadonlyMap<string, unknown> = new Map()): string | undefined {
   let roleId: string | undefined;
   for (const n of def ? descendants(def) : []) {
     const text = n.type === 'identifier' ? evaluate(n, scope, file) : n.type === 'string' ? stringLiteral(n) : undefined;
@@ -556,7 +563,7 @@ function roleIdOf(def: SyntaxNode | undefined, file: BicepFile, scope: ReadonlyM
 }
 
 /** Objects an expression can produce: literals, variables, concat/union arguments, loop bodies, both ternary arms. */
-function collectObjects(node: SyntaxNode | undefined, file: BicepFile): SyntaxNode[] {
+export function collectObjects(node: SyntaxNode | undefined, file: BicepFile): SyntaxNode[] {
   if (!node) return [];
   const n = deref(node, file);
   switch (n.type) {

@@ -7,6 +7,8 @@ import { SETTING_KEYS } from '../../functions/config';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { OPERATOR_AUTH_SETTING_KEYS } from '../../functions/http/operator-auth-settings';
 import type { PolicyContext } from './bicep-policy';
+import { routes } from '../../functions/routes';
+import { isOperatorRoute } from '../../functions/http/guard-routes';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -98,5 +100,7 @@ export function policyContext(): PolicyContext {
     sandboxNodeLabel: label!,
     sandboxTaint: `${toleration.key}=${toleration.value}:${toleration.effect}`,
     durableTaskHub: host.extensions.durableTask.hubName,
+    operatorRoutes: routes.filter(isOperatorRoute).map((r) => r.route),
+    anonymousRoutes: routes.filter((r) => !isOperatorRoute(r)).map((r) => r.route),
   };
 }
