@@ -9,13 +9,16 @@ set +x
 usage() {
   cat <<'EOF'
 usage: bicep/deploy.sh --resource-group <name> --location <region> [--what-if] [--parameters <file.json> ...]
-                       [--name <deployment>]
+                       [--name <deployment>] [--yes]
   --resource-group, -g  target resource group (created when missing, unless --what-if)
   --location, -l        Azure region (e.g. westeurope)
   --what-if             preview the changes and stop
+  --yes, -y             deploy after the what-if without asking (CI); otherwise the terminal is asked, and
+                        without one nothing is deployed
   --parameters, -p      ARM parameters file (repeatable); never put secrets in it: the template takes none
   --name, -n            deployment name (default kars)
-exit codes: 0 deployed (or previewed), 1 az reported a failure, 2 usage or a missing prerequisite
+exit codes: 0 deployed (or previewed), 1 az reported a failure, 2 usage or a missing prerequisite,
+            3 the what-if was not confirmed (nothing deployed)
 EOF
 }
 
@@ -29,6 +32,7 @@ resource_group=""
 location=""
 name="kars"
 what_if_only=0
+assume_yes=0
 parameter_files=()
 
 while [ $# -gt 0 ]; do
@@ -38,6 +42,7 @@ while [ $# -gt 0 ]; do
     -n|--name) [ $# -ge 2 ] || fail_usage "$1 needs a value"; name="$2"; shift 2 ;;
     -p|--parameters) [ $# -ge 2 ] || fail_usage "$1 needs a value"; parameter_files+=("$2"); shift 2 ;;
     --what-if) what_if_only=1; shift ;;
+    -y|--yes) assume_yes=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) fail_usage "unknown argument" ;;
   esac
@@ -91,6 +96,20 @@ if ! az deployment group what-if "${deployment_args[@]}"; then
   exit 1
 fi
 [ "$what_if_only" = 1 ] && exit 0
+
+# The what-if is what the operator reviews: nothing is created before they (or --yes in CI) agree to it.
+if [ "$assume_yes" != 1 ]; then
+  answer=""
+  if [ -t 0 ]; then
+    read -r -p "deploy these changes to $resource_group? [y/N] " answer || answer=""
+  fi
+  case "$answer" in
+    y|Y|yes|YES|Yes) ;;
+    *)
+      echo "deploy.sh: not confirmed; nothing was deployed (answer y on a terminal, or pass --yes after reviewing the what-if)" >&2
+      exit 3 ;;
+  esac
+fi
 
 echo "deploying $name to $resource_group"
 if ! az deployment group create "${deployment_args[@]}" --query properties.outputs --output json; then

@@ -1,4 +1,5 @@
 // `kars` operator CLI: dispatches `kars <group> <command> [flags]` through one table, one file per command in cli/commands/.
+import { createInterface } from 'node:readline/promises';
 import type { CliCommand, CliIo } from './command';
 import { CliUsageError } from './command';
 import { auditVerifyCommand } from './commands/audit-verify';
@@ -57,6 +58,15 @@ function printHelp(print: (line: string) => void): void {
   for (const [name, command] of Object.entries(COMMANDS)) print(`  ${name.padEnd(24)} ${command.summary}`);
 }
 
+async function askOnTerminal(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** Process entry used by bin/kars.js. */
 export function main(): void {
   const io: CliIo = {
@@ -64,6 +74,7 @@ export function main(): void {
     err: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
     cwd: process.cwd(),
+    ...(process.stdin.isTTY ? { confirm: askOnTerminal } : {}),
   };
   runCli(process.argv.slice(2), io).then(
     (code) => { process.exitCode = code; },

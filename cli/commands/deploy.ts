@@ -9,10 +9,12 @@ import type { CliCommand, CliIo } from '../command';
 import { CliUsageError } from '../command';
 
 const USAGE = `usage: kars deploy --resource-group <name> --location <region> [--what-if] [--parameters <file.json> ...]
-                   [--name <deployment>] [--template <main.bicep>]
+                   [--name <deployment>] [--template <main.bicep>] [--yes]
   --resource-group  target resource group (created when missing, unless --what-if)
   --location        Azure region of the resource group and of the regional resources (e.g. westeurope)
   --what-if         preview the changes (az deployment group what-if) and stop
+  --yes             deploy after the what-if without asking (CI); otherwise the terminal is asked, and without
+                    one nothing is deployed
   --parameters      ARM parameters file (repeatable), e.g. bicep/main.parameters.example.json; never put secrets
                     in it: the template takes none
   --name            deployment name (default kars)
@@ -20,7 +22,8 @@ const USAGE = `usage: kars deploy --resource-group <name> --location <region> [-
   runs              az account show; az group show|create; az deployment group what-if; az deployment group create
   needs             the Azure CLI (az, with its bundled Bicep) on PATH and az login; Owner or User Access
                     Administrator on the resource group (the template creates role assignments and one custom role)
-  exit codes        0 deployed (or previewed), 1 az reported a failure, 2 usage or a missing prerequisite`;
+  exit codes        0 deployed (or previewed), 1 az reported a failure, 2 usage or a missing prerequisite,
+                    3 the what-if was not confirmed (nothing deployed)`;
 
 // Resource group names: letters, digits, underscores, hyphens, periods (not at the end) and parentheses, 1..90.
 const RESOURCE_GROUP = /^[-\w.()]{0,89}[-\w()]$/;
@@ -34,6 +37,8 @@ export interface DeployPlan {
   template: string;
   parameterFiles: string[];
   whatIfOnly: boolean;
+  /** Deploy after the what-if without asking. */
+  assumeYes: boolean;
 }
 
 /** The az argument lists, in order, that a deployment runs (bicep/deploy.sh runs the same). */
@@ -94,6 +99,11 @@ export const deployCommand: CliCommand = {
       return 1;
     }
     if (plan.whatIfOnly) return 0;
+    // The what-if is what the operator reviews: nothing is created before they (or --yes in CI) agree to it.
+    if (!plan.assumeYes && !(await io.confirm?.(`deploy these changes to ${plan.resourceGroup}?`))) {
+      io.err('kars deploy: not confirmed; nothing was deployed (answer y on a terminal, or pass --yes after reviewing the what-if)');
+      return 3;
+    }
 
     io.out(`deploying ${plan.name} to ${plan.resourceGroup}`);
     if ((await az(commands.create)).code !== 0) {
@@ -116,6 +126,7 @@ function readPlan(args: readonly string[], cwd: string): DeployPlan {
         parameters: { type: 'string', short: 'p', multiple: true },
         name: { type: 'string', short: 'n' },
         template: { type: 'string' },
+        yes: { type: 'boolean', short: 'y', default: false },
       },
       allowPositionals: false,
       strict: true,
@@ -146,7 +157,7 @@ function readPlan(args: readonly string[], cwd: string): DeployPlan {
       throw new CliUsageError(`--parameters: ${file} has no "parameters" object (ARM deployment parameters file)`);
     }
   }
-  return { resourceGroup, location, name, template, parameterFiles, whatIfOnly: v['what-if'] ?? false };
+  return { resourceGroup, location, name, template, parameterFiles, whatIfOnly: v['what-if'] ?? false, assumeYes: v.yes ?? false };
 }
 
 function isFile(path: string): boolean {

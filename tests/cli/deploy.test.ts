@@ -25,11 +25,11 @@ afterAll(() => {
 });
 beforeEach(() => fake.reset());
 
-async function cli(args: string[], extraEnv: Record<string, string> = {}) {
+async function cli(args: string[], extraEnv: Record<string, string> = {}, confirm?: (question: string) => Promise<boolean>) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(['deploy', ...args], {
-    out: (l) => out.push(l), err: (l) => err.push(l), env: fake.env({ ...CANARY, ...extraEnv }), cwd: work,
+    out: (l) => out.push(l), err: (l) => err.push(l), env: fake.env({ ...CANARY, ...extraEnv }), cwd: work, ...(confirm ? { confirm } : {}),
   });
   return { code, out: out.join('\n'), err: err.join('\n'), calls: fake.calls() };
 }
@@ -48,7 +48,7 @@ function expectNoCanary(run: { out: string; err: string; calls: string[][] }): v
 
 describe('kars deploy', () => {
   it('checks the login, runs what-if, then create, with the template, location and parameters file', async () => {
-    const run = await cli(['--resource-group', 'rg-kars', '--location', 'westeurope', '--parameters', 'kars.parameters.json']);
+    const run = await cli(['--resource-group', 'rg-kars', '--location', 'westeurope', '--parameters', 'kars.parameters.json', '--yes']);
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
     expect(verbs(run.calls)).toEqual(['account show', 'group show', 'deployment group what-if', 'deployment group create']);
@@ -62,6 +62,23 @@ describe('kars deploy', () => {
     expectNoCanary(run);
   });
 
+  it('asks after the what-if: no answer or no deploys nothing (exit 3), yes deploys', async () => {
+    const unanswered = await cli(['-g', 'rg-kars', '-l', 'westeurope']);
+    expect(unanswered.code).toBe(3);
+    expect(unanswered.err).toMatch(/not confirmed/);
+    expect(verbs(unanswered.calls)).toEqual(['account show', 'group show', 'deployment group what-if']);
+    fake.reset();
+    const questions: string[] = [];
+    const declined = await cli(['-g', 'rg-kars', '-l', 'westeurope'], {}, async (q) => { questions.push(q); return false; });
+    expect(declined.code).toBe(3);
+    expect(questions).toEqual(['deploy these changes to rg-kars?']);
+    expect(verbs(declined.calls)).not.toContain('deployment group create');
+    fake.reset();
+    const accepted = await cli(['-g', 'rg-kars', '-l', 'westeurope'], {}, async () => true);
+    expect(accepted.code).toBe(0);
+    expect(verbs(accepted.calls)).toEqual(['account show', 'group show', 'deployment group what-if', 'deployment group create']);
+  });
+
   it('--what-if previews and never creates', async () => {
     const run = await cli(['-g', 'rg-kars', '-l', 'westeurope', '--what-if']);
     expect(run.code).toBe(0);
@@ -69,7 +86,7 @@ describe('kars deploy', () => {
   });
 
   it('creates a missing resource group before the what-if, but not for a preview', async () => {
-    const deploy = await cli(['-g', 'rg-new', '-l', 'northeurope'], { FAKE_AZ_NO_GROUP: '1' });
+    const deploy = await cli(['-g', 'rg-new', '-l', 'northeurope', '--yes'], { FAKE_AZ_NO_GROUP: '1' });
     expect(deploy.code).toBe(0);
     expect(deploy.calls[2]).toEqual(['group', 'create', '--name', 'rg-new', '--location', 'northeurope', '--output', 'none']);
     expect(verbs(deploy.calls).slice(3)).toEqual(['deployment group what-if', 'deployment group create']);
@@ -88,7 +105,7 @@ describe('kars deploy', () => {
   });
 
   it('reports a failed create with exit 1', async () => {
-    const run = await cli(['-g', 'rg-kars', '-l', 'westeurope'], { FAKE_AZ_FAIL: 'deployment group create' });
+    const run = await cli(['-g', 'rg-kars', '-l', 'westeurope', '--yes'], { FAKE_AZ_FAIL: 'deployment group create' });
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/deployment failed/);
   });
@@ -153,7 +170,7 @@ describe('kars deploy', () => {
 describe('bicep/deploy.sh', () => {
   it('runs exactly the az calls kars deploy runs', async () => {
     for (const args of [
-      ['-g', 'rg-kars', '-l', 'westeurope', '-p', 'kars.parameters.json'],
+      ['-g', 'rg-kars', '-l', 'westeurope', '-p', 'kars.parameters.json', '--yes'],
       ['--resource-group', 'rg-kars', '--location', 'westeurope', '--what-if', '--name', 'kars-preview'],
     ]) {
       const viaScript = script(args);
@@ -167,8 +184,20 @@ describe('bicep/deploy.sh', () => {
     }
   });
 
+  it('asks after the what-if: without a terminal and without --yes nothing is deployed (exit 3)', () => {
+    const run = script(['-g', 'rg-kars', '-l', 'westeurope']);
+    expect(run.code).toBe(3);
+    expect(run.err).toMatch(/not confirmed/);
+    expect(verbs(run.calls)).toEqual(['account show', 'group show', 'deployment group what-if']);
+    fake.reset();
+    // Input piped in is not a terminal: it cannot confirm either.
+    const piped = spawnSync('/bin/bash', [SCRIPT, '-g', 'rg-kars', '-l', 'westeurope'], { cwd: work, env: fake.env(), input: 'y\n', encoding: 'utf8' });
+    expect(piped.status).toBe(3);
+    expect(verbs(fake.calls())).not.toContain('deployment group create');
+  });
+
   it('creates a missing group, stops on a failed what-if, and refuses without a login', () => {
-    const created = script(['-g', 'rg-new', '-l', 'northeurope'], { FAKE_AZ_NO_GROUP: '1' });
+    const created = script(['-g', 'rg-new', '-l', 'northeurope', '-y'], { FAKE_AZ_NO_GROUP: '1' });
     expect(created.code).toBe(0);
     expect(verbs(created.calls)).toEqual(['account show', 'group show', 'group create', 'deployment group what-if', 'deployment group create']);
     fake.reset();
