@@ -1,5 +1,6 @@
-// `kars webhook create` and `kars webhook rotate`: the hook management API (authLevel admin) from the command line.
-// The admin key and the hook secret are read from environment variables named by flags, never passed as values.
+// `kars webhook create` and `kars webhook rotate`: the hook management API (an operator route) from the command line.
+// Against Azure the CLI signs in with Entra ID (operator-credentials.ts); against the local stack it sends the local
+// master key. The key and the hook secret are read from environment variables named by flags, never passed as values.
 import { parseArgs } from 'node:util';
 import { KarsError } from '../../core/errors';
 import { isEntityId, isEventName, isHookId } from '../../core/edge/edge-ids';
@@ -7,9 +8,12 @@ import { isWebhookChannel } from '../../core/webhook/verify-webhook';
 import type { CliCommand, CliIo } from '../command';
 import { CliUsageError } from '../command';
 import { parseBaseUrl } from './webhook-send';
+import { operatorAuthHeaders } from './operator-credentials';
 
 const COMMON = `  --url          base URL of the Function app (default http://127.0.0.1:7071)
-  --key-env      environment variable holding the Functions admin (master) key (default KARS_LOCAL_MASTER_KEY)
+  --scope        Azure: the operator API scope, api://<operatorApiClientId>/.default (default $KARS_OPERATOR_SCOPE);
+                 the token comes from az login (DefaultAzureCredential) and needs the Kars.Operator app role
+  --key-env      local stack (loopback --url): variable holding the local master key (default KARS_LOCAL_MASTER_KEY)
   --secret-env   environment variable holding the hook's signing secret
   exit codes     0 done, 1 refused by the API, 2 usage error`;
 
@@ -31,20 +35,22 @@ function parse(args: readonly string[], options: Record<string, { type: 'string'
   }
 }
 
-function fromEnv(io: CliIo, flag: string, name: string | undefined, fallback?: string): string {
-  const varName = name ?? fallback;
+function fromEnv(io: CliIo, flag: string, name: string | undefined): string {
+  const varName = name;
   if (varName === undefined || !ENV_NAME.test(varName)) throw new CliUsageError(`${flag} must name an environment variable`);
   const value = io.env[varName];
   if (value === undefined || value.length === 0) throw new CliUsageError(`environment variable ${varName} (${flag}) is not set`);
   return value;
 }
 
-async function callApi(io: CliIo, url: string, key: string, path: string, body: unknown): Promise<number> {
+async function callApi(io: CliIo, v: Record<string, string | undefined>, path: string, body: unknown): Promise<number> {
+  const url = parseBaseUrl(v.url ?? 'http://127.0.0.1:7071');
+  const auth = await operatorAuthHeaders(io, url, { ...(v['key-env'] !== undefined ? { keyEnv: v['key-env'] } : {}), ...(v.scope !== undefined ? { scope: v.scope } : {}) });
   let response: Response;
   try {
     response = await fetch(`${url}/api/manage/hooks${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-functions-key': key },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify(body),
     });
   } catch (e) {
@@ -55,7 +61,7 @@ async function callApi(io: CliIo, url: string, key: string, path: string, body: 
   return response.ok ? 0 : 1;
 }
 
-const COMMON_FLAGS = { url: { type: 'string' }, 'key-env': { type: 'string' }, 'secret-env': { type: 'string' } } as const;
+const COMMON_FLAGS = { url: { type: 'string' }, 'key-env': { type: 'string' }, scope: { type: 'string' }, 'secret-env': { type: 'string' } } as const;
 
 export const webhookCreateCommand: CliCommand = {
   name: 'webhook create',
@@ -76,7 +82,7 @@ export const webhookCreateCommand: CliCommand = {
       ...(v.agent !== undefined ? { agentId: v.agent } : {}),
       ...(v.hook !== undefined ? { hookId: v.hook } : {}),
     };
-    return callApi(io, parseBaseUrl(v.url ?? 'http://127.0.0.1:7071'), fromEnv(io, '--key-env', v['key-env'], 'KARS_LOCAL_MASTER_KEY'), '', body);
+    return callApi(io, v, '', body);
   },
 };
 
@@ -90,6 +96,6 @@ export const webhookRotateCommand: CliCommand = {
     const grace = v['grace-sec'] === undefined ? 86400 : Number(v['grace-sec']);
     if (!Number.isSafeInteger(grace) || grace < 0) throw new CliUsageError('--grace-sec must be a whole number of seconds');
     const body = { secret: fromEnv(io, '--secret-env', v['secret-env']), previousGraceSec: grace };
-    return callApi(io, parseBaseUrl(v.url ?? 'http://127.0.0.1:7071'), fromEnv(io, '--key-env', v['key-env'], 'KARS_LOCAL_MASTER_KEY'), `/${v.hook}/rotate`, body);
+    return callApi(io, v, `/${v.hook}/rotate`, body);
   },
 };
