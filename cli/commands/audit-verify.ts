@@ -17,13 +17,17 @@ import type { AuditReport, TrustedHead } from '../../core/audit/verify-chain';
 import { isKarsError } from '../../core/errors';
 import { redact } from '../../core/secrets/redacted';
 import type { CliCommand, CliIo } from '../command';
+import { sendAuditVerifyReport, type AuditVerifyReport } from './audit-verify-report';
 import { CliUsageError } from '../command';
 
 const USAGE = `usage: kars audit verify --public-key <file|base64> [--public-key ...] [--chain <name> ...]
        [--cosmos-endpoint <url>] [--cosmos-key <key>] [--cosmos-database <db>] [--cosmos-container <name>]
-       [--chain-prefix <prefix>] [--chain-count <n>] [--state <file>] [--json]
+       [--chain-prefix <prefix>] [--chain-count <n>] [--state <file>] [--json] [--report]
   --public-key   trusted checkpoint key: PEM file, file or string with base64 of the 32 raw bytes (repeat for rotation)
   --chain        verify only this chain (repeatable); default: every registered chain and every chain of the layout
+  --report       send the verdict (intact, broken, unreadable; counts only) to Application Insights as a
+                 kars.audit.verify event (APPLICATIONINSIGHTS_CONNECTION_STRING, Entra sign-in): the deployment alerts
+                 on a broken chain and on a day without a verdict
   --state        verifier state file: heads seen intact on earlier runs are held against the store (detects
                  truncation even after checkpoints were deleted); updated only when everything verifies
   environment    KARS_COSMOS_ENDPOINT, KARS_COSMOS_KEY (omit in Azure: DefaultAzureCredential signs in),
@@ -60,6 +64,7 @@ export const auditVerifyCommand: CliCommand = {
         const b = c.break!;
         io.out(`BROKEN chain=${b.chain} seq=${b.seq} kind=${b.kind} (${b.detail})`);
       }
+      if (flags.report) await report_({ verdict: broken.length > 0 ? 'broken' : 'intact', chains: report.chains.length, brokenChains: broken.length, receipts: report.receipts }, io);
       if (broken.length > 0) return 1;
       io.out(summary(report));
       if (statePath) writeState(statePath, report, trustedHeads);
@@ -67,6 +72,7 @@ export const auditVerifyCommand: CliCommand = {
     } catch (e) {
       if (isKarsError(e) && (e.code === 'STORE_NOT_FOUND' || e.code === 'STORE_UNAVAILABLE')) {
         io.err(`kars audit verify: cannot read the receipt store (${e.code}); no verdict`);
+        if (flags.report) await report_({ verdict: 'unreadable', chains: 0, brokenChains: 0, receipts: 0 }, io);
         return 1;
       }
       throw e;
@@ -76,7 +82,22 @@ export const auditVerifyCommand: CliCommand = {
   },
 };
 
+/** Sends the verdict; a failed send is reported on stderr and never changes the verdict's exit code. */
+async function report_(report: AuditVerifyReport, io: CliIo): Promise<void> {
+  const connection = io.env['APPLICATIONINSIGHTS_CONNECTION_STRING'];
+  if (!connection) {
+    io.err('kars audit verify: --report needs APPLICATIONINSIGHTS_CONNECTION_STRING; verdict not sent');
+    return;
+  }
+  try {
+    await sendAuditVerifyReport(connection, report, Date.now());
+  } catch (e) {
+    io.err(`kars audit verify: verdict not sent (${e instanceof Error ? e.message : 'error'})`);
+  }
+}
+
 interface Flags {
+  report: boolean;
   publicKeys: string[];
   chains: string[];
   endpoint?: string;
@@ -107,6 +128,7 @@ function parseFlags(args: readonly string[]): Flags {
         'chain-count': { type: 'string' },
         'state': { type: 'string' },
         'json': { type: 'boolean' },
+        'report': { type: 'boolean' },
       },
     }));
   } catch (e) {
@@ -124,7 +146,7 @@ function parseFlags(args: readonly string[]): Flags {
   }
   const opt = <K extends keyof Flags>(k: K, v: Flags[K] | undefined): Partial<Flags> => (v !== undefined ? { [k]: v } : {});
   return {
-    publicKeys, chains, json: values.json ?? false,
+    publicKeys, chains, json: values.json ?? false, report: values.report ?? false,
     ...opt('endpoint', values['cosmos-endpoint']), ...opt('key', values['cosmos-key']),
     ...opt('database', values['cosmos-database']), ...opt('container', values['cosmos-container']),
     ...opt('chainPrefix', values['chain-prefix']), ...opt('chainCount', values['chain-count']), ...opt('state', values.state),
