@@ -465,6 +465,8 @@ module openAiRole 'modules/openai-role.bicep' = if (!empty(openAiResourceId)) {
 }
 
 output functionAppName string = functionApp.outputs.name
+@description('Approve Front Door\'s pending Private Link connection on this resource (docs/deploy.md).')
+output functionAppId string = functionApp.outputs.id
 @description('Direct host name of the Function app; it answers only Front Door and operatorIpRanges.')
 output functionAppHostName string = functionApp.outputs.defaultHostName
 @description('Public webhook base URL: https://<Front Door endpoint>/api/hooks/{channel}/{hookId}.')
