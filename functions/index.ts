@@ -5,17 +5,15 @@ import { createJsonLogger } from '../adapters/logging/json-logger';
 import { appHooks, registerAzureTerminateHooks } from './app-hooks';
 import { routes } from './routes';
 import { registerAppFunctions } from './register-app-functions';
-import { isOperatorRoute } from './http/guard-routes';
+import { azureHostAuthLevel } from './http/guard-routes';
 
 // Streamed request bodies let the edge cap a body while reading it, before it is buffered.
 app.setup({ enableHttpStream: true });
 
 // Operator routes are anonymous to the Functions host: App Service Authentication (Entra ID) stands in front and the app
-// checks the principal's operator role itself (functions/http/guard-routes.ts). A host key, which any resource-group
-// Contributor can list and the host also reads from `?code=`, then grants nothing.
+// checks the principal's operator role itself (functions/http/guard-routes.ts); a host key grants nothing.
 for (const r of routes) {
-  const authLevel = isOperatorRoute(r) ? 'anonymous' : r.authLevel;
-  app.http(r.name, { methods: r.methods, route: r.route, authLevel, handler: r.handler, extraInputs: r.extraInputs });
+  app.http(r.name, { methods: r.methods, route: r.route, authLevel: azureHostAuthLevel(r), handler: r.handler, extraInputs: r.extraInputs });
 }
 registerAppFunctions();
 // The hooks the route table registered (the edge's pending pre-auth summaries) run when the host stops this instance.

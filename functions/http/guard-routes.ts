@@ -25,6 +25,15 @@ export function isOperatorRoute(route: Pick<RouteDef, 'authLevel'>): boolean {
   return route.authLevel !== 'anonymous';
 }
 
+/**
+ * The auth level to register with the Azure Functions host: operator routes are anonymous there, because App Service
+ * Authentication and the app's role check replace the host key (which any resource-group Contributor can list and the
+ * host also reads from `?code=`). The local host keeps the route's own level: its key stands in locally.
+ */
+export function azureHostAuthLevel(route: Pick<RouteDef, 'authLevel'>): RouteDef['authLevel'] {
+  return isOperatorRoute(route) ? 'anonymous' : route.authLevel;
+}
+
 export function guardRoutes(routes: readonly RouteDef[], options: RouteGuardOptions): RouteDef[] {
   const disabled = new Set(options._disable ?? []);
   let authenticator: Promise<OperatorAuthenticator | undefined> | undefined;

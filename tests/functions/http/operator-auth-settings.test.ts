@@ -2,7 +2,8 @@
 // CONFIG_INVALID), local mode without them keeps the local host's key check only; errors name keys, never values.
 import { describe, expect, it } from 'vitest';
 import { isKarsError } from '../../../core/errors';
-import { guardRoutes } from '../../../functions/http/guard-routes';
+import { azureHostAuthLevel, guardRoutes, isOperatorRoute } from '../../../functions/http/guard-routes';
+import { routes } from '../../../functions/routes';
 import { loadOperatorAuthSettings, OPERATOR_AUTH_SETTING_KEYS } from '../../../functions/http/operator-auth-settings';
 import { operatorAuthenticatorFromEnv } from '../../../functions/http/operator-auth';
 import { silentLogger } from '../../../core/ports/logger.port';
@@ -57,5 +58,12 @@ describe('guardRoutes without operator settings in azure mode', () => {
     const res = await guarded!.handler(req, {} as never);
     expect(res).toMatchObject({ status: 500, jsonBody: { code: 'CONFIG_INVALID' } });
     expect(ran).toBe(0);
+  });
+});
+
+describe('azureHostAuthLevel', () => {
+  it('registers every operator route anonymous with the Functions host (no host key), the others as declared', () => {
+    for (const r of routes) expect(azureHostAuthLevel(r), r.name).toBe(isOperatorRoute(r) ? 'anonymous' : r.authLevel);
+    expect(routes.filter(isOperatorRoute).map((r) => r.authLevel)).not.toContain('anonymous');
   });
 });
