@@ -1,4 +1,5 @@
 // Residual risk 1 (cosign-on-admission): the Kyverno policy in infra/k8s/admission rejects sandbox pods whose images
+// Defends: kyverno-verify-images, registry-allowlist, cosign-signature-check
 // are not from the kars repository or not signed by the configured release key. No cluster runs here, so this checks
 // what can be checked offline: the policy's structure and scope, that every image of our own pod falls under the
 // signature rule (verifyImages silently skips non-matching images), and, with the real payload format, that a

@@ -1,4 +1,5 @@
 // RR3 (per-cluster token budget): with only per-tenant budgets, a noisy tenant that stays within its own budget can
+// Defends: cluster-budget, tenant-share
 // still spend the whole model deployment and starve its peers. The cluster budget caps the sum over tenants and each
 // tenant's share of it. Three limiter instances share one store; the model deployment is a stand-in that serves a
 // fixed number of tokens per period and throttles after that, as an Azure OpenAI deployment's quota does.

@@ -1,4 +1,5 @@
 // T1-D "Channel flood" — mitigation: per-tenant budget + global limiter (500 rps, burst 1000) + per-agent limiter
+// Defends: limits, agent-limit, tenant-budget, hook-negative-cache
 // (50 rps, burst 100). This file covers the edge's side: admission outcomes mapped to 429 + Retry-After (rate) and 403
 // (quota spent), every refusal receipted, and cheap refusal of floods of made-up hook ids. The cross-process limiter
 // (3 processes sharing the stores, ±10 % per 1 s window) is tested with its own adapter (adapters/edge-limiter).

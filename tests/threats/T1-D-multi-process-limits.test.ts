@@ -1,4 +1,5 @@
 // T1-D (channel flood), limiter half: the global (500 rps, burst 1000) and per-agent (50 rps, burst 100) limits hold
+// Defends: global-limit, agent-limit, shared-limit-store
 // across Function instances. Three real OS processes share one Cosmos store (real @azure/cosmos SDK against the local
 // server) and are offered several times the limit. Checked three ways:
 //  - conservation, exact: the tokens the processes took from the shared bucket (read off their own If-Match writes)

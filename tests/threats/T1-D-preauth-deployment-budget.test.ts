@@ -1,4 +1,5 @@
 // T1-D "Channel flood" before authentication, across Function instances — mitigation: the pre-auth budgets
+// Defends: preauth-guard, preauth-instance-share
 // (KARS_EDGE_PREAUTH_*) are for the whole deployment, and each instance takes 1/KARS_LIMIT_MAX_INSTANCES of them
 // (core/edge/preauth-guard.ts instanceShare, wired by functions/hooks/build-hook-route-deps.ts). Three in-process
 // Function instances built the way the app builds them (settings → buildHookRouteDeps → route table pipeline), sharing

@@ -1,4 +1,5 @@
 // T1-D "Channel flood", before authentication — mitigation: the pre-auth guard (core/edge/preauth-guard.ts). Rate limits
+// Defends: preauth-guard
 // run after the signature check, so without the guard every forged or garbage request costs one receipt append: the
 // store write rate follows the attacker's request rate. With the guard, refusals of unauthenticated requests get their
 // own receipt only within a token-bucket budget (per hook id and per process); past it they are answered 429 with

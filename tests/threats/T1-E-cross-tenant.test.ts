@@ -1,4 +1,5 @@
 // T1-E "Cross-tenant request" — mitigation: the tenant is bound at the gateway from the hook registration (an
+// Defends: tenant-binding, event-allowlist, per-sandbox-session
 // `x-kars-tenant` header that disagrees is 403), a hook delivers only its registered event types (403), and each
 // delivery goes to its own sandbox's Service Bus session. With the binding switched off (`_disable`) the edge takes
 // the tenant from the header, as a naive gateway would, and the request runs as (and is charged to) another tenant.

@@ -1,4 +1,5 @@
 // T1-E "Cross-tenant request", cluster half: each sandbox in its own namespace, isolated from the others. Two sandboxes
+// Defends: namespace-isolation, default-deny-network-policy, no-service-account-token, no-rbac-binding, router-identity-roles
 // are rendered with the product's renderer (infra/k8s/render-sandbox-namespace.ts) next to the cluster-level manifests
 // of infra/k8s, and the attacker in sandbox A tries to reach sandbox B and the rest of the cluster: network
 // connections (NetworkPolicy semantics, Calico's reading of ipBlock), a Kubernetes API token, RBAC bindings, and the

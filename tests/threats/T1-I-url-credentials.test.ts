@@ -1,4 +1,5 @@
 // T1-I "API key in URL leaks via logs" — mitigation: tokens accepted only via headers (a credential in the query string
+// Defends: query-credentials, uri-redaction, header-redaction
 // is refused with 400), the URI logged without its query, header values outside an allowlist redacted. Canaries are
 // planted in query strings and headers; with each mitigation switched off (`_disable`) the canary shows up where the
 // attack expects it (accepted request, log line), with it on it appears nowhere.

@@ -1,4 +1,5 @@
 // T1-R (inbound action not auditable → every request hashed into the receipt chain). Attack: someone with write access
+// Defends: receipt-chain, signed-checkpoints
 // to the receipts store edits, deletes, reorders, rebuilds or truncates receipts, or re-signs the head with their own
 // key. Mitigations under test: SHA-256 links over canonical JSON, ids that pin each seq, and Ed25519 checkpoints
 // signed with the Key Vault key. The real `kars audit verify` (cli/main.ts, what bin/kars.js runs) must name the first

@@ -1,4 +1,5 @@
 // T1-S "Attacker forges channel webhook" — mitigation: per-channel HMAC verification over the raw bytes, signed
+// Defends: signature, timestamp
 // timestamps within ±300 s, one generic 401. Each attack runs with the mitigation on (refused) and switched off through
 // the test-only `_disable` option (the forged or stale request then reaches the sandbox queue).
 // Signatures: `standardwebhooks` and `@octokit/webhooks-methods` (the providers' own libraries); Slack v0 and Teams

@@ -1,4 +1,5 @@
 // T1-S "Attacker forges channel webhook", transport half: Front Door TLS and no way around it. Each attacker move
+// Defends: front-door-tls, https-only, origin-certificate-check, front-door-id-restriction, ftp-disabled
 // (plain HTTP, TLS 1.0/1.1, a domain outside the WAF, a direct call to the Function app host, a call through the
 // attacker's own Front Door profile, FTP publishing, a cleartext or unverified origin leg) is played against the edge
 // the committed Bicep describes (tests/bicep/front-door-edge.ts: main.bicep's parameters followed through the modules,

@@ -1,4 +1,5 @@
 // T1-S "Attacker forges channel webhook" by replaying a captured GitHub delivery — GitHub signs no timestamp, so the
+// Defends: replay, github-replay-retention
 // only defence against a replay is the replay claim on the body digest, and a claim lives only as long as its
 // channel's retention. Mitigation: a per-channel retention (EdgePipelineOptions.untimedReplayRetentionSecByChannel,
 // setting KARS_EDGE_GITHUB_REPLAY_RETENTION_SEC) whose GitHub default (8 days) outlives GitHub's own redelivery window

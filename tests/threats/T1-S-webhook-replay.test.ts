@@ -1,4 +1,5 @@
 // T1-S "Attacker forges channel webhook" by replaying a captured genuine delivery — mitigation: the delivery key
+// Defends: replay
 // (hook + signed delivery id, or the body digest for GitHub, which signs no id) is claimed in the shared store and a
 // second sighting within the window is 409; the claim is a Cosmos document, so it holds across Function instances and
 // restarts. With the replay store switched off (`_disable: ['replay']`) the capture is delivered again.

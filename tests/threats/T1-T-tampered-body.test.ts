@@ -1,4 +1,5 @@
 // T1-T "Tampered request body" — mitigation: schema validation + size cap + content-type allowlist, on top of the MAC
+// Defends: signature, content-type, size-cap, schema, proto-poisoning
 // over the exact raw bytes. Each attack runs with its mitigation on (refused) and off through `_disable` (the hostile
 // body then reaches the sandbox queue).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
 // T2-I (agent reads cluster metadata): a fake instance-metadata service on 169.254.169.254 answers in a peer
+// Defends: imds-block, network-policy-imds-except
 // namespace. Without the guard UID 1000 reads it; with the guard UID 1000 (and any UID but the router's) is refused
 // at once by the IMDS rule, UID 1001 still reaches it. At cluster level the sandbox NetworkPolicy excepts
 // 169.254.169.254/32 from all egress (checked against the manifest below).

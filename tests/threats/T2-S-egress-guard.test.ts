@@ -1,4 +1,5 @@
 // T2-S (egress-guard half): in a pod-like network namespace, UID 1000 reaches only the router on 127.0.0.1:8443
+// Defends: egress-guard, landlock-connect, egress-cni
 // (plus the configured resolver); a peer host, other loopback ports and anything else are refused at once, while
 // UID 1001 (router) still reaches the peer. Run with the guard absent first to show every probe then succeeds;
 // packet counters name the rule that fired. Both renderings (nftables, iptables) are exercised.
