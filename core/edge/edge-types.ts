@@ -49,7 +49,7 @@ export interface EdgePipelineDeps {
  */
 export const EDGE_MITIGATIONS = [
   'content-type', 'size-cap', 'query-credentials', 'uri-redaction', 'header-redaction', 'signature', 'timestamp',
-  'replay', 'schema', 'tenant-binding', 'event-allowlist', 'limits', 'preauth-guard',
+  'replay', 'proto-poisoning', 'schema', 'tenant-binding', 'event-allowlist', 'limits', 'preauth-guard',
 ] as const;
 export type EdgeMitigation = (typeof EDGE_MITIGATIONS)[number];
 

@@ -8,6 +8,7 @@ import { eventNameOf } from './event-name';
 import type { EdgeContext, EdgeRejection } from './edge-types';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 export function validateEvent(ctx: EdgeContext): EdgeRejection | undefined {
   const { channel, body, verified } = ctx;
@@ -17,7 +18,7 @@ export function validateEvent(ctx: EdgeContext): EdgeRejection | undefined {
     ctx.eventName = ctx.event.type;
     return undefined;
   }
-  const json = parseJsonBody(body);
+  const json = ctx.options.disabled.has('proto-poisoning') ? parseWithoutPoisonCheck(body) : parseJsonBody(body);
   if (!json.ok) return { code: 'INPUT_INVALID', message: `invalid payload at: ${json.paths.join(', ')}` };
   const parsed = parseEvent(channel, channel === 'github' ? verified.eventType : undefined, json.value);
   if (!parsed.ok) {
@@ -44,4 +45,14 @@ function unchecked(channel: EdgeContext['channel'] & string, body: Uint8Array, h
   const bodyType = typeof payload === 'object' && payload !== null ? (payload as { type?: unknown }).type : undefined;
   const type = headerType ?? (typeof bodyType === 'string' ? bodyType : 'unknown');
   return { channel, type, payload } as unknown as WebhookEvent;
+}
+
+// With the poisoning check switched off (tests only): strict UTF-8 and JSON as before, `__proto__` / `constructor` /
+// `prototype` keys kept, so an open schema position (a Standard Webhooks `data` record) carries them to the sandbox.
+function parseWithoutPoisonCheck(body: Uint8Array): ReturnType<typeof parseJsonBody> {
+  try {
+    return { ok: true, value: JSON.parse(strictDecoder.decode(body)) as unknown };
+  } catch {
+    return { ok: false, code: 'INPUT_INVALID', paths: ['(root)'] };
+  }
 }

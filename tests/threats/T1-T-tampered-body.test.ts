@@ -1,8 +1,14 @@
 // T1-T "Tampered request body" — mitigation: schema validation + size cap + content-type allowlist, on top of the MAC
 // Defends: signature, content-type, size-cap, schema, proto-poisoning
 // over the exact raw bytes. Each attack runs with its mitigation on (refused) and off through `_disable` (the hostile
-// body then reaches the sandbox queue).
+// body then reaches the sandbox queue). The size cap is attacked over HTTP the ways a sender can shape a body: with a
+// Content-Length, chunked without one, dripped slowly, and with a Content-Length that lies.
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_BODY_BYTES } from '../../core/edge/edge-types';
 import { redact } from '../../core/secrets/redacted';
 import { githubFixtures, standardFixture } from '../core/webhook/fixtures';
 import { createEdgeFixture, edgeRequest, nowSec, registerHook, SECRETS, signGithub, signStandard } from '../core/edge/edge-fixture';
@@ -55,6 +61,58 @@ describe('T1-T hostile but validly signed bodies: the zod schema per channel and
   });
 });
 
+// The hostile-body cases above fail the schema whatever their keys. Here the poisoning key sits where the schema allows
+// any key — Standard Webhooks' `data` is the event's own object (a record) — so the strict parser's poisoning check
+// (core/webhook/parse-json-body.ts) is the only thing between the payload and the sandbox.
+describe('T1-T prototype poisoning in an open schema position: only the poisoning check refuses it', () => {
+  const withData = (data: string): string => JSON.stringify({ ...standardFixture, data: { id: '1' } }).replace('{"id":"1"}', data);
+  const poisoned = [
+    ['constructor.prototype', withData('{"id":"1","constructor":{"prototype":{"polluted":"yes"}}}')],
+    ['__proto__', withData('{"id":"1","__proto__":{"polluted":"yes"}}')],
+    ['escaped __proto__', withData('{"id":"1","\\u005f_proto__":{"polluted":"yes"}}')],
+  ] as const;
+
+  /** What a sandbox doing a naive recursive merge of the payload (a common pollution sink) would suffer, in a fresh realm. */
+  function pollutesOnMerge(json: string): boolean {
+    return runInNewContext(`(() => {
+      const merge = (t, s) => {
+        for (const k of Object.keys(s)) {
+          if (typeof s[k] === 'object' && s[k] !== null) {
+            if (typeof t[k] !== 'object' && typeof t[k] !== 'function') t[k] = {};
+            merge(t[k], s[k]);
+          } else t[k] = s[k];
+        }
+        return t;
+      };
+      merge({}, JSON.parse(json));
+      return ({}).polluted === 'yes';
+    })()`, { json }) as boolean;
+  }
+
+  it.each(poisoned)('%s: ON 400 INPUT_INVALID with the schema on; nothing delivered', async (_name, raw) => {
+    const f = createEdgeFixture();
+    const hook = await registerHook(f, 'standard');
+    const out = await f.pipeline.handle(edgeRequest({ channel: 'standard', hookId: hook.hookId, body: raw, headers: signStandard(SECRETS.standard, 'msg_p', nowSec(f.clock), raw) }));
+    expect(out).toMatchObject({ status: 400, code: 'INPUT_INVALID' });
+    expect(f.queue.deliveries).toHaveLength(0);
+  });
+
+  it('OFF (proto-poisoning), schema still on: all are accepted, and the constructor.prototype payload pollutes a merging sandbox', async () => {
+    const f = createEdgeFixture({ _disable: ['proto-poisoning'] });
+    const hook = await registerHook(f, 'standard');
+    for (const [i, [name, raw]] of poisoned.entries()) {
+      const out = await f.pipeline.handle(edgeRequest({ channel: 'standard', hookId: hook.hookId, body: raw, headers: signStandard(SECRETS.standard, `msg_p${i}`, nowSec(f.clock), raw) }));
+      expect(out.status, name).toBe(202);
+    }
+    expect(f.queue.deliveries).toHaveLength(poisoned.length);
+    const delivered = JSON.stringify((f.queue.deliveries[0]!.payload as { data: unknown }).data);
+    expect(delivered).toContain('"constructor":{"prototype":{"polluted":"yes"}}');
+    expect(pollutesOnMerge(delivered)).toBe(true);
+    // The probe itself: the same merge of a clean payload pollutes nothing.
+    expect(pollutesOnMerge(JSON.stringify(standardFixture.data))).toBe(false);
+  });
+});
+
 describe('T1-T content-type allowlist', () => {
   it('a signed text/plain body (a browser can send it cross-origin without preflight) is 415; OFF it is delivered', async () => {
     for (const [disable, status] of [[[], 415], [['content-type'], 202]] as const) {
@@ -75,6 +133,25 @@ describe('T1-T content-type allowlist', () => {
     const hook = await registerHook(f, 'standard');
     for (const ct of ['application/json; charset=utf-16', 'application/json; boundary=x', 'application/x-www-form-urlencoded', 'application/jsonp']) {
       expect((await f.pipeline.handle(edgeRequest({ channel: 'standard', hookId: hook.hookId, body: '{}', headers: { 'content-type': ct } }))).status, ct).toBe(415);
+    }
+  });
+});
+
+describe('T1-T size cap counts the bytes, not the declared length', () => {
+  it('a Content-Length that claims 100 bytes over a 300 KiB stream is 413 after at most the cap + one chunk; OFF it is delivered', async () => {
+    for (const [disable, status] of [[[], 413], [['size-cap'], 202]] as const) {
+      const f = createEdgeFixture({ _disable: [...disable] });
+      const hook = await registerHook(f, 'standard');
+      const body = JSON.stringify({ ...standardFixture, data: { id: '1', blob: 'A'.repeat(300 * 1024) } });
+      const chunkBytes = 16 * 1024;
+      const req = edgeRequest({
+        channel: 'standard', hookId: hook.hookId, body, chunkBytes,
+        headers: { ...signStandard(SECRETS.standard, 'msg_lie', nowSec(f.clock), body), 'content-length': '100' },
+      });
+      const out = await f.pipeline.handle(req);
+      expect(out.status).toBe(status);
+      if (status === 413) expect(req.pulledBytes()).toBeLessThanOrEqual(DEFAULT_MAX_BODY_BYTES + chunkBytes);
+      expect(f.queue.deliveries).toHaveLength(status === 202 ? 1 : 0);
     }
   });
 });
@@ -109,5 +186,86 @@ describe('T1-T size cap over HTTP (real host, Cosmos, Service Bus)', () => {
     const r = await oversized(off, 'sandbox-big-off');
     expect(r.status).toBe(202);
     expect(r.delivered).toHaveLength(1);
+  });
+
+  // A body over the cap in 32 KiB chunks without Content-Length (Transfer-Encoding: chunked), `gapMs` apart. Writing
+  // stops as soon as an answer arrives; `sentWhenAnswered` is how much the client had written by then.
+  async function chunked(stack: EdgeStack, sandboxId: string, totalBytes: number, gapMs: number) {
+    const hook = await stack.registry.create({ tenantId: 'tenant-a', sandboxId, channel: 'standard', allowedEventTypes: ['contact.created'], secret: redact(SECRETS.standard) });
+    const skeleton = JSON.stringify({ ...standardFixture, data: { id: '1', blob: '' } });
+    const bytes = Buffer.from(skeleton.replace('"blob":""', `"blob":"${'A'.repeat(totalBytes - skeleton.length)}"`));
+    const headers = { 'content-type': 'application/json', ...signStandard(SECRETS.standard, `msg_${sandboxId}`, Math.floor(Date.now() / 1000), bytes.toString()) };
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 32 * 1024) chunks.push(bytes.subarray(i, i + 32 * 1024));
+    let sent = 0;
+    let sentWhenAnswered: number | undefined;
+    const answer = new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+      const req = httpRequest(`${stack.url}/api/hooks/standard/${hook.hookId}`, { method: 'POST', headers }, (res) => {
+        sentWhenAnswered = sent;
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(parts).toString()) as Record<string, unknown> });
+        });
+        res.on('error', reject);
+      });
+      // After an early answer the host closes the connection; a write racing that is expected.
+      req.on('error', (e) => { if (sentWhenAnswered === undefined) reject(e); });
+      void (async () => {
+        for (const c of chunks) {
+          if (sentWhenAnswered !== undefined || req.destroyed) return;
+          await new Promise<void>((done) => req.write(c, () => done()));
+          sent += c.length;
+          if (gapMs > 0) await sleep(gapMs);
+        }
+        if (sentWhenAnswered === undefined) req.end();
+      })();
+    });
+    const r = await answer;
+    return { ...r, sentWhenAnswered: sentWhenAnswered!, total: bytes.length, delivered: await stack.drain(sandboxId) };
+  }
+
+  it('chunked, no Content-Length, 300 KiB: ON 413 WEBHOOK_BODY_TOO_LARGE and nothing delivered; OFF delivered', async () => {
+    const r = await chunked(on, 'sandbox-chunked-on', 300 * 1024, 0);
+    expect(r.status).toBe(413);
+    expect(r.json).toMatchObject({ code: 'WEBHOOK_BODY_TOO_LARGE' });
+    expect(r.delivered).toEqual([]);
+    const o = await chunked(off, 'sandbox-chunked-off', 300 * 1024, 0);
+    expect(o.status).toBe(202);
+    expect(o.delivered).toHaveLength(1);
+  });
+
+  it("slow drip (896 KiB, 32 KiB every 50 ms; below the queue's 1 MiB message limit): ON the 413 comes while the sender is still sending; OFF the edge waits for every byte", async () => {
+    const r = await chunked(on, 'sandbox-drip-on', 896 * 1024, 50);
+    expect(r.status).toBe(413);
+    // Refused mid-stream: the edge stopped reading at the cap instead of buffering the body first.
+    expect(r.sentWhenAnswered).toBeLessThan(r.total);
+    expect(r.delivered).toEqual([]);
+    const o = await chunked(off, 'sandbox-drip-off', 896 * 1024, 50);
+    expect(o.status).toBe(202);
+    expect(o.sentWhenAnswered).toBe(o.total);
+    expect(o.delivered).toHaveLength(1);
+  }, 30_000);
+
+  // A declared Content-Length above the cap with (so far) a few body bytes: the edge answers from the header alone.
+  async function declaredOnly(stack: EdgeStack, sandboxId: string): Promise<number | undefined> {
+    const hook = await stack.registry.create({ tenantId: 'tenant-a', sandboxId, channel: 'standard', allowedEventTypes: ['contact.created'], secret: redact(SECRETS.standard) });
+    const { hostname, port } = new URL(stack.url);
+    const socket = connect(Number(port), hostname);
+    const head = [`POST /api/hooks/standard/${hook.hookId} HTTP/1.1`, `host: ${hostname}:${port}`, 'content-type: application/json',
+      `content-length: ${10 * 1024 * 1024}`, '', '{"type":'].join('\r\n');
+    socket.write(head);
+    const status = await Promise.race([
+      new Promise<number>((resolve) => socket.once('data', (d: Buffer) => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString())?.[1])))),
+      sleep(1500).then(() => undefined),
+    ]);
+    socket.destroy();
+    return status;
+  }
+
+  it('Content-Length of 10 MiB with 8 bytes sent: ON 413 at once from the header; OFF the edge sits waiting for the body', async () => {
+    expect(await declaredOnly(on, 'sandbox-declared-on')).toBe(413);
+    expect(await declaredOnly(off, 'sandbox-declared-off')).toBeUndefined();
   });
 });
