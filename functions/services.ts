@@ -35,6 +35,7 @@ import { systemClock } from '../core/ports/clock.port';
 import type { EdgeLimiter } from '../core/ports/edge-limiter.port';
 import { createSharedEdgeLimiter } from '../adapters/edge-limiter/shared-edge-limiter';
 import { loadConfig, type Config } from './config';
+import { LIMITS_CONTAINER, sharedEdgeLimiterOptions } from './edge-limiter-options';
 
 export interface Services {
   config: Config;
@@ -117,20 +118,9 @@ export async function buildServices(config: Config, options: BuildServicesOption
     return appender;
   };
 
-  // Limit documents expire (defaultTtl -1 lets Azure purge them by their item ttl).
-  const LIMITS_CONTAINER: CosmosContainerSpec = { id: 'limits', defaultTtlSec: -1 };
   let limiter: Promise<EdgeLimiter> | undefined;
   const edgeLimiter = (): Promise<EdgeLimiter> => {
-    const { limits } = config;
-    limiter ??= documents(LIMITS_CONTAINER).then((store) =>
-      createSharedEdgeLimiter(store, {
-        global: { capacity: limits.globalBurst, refillTokens: limits.globalRps, refillPeriodMs: 1000 },
-        agent: { capacity: limits.agentBurst, refillTokens: limits.agentRps, refillPeriodMs: 1000 },
-        instances: limits.maxInstances,
-        chunks: { agent: limits.agentLease },
-        logger,
-      }),
-    );
+    limiter ??= documents(LIMITS_CONTAINER).then((store) => createSharedEdgeLimiter(store, sharedEdgeLimiterOptions(config.limits, logger)));
     limiter.catch(() => {
       limiter = undefined;
     });

@@ -6,7 +6,7 @@ import { isKarsError, KarsError } from '../../core/errors';
 import {
   assertClusterBudgetConfig, clusterQuotaLimits, tenantShareLimits, type ClusterBudgetConfig, type QuotaLimits,
 } from '../../core/limits/cluster-budget';
-import { SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT } from '../../core/limits/edge-admission';
+import { LIMIT_MITIGATIONS, SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT, type LimitMitigation } from '../../core/limits/edge-admission';
 import type { QuotaConfig, TenantBudgetConfig } from '../../core/limits/tenant-budget';
 import { assertBucketConfig, perSecond, type TokenBucketConfig } from '../../core/limits/token-bucket';
 import { leaseChunkSize } from '../../core/limits/token-lease';
@@ -79,6 +79,8 @@ export interface SharedEdgeLimiterOptions {
   maxEntries?: number;
   clock?: Clock;
   logger?: Logger;
+  /** TEST ONLY: limits switched off to show their attack test bites. Never set from configuration. */
+  _disable?: readonly LimitMitigation[];
 }
 
 export interface SharedEdgeLimiterStats extends StoreCounters {
@@ -108,9 +110,13 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const nowMs = (): number => clock.nowMs();
+  const disabled = new Set(options._disable ?? []);
+  for (const m of disabled) {
+    if (!(LIMIT_MITIGATIONS as readonly string[]).includes(m)) throw new TypeError('"_disable" has an unknown limit');
+  }
   const global = assertBucketConfig(options.global ?? SEED_GLOBAL_LIMIT);
   const agent = assertBucketConfig(options.agent ?? SEED_AGENT_LIMIT);
-  const cluster = options.cluster === false ? undefined : assertClusterBudgetConfig(options.cluster ?? DEFAULT_CLUSTER_BUDGET);
+  const cluster = options.cluster === false || disabled.has('cluster-budget') ? undefined : assertClusterBudgetConfig(options.cluster ?? DEFAULT_CLUSTER_BUDGET);
   const budgetOf = typeof options.tenantBudget === 'function'
     ? options.tenantBudget
     : (() => { const b = options.tenantBudget ?? DEFAULT_SHARED_TENANT_BUDGET; return () => b; })();
@@ -231,7 +237,12 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
       // Quota-bearing limits first (a spent quota answers 403 before any rate is consulted), the agent bucket last:
       // with the default chunk of 1 it is the one that costs a write per request, so it is reached only when
       // everything else admits.
-      const levels = [tenantPool(tenantId), ...(clusterPool ? [clusterPool] : []), globalPool, agentPool(agentId)];
+      const levels = [
+        ...(disabled.has('tenant-budget') ? [] : [tenantPool(tenantId)]),
+        ...(clusterPool ? [clusterPool] : []),
+        ...(disabled.has('global-limit') ? [] : [globalPool]),
+        ...(disabled.has('agent-limit') ? [] : [agentPool(agentId)]),
+      ];
       const now = nowMs();
       const remembered = levels.map((l) => l.cachedRefusal(l.needFor(tokens), now)).filter((r): r is LimitRefusal => r !== undefined);
       if (remembered.length > 0) return refuse(remembered, now);

@@ -11,6 +11,15 @@ export interface EdgeLimitsConfig {
   readonly tenant: TenantBudgetConfig;
 }
 
+/**
+ * The limits a test can switch off in the shared limiter (adapters/edge-limiter/shared-edge-limiter.ts) to show that
+ * the flood it binds in is then admitted. Only reachable through `SharedEdgeLimiterOptions._disable`, which no
+ * configuration loader sets. `tenant-budget` also drops the tenant's share of the cluster budget (counted in the
+ * tenant's document); `cluster-budget` drops the cluster total and every share.
+ */
+export const LIMIT_MITIGATIONS = ['global-limit', 'agent-limit', 'tenant-budget', 'cluster-budget'] as const;
+export type LimitMitigation = (typeof LIMIT_MITIGATIONS)[number];
+
 /** The seed's numbers for the two buckets; the tenant budget has no seed value and comes from configuration. */
 export const SEED_GLOBAL_LIMIT: TokenBucketConfig = perSecond(500, 1000);
 export const SEED_AGENT_LIMIT: TokenBucketConfig = perSecond(50, 100);
