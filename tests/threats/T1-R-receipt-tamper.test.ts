@@ -1,5 +1,5 @@
 // T1-R (inbound action not auditable → every request hashed into the receipt chain). Attack: someone with write access
-// Defends: receipt-chain, signed-checkpoints
+// Defends: receipt-chain, signed-checkpoints, receipt-every-request, request-hash
 // to the receipts store edits, deletes, reorders, rebuilds or truncates receipts, or re-signs the head with their own
 // key. Mitigations under test: SHA-256 links over canonical JSON, ids that pin each seq, and Ed25519 checkpoints
 // signed with the Key Vault key. The real `kars audit verify` (cli/main.ts, what bin/kars.js runs) must name the first
@@ -22,9 +22,13 @@ import { startCosmosServer } from '../../infra/local/cosmos/start-cosmos-server'
 import type { LocalCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
 import { input, newKey, testClock } from '../core/audit/audit-fixture';
 import {
-  deleteReceipt, editReceipt, rebuildFrom, resignCheckpoint, swapReceipts, truncate,
+  deleteReceipt, editReceipt, forgeCheckpointSignature, rebuildFrom, resignCheckpoint, swapReceipts, truncate,
 } from '../core/audit/tamper';
 import { runTs } from '../integration/audit/support/run-ts';
+import { requestHash } from '../../core/edge/request-hash';
+import { sha256Hex } from '../../core/edge/sha256-hex';
+import { standardFixture } from '../core/webhook/fixtures';
+import { createEdgeFixture, edgeRequest, nowSec, registerHook, SECRETS, signStandard, utf8 } from '../core/edge/edge-fixture';
 import type { RunResult } from '../integration/audit/support/run-ts';
 
 const CHAIN = 'audit-01';
@@ -119,6 +123,13 @@ describe('T1-R receipt tampering is reported by kars audit verify', () => {
     expectBroken(await verify(database), 20, 'checkpoint-hash-mismatch');
   });
 
+  it('rebuild and re-sign the checkpoint under the trusted key id with another key → checkpoint-signature-invalid there', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await rebuildFrom(docs, CHAIN, 17, 23);
+    await forgeCheckpointSignature(docs, CHAIN, 20, newKey().privateKey);
+    expectBroken(await verify(database), 20, 'checkpoint-signature-invalid');
+  });
+
   it('truncate the tail → checkpoint-beyond-tip at the first missing seq', async () => {
     const { database, docs } = await seed({ signed: true });
     await truncate(docs, CHAIN, 19, 23, { checkpoints: false });
@@ -146,5 +157,51 @@ describe('T1-R receipt tampering is reported by kars audit verify', () => {
     const r = await verify(database);
     expect(r.stdout).toMatch(/^OK 21 receipts in 2 chains, last checkpoint none\n$/);
     expect(r.code).toBe(0);
+  });
+});
+
+// The other half of the row: the edge must put every inbound request into the chain — refusals too, since a forger's
+// probes are what an investigation needs — and each receipt's request hash must commit to the exact body, so a receipt
+// cannot later be claimed for another request.
+describe('T1-R every inbound request is receipted with a hash that binds its body', () => {
+  it('accepted, forged, replayed, wrong content type, oversized, invalid and cross-tenant requests each leave one receipt', async () => {
+    const f = createEdgeFixture();
+    const hook = await registerHook(f, 'standard');
+    const body = JSON.stringify(standardFixture);
+    const sign = (id: string, b: string): Record<string, string> => signStandard(SECRETS.standard, id, nowSec(f.clock), b);
+    const big = JSON.stringify({ ...standardFixture, data: { id: '1', blob: 'A'.repeat(300 * 1024) } });
+    const invalid = JSON.stringify({ ...standardFixture, timestamp: 'yesterday' });
+    const sent = [
+      { body, headers: sign('msg_ok', body) },
+      { body, headers: signStandard('whsec_' + Buffer.alloc(32, 7).toString('base64'), 'msg_forged', nowSec(f.clock), body) },
+      { body, headers: sign('msg_ok', body) },
+      { body, headers: { ...sign('msg_ct', body), 'content-type': 'text/plain' } },
+      { body: big, headers: sign('msg_big', big) },
+      { body: invalid, headers: sign('msg_invalid', invalid) },
+      { body, headers: { ...sign('msg_tenant', body), 'x-kars-tenant': 'tenant-b' } },
+    ];
+    const statuses: number[] = [];
+    for (const r of sent) statuses.push((await f.pipeline.handle(edgeRequest({ channel: 'standard', hookId: hook.hookId, ...r }))).status);
+    expect(statuses).toEqual([202, 401, 409, 415, 413, 400, 403]);
+    expect(f.receipts.receipts.map((r) => r.status)).toEqual(statuses);
+    for (const r of f.receipts.receipts) expect(r.requestHash).toBe(requestHash(r.subject as unknown as Parameters<typeof requestHash>[0]));
+    // Bodies read in full are named by their digest (the 415 and 413 were refused before or while reading).
+    expect(f.receipts.receipts.map((r) => (r.subject as { bodyDigest: string | null }).bodyDigest)).toEqual([
+      sha256Hex(utf8(body)), sha256Hex(utf8(body)), sha256Hex(utf8(body)), null, null, sha256Hex(utf8(invalid)), sha256Hex(utf8(body)),
+    ]);
+  });
+
+  it('a receipt re-pointed at another body (its digest swapped) no longer matches its request hash', async () => {
+    const f = createEdgeFixture();
+    const hook = await registerHook(f, 'standard');
+    const body = JSON.stringify(standardFixture);
+    await f.pipeline.handle(edgeRequest({ channel: 'standard', hookId: hook.hookId, body, headers: signStandard(SECRETS.standard, 'msg_a', nowSec(f.clock), body) }));
+    const [receipt] = f.receipts.receipts;
+    const subject = receipt!.subject as unknown as Parameters<typeof requestHash>[0];
+    expect(requestHash(subject)).toBe(receipt!.requestHash);
+    const other = JSON.stringify({ ...standardFixture, data: { id: 'another' } });
+    expect(requestHash({ ...subject, bodyDigest: sha256Hex(utf8(other)) })).not.toBe(receipt!.requestHash);
+    expect(requestHash({ ...subject, deliveryId: 'msg_b' })).not.toBe(receipt!.requestHash);
+    expect(requestHash({ ...subject, tenantId: 'tenant-b' })).not.toBe(receipt!.requestHash);
   });
 });

@@ -102,6 +102,19 @@ describe('T1-S forged webhook: per-channel HMAC over raw bytes', () => {
     }
   });
 
+  it('a delivery signed for 10 min ahead (a fast sender clock, or a capture pre-signed to be replayed later) is refused; OFF (_disable timestamp) it is accepted', async () => {
+    for (const [disable, expected] of [[[], 401], [['timestamp'], 202]] as const) {
+      for (const channel of ['standard', 'slack'] as const) {
+        const f = createEdgeFixture({ _disable: [...disable] });
+        const hook = await registerHook(f, channel);
+        const ahead = await signedRequest(f, channel, hook.hookId, SECRETS[channel], nowSec(f.clock) + 600, `Ev-ahead-${channel}`);
+        const out = await f.pipeline.handle(ahead);
+        expect(out.status, `${channel} disabled=${disable.join()}`).toBe(expected);
+        if (expected === 401) expect(out).toMatchObject({ code: 'WEBHOOK_TIMESTAMP_SKEW' });
+      }
+    }
+  });
+
   it('answers unknown hook ids, wrong channels, stale and bad signatures with byte-identical 401 bodies', async () => {
     const f = createEdgeFixture();
     const hook = await registerHook(f, 'github');

@@ -52,6 +52,17 @@ export async function resignCheckpoint(docs: DocumentStore, chain: string, seq: 
   await docs.upsert(chain, { ...cp, docType: 'checkpoint' });
 }
 
+/**
+ * Re-signs checkpoint `seq` over the receipt's current hash with `key` while keeping the trusted key id it had: a
+ * forger who cannot sign with the release key but can write the store.
+ */
+export async function forgeCheckpointSignature(docs: DocumentStore, chain: string, seq: number, key: KeyObject): Promise<void> {
+  const { doc: receipt } = await readDoc(docs, chain, receiptId(chain, seq));
+  const { doc: checkpoint } = await readDoc(docs, chain, checkpointId(chain, seq));
+  const forged = signCheckpoint(key, { chain, seq, hash: receipt['hash'] as string, timeMs: checkpoint['timeMs'] as number });
+  await docs.upsert(chain, { ...forged, keyId: checkpoint['keyId'], docType: 'checkpoint' });
+}
+
 /** Rewrites receipts fromSeq..toSeq with altered content and consistent links: only a checkpoint can catch it. */
 export async function rebuildFrom(docs: DocumentStore, chain: string, fromSeq: number, toSeq: number): Promise<void> {
   let previousHash = fromSeq > 1 ? (await readDoc(docs, chain, receiptId(chain, fromSeq - 1))).doc['hash'] as string : '0'.repeat(64);
