@@ -41,7 +41,8 @@ function registryRuleAdmits(spec: Obj): boolean {
   return allContainers(spec).every(({ where, c }) => {
     const kind = where.slice(0, where.indexOf('['));
     const p = pick(kind);
-    return p !== undefined && wildcard(p, c.image);
+    // Kyverno patterns constrain only the fields they name: a container kind the pattern omits is admitted as is.
+    return p === undefined || wildcard(p, c.image);
   });
 }
 

@@ -1,5 +1,5 @@
 // T1-E "Cross-tenant request", cluster half: each sandbox in its own namespace, isolated from the others. Two sandboxes
-// Defends: namespace-isolation, default-deny-network-policy, no-service-account-token, no-rbac-binding, router-identity-roles
+// Defends: namespace-isolation, reserved-namespaces, default-deny-network-policy, no-service-account-token, no-rbac-binding, router-identity-roles
 // are rendered with the product's renderer (infra/k8s/render-sandbox-namespace.ts) next to the cluster-level manifests
 // of infra/k8s, and the attacker in sandbox A tries to reach sandbox B and the rest of the cluster: network
 // connections (NetworkPolicy semantics, Calico's reading of ipBlock), a Kubernetes API token, RBAC bindings, and the
@@ -264,6 +264,17 @@ const ROUTER_MUTATIONS: Array<{ name: string; edits: SourceEdit[] }> = [
     }],
   },
 ];
+
+describe('T1-E cluster: a sandbox cannot be placed beside the cluster components', () => {
+  // A sandbox in kars-system would share a namespace with the egress guard and seccomp installer DaemonSets: the
+  // per-namespace default deny would no longer stand between them.
+  it('every namespace a cluster component runs in is refused as a sandbox namespace; a kars-<name> one renders', () => {
+    const systemNamespaces = new Set(clusterManifests().map((m) => (m.metadata as Obj | undefined)?.namespace as string | undefined).filter((n): n is string => n !== undefined));
+    expect(systemNamespaces).toContain('kars-system');
+    for (const ns of systemNamespaces) expect(() => renderSandboxManifests(ns), ns).toThrow(/reserved|must/);
+    expect(() => renderSandboxManifests('kars-tenant-a')).not.toThrow();
+  });
+});
 
 describe('T1-E identity: the shared router identity can only receive edge deliveries and call the model', () => {
   it('the committed Bicep passes ROUTER_ROLES and federates exactly <namespace>:kars-router of each sandbox namespace', () => {
