@@ -147,6 +147,37 @@ describe('T2-S kars-jail refuses to start the agent when the egress guard is mis
   });
 });
 
+// The router's port is the agent's only way out, so the agent must not be able to take it: a jailed agent that
+// listened on 127.0.0.1:8443 before the router would receive what other processes send to the router. Landlock
+// handles TCP bind with no bind rule at all, and allows connect to 8443 only; no egress guard is installed in this
+// namespace, so Landlock alone decides.
+describe('T2-S Landlock: the jailed agent can neither listen on the router port nor connect elsewhere', () => {
+  let h: JailHarness;
+  let net: NetnsPair;
+  beforeAll(() => {
+    h = createJailHarness();
+    net = createNetnsPair('t2sl');
+  });
+  afterAll(() => {
+    net?.cleanup();
+    h?.cleanup();
+  });
+
+  const agent = `const net=require('net');(async()=>{const out={};
+out.bind=await new Promise(res=>{const l=net.createServer().listen(8443,'127.0.0.1');l.on('listening',()=>{l.close();res('ok')});l.on('error',e=>res(e.code))});
+out.other=await new Promise(res=>{const s=net.connect(8444,'127.0.0.1');s.on('connect',()=>{s.destroy();res('connected')});s.on('error',e=>res(e.code))});
+console.log(JSON.stringify(out))})();`;
+
+  it('ON: binding 127.0.0.1:8443 and connecting to 8444 are EACCES; OFF (Landlock skipped): the bind succeeds and the connect reaches the stack', () => {
+    const on = runJailed(h, [process.execPath, '-e', agent], { prefix: ['ip', 'netns', 'exec', net.pod] });
+    expect(on.status, on.stderr).toBe(0);
+    expect(JSON.parse(on.stdout.trim())).toEqual({ bind: 'EACCES', other: 'EACCES' });
+    const off = runJailed(h, [process.execPath, '-e', agent], { prefix: ['ip', 'netns', 'exec', net.pod], skip: ['landlock'] });
+    expect(off.status, off.stderr).toBe(0);
+    expect(JSON.parse(off.stdout.trim())).toEqual({ bind: 'ok', other: 'ECONNREFUSED' });
+  });
+});
+
 describe('T2-S node side: the kars-egress-guard CNI plugin guards sandbox pods before their containers start', () => {
   let dir: string;
   let plugin: string;
