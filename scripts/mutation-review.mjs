@@ -3,8 +3,11 @@
 // that mitigation's code is broken. Each break in tests/mutations/breaks.json is applied to a temporary copy of the
 // repository (never to this one), and only that row's tests/threats/ files (as docs/threat-model.md lists them) run
 // against it; a break the row's tests pass with is "unnoticed".
-//   node scripts/mutation-review.mjs [--row T1-T] [--id T2,T3] [--check]
+//   node scripts/mutation-review.mjs [--row T1-T] [--id T2,T3] [--check] [--all-failures]
 // --check only verifies that every break still applies (its text occurs exactly once), without running tests.
+// By default a row's files run in parallel and stop at the first failure. --all-failures runs them one at a time to
+// the end and lists every failing test: on a loaded machine a timing-sensitive test can fail for its own reasons, and
+// the list shows whether the test that attacks the broken mitigation is among the failures.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ const opt = (name) => {
 const onlyRow = opt('--row');
 const onlyIds = opt('--id')?.split(',');
 const checkOnly = args.includes('--check');
+const allFailures = args.includes('--all-failures');
 
 const breaks = JSON.parse(readFileSync(join(root, 'tests/mutations/breaks.json'), 'utf8'))
   .filter((b) => (onlyRow === undefined || b.row === onlyRow) && (onlyIds === undefined || onlyIds.includes(b.id)));
@@ -76,7 +80,8 @@ try {
     const files = rowFiles(b.row);
     const report = join(copy, `.mutation-${b.id}.json`);
     const started = Date.now();
-    const run = spawnSync('npx', ['vitest', 'run', '--bail=1', '--reporter=json', `--outputFile=${report}`, ...files], { cwd: copy, encoding: 'utf8' });
+    const mode = allFailures ? ['--no-file-parallelism'] : ['--bail=1'];
+    const run = spawnSync('npx', ['vitest', 'run', ...mode, '--reporter=json', `--outputFile=${report}`, ...files], { cwd: copy, encoding: 'utf8' });
     writeFileSync(join(copy, b.file), original);
     let failing = [];
     if (existsSync(report)) {
@@ -89,6 +94,7 @@ try {
     const line = { id: b.id, row: b.row, mitigation: b.mitigation, break: b.break, caught, by: caught ? failing[0] ?? '(vitest failed)' : '', seconds: Math.round((Date.now() - started) / 1000) };
     results.push(line);
     console.log(`${b.id} ${b.row} ${b.mitigation}: ${caught ? `caught by ${line.by}` : 'UNNOTICED'} (${line.seconds} s)`);
+    if (allFailures) for (const f of failing.slice(1)) console.log(`  also failing: ${f}`);
   }
 } finally {
   rmSync(copy, { recursive: true, force: true });
