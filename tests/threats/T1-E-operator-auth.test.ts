@@ -1,4 +1,5 @@
 // T1-E "operator API": an operator route (/api/manage/*, /api/rollouts*, every route of the table that is not
+// Defends: operator-auth
 // anonymous) admits only an Entra principal of the deployment's tenant that holds the operator app role. Tokens are
 // real: minted by the local identity endpoint (infra/local/identity) for a workload identity (role assigned) and a
 // managed identity (no role), fetched through @azure/identity and the managed-identity protocol, and verified against

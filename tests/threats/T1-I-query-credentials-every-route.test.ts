@@ -1,4 +1,5 @@
 // T1-I "API key in URL leaks via logs", every route: the app itself (functions/http/guard-routes.ts, whatever host
+// Defends: query-credentials
 // serves the table) refuses a credential in the query string with 400 HTTP_QUERY_CREDENTIAL on each route of
 // functions/routes.ts, read from the table so a new route is covered without touching this file. The Azure Functions
 // host reads a function key from `?code=`; the app refuses it before any handler runs. OFF (`_disable`: the route
