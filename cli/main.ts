@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { CliCommand, CliIo } from './command';
 import { CliUsageError } from './command';
+import { auditProveCommand } from './commands/audit-prove';
 import { auditVerifyCommand } from './commands/audit-verify';
 import { deployCommand } from './commands/deploy';
 import { webhookCreateCommand, webhookRotateCommand } from './commands/webhook-manage';
@@ -13,7 +14,7 @@ import { isKarsError } from '../core/errors';
  * here. Static imports (not lazy require) so the same table works compiled, under vitest and under ts-register.
  */
 export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.fromEntries([
-  auditVerifyCommand,
+  auditVerifyCommand, auditProveCommand,
   webhookSendCommand, webhookCreateCommand, webhookRotateCommand,
   deployCommand,
 ].map((c) => [c.name, c]));

@@ -1,8 +1,8 @@
 // In-memory ReceiptSink for unit tests and benchmarks only: keeps receipts in order and counts writes.
 import { KarsError, type KarsErrorCode } from '../../core/errors';
-import type { ReceiptInput, ReceiptSink } from '../../core/ports/receipt-sink.port';
+import type { RequestReceipt, ReceiptSink } from '../../core/ports/receipt-sink.port';
 
-export interface StoredReceipt extends ReceiptInput {
+export interface StoredReceipt extends RequestReceipt {
   readonly receiptId: string;
 }
 

@@ -2,23 +2,20 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DefaultAzureCredential } from '@azure/identity';
 import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
-import type { CosmosConnection } from '../../adapters/cosmos/cosmos-client';
 import { RECEIPTS_CONTAINER } from '../../adapters/cosmos/cosmos-containers';
 import { createCosmosReceiptStore } from '../../adapters/cosmos/cosmos-receipt-store';
 import { assertChainLayout, DEFAULT_CHAIN_LAYOUT } from '../../core/audit/chain-select';
 import type { ChainLayout } from '../../core/audit/chain-select';
 import { trustedKeyMap } from '../../core/audit/checkpoint';
-import { parseEd25519PublicKey } from '../../core/audit/ed25519-keys';
 import { assertChainName, isHex64 } from '../../core/audit/receipt';
 import { verifyAuditLog } from '../../core/audit/verify-chain';
 import type { AuditReport, TrustedHead } from '../../core/audit/verify-chain';
 import { isKarsError } from '../../core/errors';
-import { redact } from '../../core/secrets/redacted';
 import type { CliCommand, CliIo } from '../command';
 import { sendAuditVerifyReport, type AuditVerifyReport } from './audit-verify-report';
 import { CliUsageError } from '../command';
+import { readConnection, readPublicKey } from './audit-store-flags';
 
 const USAGE = `usage: kars audit verify --public-key <file|base64> [--public-key ...] [--chain <name> ...]
        [--cosmos-endpoint <url>] [--cosmos-key <key>] [--cosmos-database <db>] [--cosmos-container <name>]
@@ -153,20 +150,6 @@ function parseFlags(args: readonly string[]): Flags {
   };
 }
 
-function readPublicKey(arg: string, cwd: string): ReturnType<typeof parseEd25519PublicKey> {
-  const path = resolve(cwd, arg);
-  try {
-    if (arg.length < 4096 && existsSync(path)) {
-      const bytes = readFileSync(path);
-      const text = bytes.toString('utf8').trim();
-      return parseEd25519PublicKey(text.includes('-----BEGIN') || /^[A-Za-z0-9+/=_-]+$/.test(text) ? text : new Uint8Array(bytes));
-    }
-    return parseEd25519PublicKey(arg);
-  } catch {
-    throw new CliUsageError('--public-key is neither a readable key file nor base64 of a 32-byte Ed25519 public key');
-  }
-}
-
 function readLayout(flags: Flags, env: CliIo['env']): ChainLayout {
   const prefix = flags.chainPrefix ?? env['KARS_AUDIT_CHAIN_PREFIX'] ?? DEFAULT_CHAIN_LAYOUT.prefix;
   const countText = flags.chainCount ?? env['KARS_AUDIT_CHAIN_COUNT'];
@@ -178,14 +161,6 @@ function readLayout(flags: Flags, env: CliIo['env']): ChainLayout {
     throw new CliUsageError('chain layout: --chain-prefix must be a lowercase name and --chain-count an integer in 1..1000');
   }
   return layout;
-}
-
-function readConnection(flags: Flags, env: CliIo['env']): CosmosConnection {
-  const endpoint = flags.endpoint ?? env['KARS_COSMOS_ENDPOINT'];
-  if (!endpoint) throw new CliUsageError('no Cosmos endpoint: pass --cosmos-endpoint or set KARS_COSMOS_ENDPOINT');
-  const key = flags.key ?? env['KARS_COSMOS_KEY'];
-  if (key) return { endpoint, key: redact(key) };
-  return { endpoint, credential: new DefaultAzureCredential() };
 }
 
 function readState(path: string): TrustedHead[] {
@@ -214,5 +189,5 @@ function writeState(path: string, report: AuditReport, previous: readonly Truste
 function summary(report: AuditReport): string {
   const cp = report.lastCheckpoint;
   const last = cp ? `${cp.chain}@${cp.seq} ${new Date(cp.timeMs).toISOString()} key ${cp.keyId}` : 'none';
-  return `OK ${report.receipts} receipts in ${report.chains.length} chains, last checkpoint ${last}`;
+  return `OK ${report.receipts} receipts in ${report.chains.length} chains (${report.entries} entries), last checkpoint ${last}`;
 }

@@ -1,44 +1,50 @@
-// T1-R/T2-R/T4-R: appends receipts to N chains from many Function instances at once without forks, gaps or a global lock.
+// T1-R/T2-R/T4-R: appends receipts to N chains from many Function instances at once without forks, gaps or a global lock,
+// in group commits: one chain entry per batch of receipts.
 //
-// Why it is safe without a lock: receipt n of chain c is the document `<c>:<n>` in partition c, and the store refuses a
-// second create of the same id, so two writers can never both own seq n (no fork). A writer builds n only from
-// receipt n-1 that it created or read (no gap). Losing the race costs a 409 and a catch-up read, nothing else.
+// Why it is safe without a lock: entry n of chain c is the document `<c>:<n>` in partition c, and the store refuses a
+// second create of the same id, so two writers can never both own seq n (no fork). A writer builds n only from entry
+// n-1 that it created or read (no gap). Losing the race costs a 409 and a catch-up read, nothing else.
+//
+// Why batches: one chain advances one entry per store round trip. Receipts that arrive while a chain's write is in
+// flight wait for it anyway, so they are written together in the next entry as soon as it commits (no timer: an idle
+// chain writes a lone receipt at once). The entry holds the RFC 9162 tree head over its receipts, so each receipt
+// keeps its own inclusion proof.
 import { KarsError, isKarsError } from '../errors';
 import type { Clock } from '../ports/clock.port';
 import type { Logger } from '../ports/logger.port';
 import { silentLogger } from '../ports/logger.port';
+import type { AppendedReceipt, AppendReceiptOptions, AuditReceiptInput, ReceiptLog } from '../ports/receipt-log.port';
 import type { ReceiptStore, StoredRecord } from '../ports/receipt-store.port';
 import { assertChainLayout, chainForSubject, DEFAULT_CHAIN_LAYOUT } from './chain-select';
 import type { ChainLayout } from './chain-select';
-import type { Checkpoint } from './checkpoint';
+import type { Checkpoint, CheckpointStatement } from './checkpoint';
 import type { CheckpointSigner } from './checkpoint-signer';
-import { assertChainName, buildReceipt, GENESIS_HASH, isHex64, parseReceiptId, PreparedReceiptInput } from './receipt';
-import type { Receipt, ReceiptInput } from './receipt';
+import { GroupCommit } from './group-commit';
+import {
+  assertChainName, GENESIS_HASH, isHex64, MAX_ENTRY_RECEIPTS, parseEntryId, PreparedBatch, PreparedReceipt, receiptId,
+} from './receipt';
+import type { ChainEntry } from './receipt';
+
+export type { AppendedReceipt, AppendReceiptOptions } from '../ports/receipt-log.port';
 
 export interface ReceiptAppenderOptions {
   clock: Clock;
   layout?: ChainLayout;
   /** Without a signer no checkpoints are written (the verifier then cannot detect tail truncation). */
   signer?: CheckpointSigner;
-  /** Sign a checkpoint whenever seq is a multiple of this. Default 64. */
+  /** Sign a checkpoint whenever the entry seq is a multiple of this. Default 64. */
   checkpointEvery?: number;
-  /** Move the head hint forward whenever seq is a multiple of this. Default 8. */
+  /** Move the head hint forward whenever the entry seq is a multiple of this. Default 8. */
   headHintEvery?: number;
-  /** Create attempts per append before giving up with AUDIT_APPEND_CONTENDED. Default 32. */
+  /** Create attempts per entry before giving up with AUDIT_APPEND_CONTENDED. Default 32. */
   maxAttempts?: number;
   /** Forward point reads while catching up before falling back to a query. Default 32. */
   maxCatchUpReads?: number;
+  /** Receipts per entry at most, 1..256. Default 256; 1 writes one entry per receipt (the layout before batching). */
+  maxBatchReceipts?: number;
+  /** Canonical JSON bytes of the receipts per entry at most (a lone larger receipt still gets its entry). Default 256 KiB. */
+  maxBatchBytes?: number;
   logger?: Logger;
-}
-
-export interface AppendReceiptOptions {
-  abortSignal?: AbortSignal;
-  /**
-   * Spreads one subject's receipts over the layout's chains by this key (the edge passes the request hash): a busy
-   * subject's receipt rate then grows with the chain count instead of being one chain's rate (one append per store
-   * round trip). Its receipts stay ordered within each chain, not across chains. 1..256 characters.
-   */
-  laneKey?: string;
 }
 
 interface Tip {
@@ -47,15 +53,20 @@ interface Tip {
 }
 
 const SUBJECT_CACHE_SIZE = 4096;
+/** A writer with a full queue reads before every this-many-th consecutive entry, so racing writers get turns. */
+const FAIR_STREAK = 2;
 const MAX_LANE_KEY_CHARS = 256;
-const DEFAULTS = { checkpointEvery: 64, headHintEvery: 8, maxAttempts: 32, maxCatchUpReads: 32 };
+const DEFAULTS = {
+  checkpointEvery: 64, headHintEvery: 8, maxAttempts: 32, maxCatchUpReads: 32, maxBatchReceipts: MAX_ENTRY_RECEIPTS,
+  maxBatchBytes: 256 * 1024,
+};
 
 /**
- * One per process (Function instance, router). It remembers each chain's tip, so an uncontended append is one create.
- * Appends to the same chain from this process run one after another (they would only collide with each other);
+ * One per process (Function instance, router, relay). It remembers each chain's tip, so an uncontended entry is one
+ * create. Entries of the same chain from this process are written one after another (they could only collide);
  * different chains, and other processes, proceed in parallel.
  */
-export class ReceiptAppender {
+export class ReceiptAppender implements ReceiptLog {
   readonly #store: ReceiptStore;
   readonly #clock: Clock;
   readonly #layout: ChainLayout;
@@ -64,12 +75,17 @@ export class ReceiptAppender {
   readonly #headHintEvery: number;
   readonly #maxAttempts: number;
   readonly #maxCatchUpReads: number;
+  readonly #maxBatchReceipts: number;
   readonly #logger: Logger;
   readonly #tips = new Map<string, Tip>();
   readonly #hintEtags = new Map<string, { seq: number; etag: string }>();
   readonly #registered = new Set<string>();
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #commits: GroupCommit<PreparedReceipt, AppendedReceipt>;
+  /** Head hint and checkpoint work after a commit, per chain, off the callers' path. */
+  readonly #upkeep = new Map<string, Promise<void>>();
   readonly #chainOfSubject = new Map<string, string>();
+  /** Per chain: entries written back to back, when the last one committed and how long its write took. */
+  readonly #busy = new Map<string, { streak: number; lastCommitMs: number; lastWriteMs: number }>();
 
   constructor(store: ReceiptStore, options: ReceiptAppenderOptions) {
     this.#store = store;
@@ -81,6 +97,12 @@ export class ReceiptAppender {
     this.#headHintEvery = positiveInt(options.headHintEvery ?? DEFAULTS.headHintEvery, 'headHintEvery');
     this.#maxAttempts = positiveInt(options.maxAttempts ?? DEFAULTS.maxAttempts, 'maxAttempts');
     this.#maxCatchUpReads = positiveInt(options.maxCatchUpReads ?? DEFAULTS.maxCatchUpReads, 'maxCatchUpReads');
+    this.#maxBatchReceipts = positiveInt(options.maxBatchReceipts ?? DEFAULTS.maxBatchReceipts, 'maxBatchReceipts');
+    if (this.#maxBatchReceipts > MAX_ENTRY_RECEIPTS) throw new KarsError('CONFIG_INVALID', `maxBatchReceipts must be at most ${MAX_ENTRY_RECEIPTS}`);
+    const maxBatchBytes = positiveInt(options.maxBatchBytes ?? DEFAULTS.maxBatchBytes, 'maxBatchBytes');
+    this.#commits = new GroupCommit((chain, receipts) => this.#writeBatch(chain, receipts), {
+      maxItems: this.#maxBatchReceipts, maxBytes: maxBatchBytes, aborted,
+    });
     this.#logger = options.logger ?? silentLogger;
   }
 
@@ -104,83 +126,172 @@ export class ReceiptAppender {
   }
 
   /**
-   * Appends to the subject's chain. If the store call fails ambiguously (timeout) the receipt may or may not exist;
-   * a retry by the caller then records it again at a later seq (at-least-once), never as a fork.
+   * Records the receipt in its chain's next entry; resolves once that entry is stored. If the store call fails
+   * ambiguously (timeout) the entry may or may not exist: a retry by the caller then records the receipt again later
+   * (at-least-once), never as a fork. An abort stops the wait, not a write already in flight.
    * @throws KarsError INPUT_INVALID | AUDIT_APPEND_CONTENDED | AUDIT_CHAIN_BROKEN | STORE_UNAVAILABLE
    */
-  async append(input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
-    const prepared = new PreparedReceiptInput(input);
-    const chain = this.chainFor(prepared.subject, options?.laneKey);
-    return this.#serial(chain, () => this.#append(chain, prepared, options?.abortSignal));
+  append(input: AuditReceiptInput, options?: AppendReceiptOptions): Promise<AppendedReceipt> {
+    try {
+      if (options?.abortSignal?.aborted) throw aborted();
+      const prepared = new PreparedReceipt(input);
+      return this.#submit(this.chainFor(prepared.subject, options?.laneKey), prepared, options?.abortSignal);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Appends to an explicit chain (tests, benchmarks, and callers with their own placement). */
-  async appendToChain(chain: string, input: ReceiptInput, options?: AppendReceiptOptions): Promise<Receipt> {
-    assertChainName(chain);
-    const prepared = new PreparedReceiptInput(input);
-    return this.#serial(chain, () => this.#append(chain, prepared, options?.abortSignal));
+  appendToChain(chain: string, input: AuditReceiptInput, options?: AppendReceiptOptions): Promise<AppendedReceipt> {
+    try {
+      assertChainName(chain);
+      if (options?.abortSignal?.aborted) throw aborted();
+      return this.#submit(chain, new PreparedReceipt(input), options?.abortSignal);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Resolves when the head hint and checkpoint work started by earlier commits is done (tests, shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.#upkeep.size > 0) await Promise.all([...this.#upkeep.values()]);
   }
 
   /**
-   * Signs and stores a checkpoint over the chain's current tip now (on demand, e.g. before an export or at shutdown).
-   * @returns undefined for an empty chain. @throws KarsError CONFIG_INVALID without a signer
+   * Signs and stores a checkpoint over the chain's current tip now (on demand, e.g. before an export, at shutdown, or
+   * so that `kars audit prove` can verify the newest receipts). @returns undefined for an empty chain.
+   * @throws KarsError CONFIG_INVALID without a signer
    */
-  async checkpoint(chain: string, options?: AppendReceiptOptions): Promise<Checkpoint | undefined> {
+  async checkpoint(chain: string, options?: { abortSignal?: AbortSignal }): Promise<Checkpoint | undefined> {
     assertChainName(chain);
     const signer = this.#signer;
     if (!signer) throw new KarsError('CONFIG_INVALID', 'no checkpoint signer configured');
-    return this.#serial(chain, async () => {
-      const tip = await this.#discoverTip(chain, options?.abortSignal);
-      this.#tips.set(chain, tip);
-      if (tip.seq === 0) return undefined;
-      const checkpoint = await signer.sign({ chain, seq: tip.seq, hash: tip.hash, timeMs: this.#clock.nowMs() }, options);
-      try {
-        await this.#store.createCheckpoint(checkpoint, options);
-      } catch (e) {
-        // Same seq already checkpointed: that one vouches for the same (seq, hash), since ids rule out forks.
-        if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) throw e;
-      }
-      return checkpoint;
-    });
+    const abortSignal = options?.abortSignal;
+    const tip = await this.#discoverTip(chain, abortSignal);
+    if (tip.seq === 0) return undefined;
+    const at = await this.#store.readEntry(chain, tip.seq, { abortSignal });
+    if (!at) throw brokenTip(chain, `entry ${tip.seq} vanished`);
+    const checkpoint = await signer.sign(statementOf(chain, at, tip, this.#clock.nowMs()), { abortSignal });
+    try {
+      await this.#store.createCheckpoint(checkpoint, { abortSignal });
+    } catch (e) {
+      // Same seq already checkpointed: that one vouches for the same entry, since ids rule out forks.
+      if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) throw e;
+    }
+    return checkpoint;
   }
 
-  async #append(chain: string, input: PreparedReceiptInput, abortSignal: AbortSignal | undefined): Promise<Receipt> {
-    await this.#register(chain, abortSignal);
-    let tip = this.#tips.get(chain) ?? await this.#discoverTip(chain, abortSignal);
+  #submit(chain: string, prepared: PreparedReceipt, abortSignal: AbortSignal | undefined): Promise<AppendedReceipt> {
+    return this.#commits.submit(chain, prepared, Buffer.byteLength(prepared.leafJson), abortSignal);
+  }
+
+  /** One entry for the batch: the chain's next seq, then one AppendedReceipt per receipt, in order. */
+  async #writeBatch(chain: string, receipts: readonly PreparedReceipt[]): Promise<AppendedReceipt[]> {
+    const entry = await this.#writeEntry(chain, new PreparedBatch(receipts), this.#nextIsStreak(chain));
+    return receipts.map((r, index) => ({
+      id: receiptId(chain, entry.seq, index), chain, seq: entry.seq, index, size: entry.size,
+      leafHash: r.leafHash.toString('hex'), treeHead: entry.treeHead, entryHash: entry.hash, timeMs: entry.timeMs,
+    }));
+  }
+
+  /**
+   * Counts entries this process writes back to back on a chain: the next one starts within one write's duration of the
+   * last commit (callers answered by one commit often append again right away, in a new drain). True for every
+   * FAIR_STREAK-th of them. An idle chain starts a new streak, so a lone receipt never waits for the fairness read.
+   */
+  #nextIsStreak(chain: string): boolean {
+    const now = this.#clock.nowMs();
+    const busy = this.#busy.get(chain);
+    const streak = busy && now - busy.lastCommitMs <= busy.lastWriteMs ? busy.streak + 1 : 1;
+    this.#busy.set(chain, { streak, lastCommitMs: busy?.lastCommitMs ?? now, lastWriteMs: busy?.lastWriteMs ?? 0 });
+    return streak % FAIR_STREAK === 0;
+  }
+
+  async #writeEntry(chain: string, batch: PreparedBatch, yieldFirst: boolean): Promise<ChainEntry> {
+    await this.#register(chain, undefined);
+    let tip = this.#tips.get(chain) ?? await this.#discoverTip(chain, undefined);
+    if (yieldFirst) {
+      // Fairness: a writer that lost a race needs a read and a create to try again, while one with a cached tip and a
+      // full queue needs only a create, so it would win every time and starve the others. Every FAIR_STREAK-th entry
+      // in a row this writer first reads the next seq twice (adopting a newer tip if another writer got there): a
+      // writer that has just lost is then a round trip ahead and takes that seq.
+      for (let read = 0; read < 3; read += 1) {
+        const next = await this.#store.readEntry(chain, tip.seq + 1);
+        if (next) {
+          tip = await this.#walkForward(chain, tipOf(next, tip.seq + 1), undefined);
+          break;
+        }
+      }
+    }
     let lost = 0;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
-      const receipt = buildReceipt(chain, tip.seq, tip.hash, this.#clock.nowMs(), input);
+      const startedMs = this.#clock.nowMs();
+      const entry = batch.entryAfter(chain, tip.seq, tip.hash, startedMs);
       try {
-        await this.#store.createReceipt(receipt, { abortSignal });
+        await this.#store.createEntry(entry);
       } catch (e) {
         if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) {
           this.#tips.delete(chain); // outcome unknown: rediscover next time
           throw e;
         }
         lost += 1;
-        tip = await this.#catchUp(chain, tip, lost, abortSignal);
+        tip = await this.#catchUp(chain, tip, lost, undefined);
         continue;
       }
-      this.#tips.set(chain, { seq: receipt.seq, hash: receipt.hash });
-      await this.#afterAppend(receipt, abortSignal);
-      return receipt;
+      this.#tips.set(chain, { seq: entry.seq, hash: entry.hash });
+      const committedMs = this.#clock.nowMs();
+      const busy = this.#busy.get(chain);
+      this.#busy.set(chain, { streak: busy?.streak ?? 1, lastCommitMs: committedMs, lastWriteMs: Math.max(1, committedMs - startedMs) });
+      this.#afterCommit(entry);
+      return entry;
     }
     this.#tips.delete(chain);
     this.#logger.warn('audit.append_contended', { chain, count: this.#maxAttempts });
     throw new KarsError('AUDIT_APPEND_CONTENDED', `chain ${chain}: lost ${this.#maxAttempts} append races in a row`);
   }
 
+  /** Head hint and checkpoint after a commit: queued per chain, never on the callers' path (their entry is durable). */
+  #afterCommit(entry: ChainEntry): void {
+    const hint = entry.seq === 1 || entry.seq % this.#headHintEvery === 0;
+    const checkpoint = this.#signer !== undefined && entry.seq % this.#checkpointEvery === 0;
+    if (!hint && !checkpoint) return;
+    const chain = entry.chain;
+    const previous = this.#upkeep.get(chain) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      if (hint) await this.#advanceHint(entry);
+      if (checkpoint) await this.#signCheckpoint(entry);
+    });
+    this.#upkeep.set(chain, next);
+    void next.then(() => {
+      if (this.#upkeep.get(chain) === next) this.#upkeep.delete(chain);
+    });
+  }
+
+  async #signCheckpoint(entry: ChainEntry): Promise<void> {
+    try {
+      const checkpoint = await this.#signer!.sign({
+        chain: entry.chain, seq: entry.seq, hash: entry.hash, timeMs: this.#clock.nowMs(), treeHead: entry.treeHead, size: entry.size,
+      });
+      await this.#store.createCheckpoint(checkpoint);
+    } catch (e) {
+      // The entry is committed; a missing checkpoint only widens the unsigned window until the next one.
+      if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) {
+        this.#logger.warn('audit.checkpoint_failed', { chain: entry.chain, seq: entry.seq, code: codeOf(e) });
+      }
+    }
+  }
+
   /** Finds the tip from the hint (confirmed by reading the receipt it names) or, failing that, by query. */
   async #discoverTip(chain: string, abortSignal: AbortSignal | undefined): Promise<Tip> {
     const hint = await this.#readHint(chain, abortSignal);
     if (hint && hint.seq > 0) {
-      const at = await this.#store.readReceipt(chain, hint.seq, { abortSignal });
+      const at = await this.#store.readEntry(chain, hint.seq, { abortSignal });
       if (at) return this.#walkForward(chain, tipOf(at, hint.seq), abortSignal);
     }
-    const last = await this.#store.readLastReceipt(chain, { abortSignal });
+    const last = await this.#store.readLastEntry(chain, { abortSignal });
     if (!last) return { seq: 0, hash: GENESIS_HASH };
-    const parsed = parseReceiptId(last.id);
-    if (!parsed || parsed.chain !== chain) throw brokenTip(chain, 'last receipt has a malformed id');
+    const parsed = parseEntryId(last.id);
+    if (!parsed || parsed.chain !== chain) throw brokenTip(chain, 'last entry has a malformed id');
     return this.#walkForward(chain, tipOf(last, parsed.seq), abortSignal);
   }
 
@@ -190,58 +301,44 @@ export class ReceiptAppender {
    * ahead via the hint first.
    */
   async #catchUp(chain: string, tip: Tip, lost: number, abortSignal: AbortSignal | undefined): Promise<Tip> {
-    if (lost >= 3) {
+    if (lost % 8 === 0) {
+      // Lost often: this instance may be far behind (a stale cache); jump ahead via the hint.
       const hint = await this.#readHint(chain, abortSignal);
       if (hint && hint.seq > tip.seq + 1) {
-        const at = await this.#store.readReceipt(chain, hint.seq, { abortSignal });
+        const at = await this.#store.readEntry(chain, hint.seq, { abortSignal });
         if (at) return this.#walkForward(chain, tipOf(at, hint.seq), abortSignal);
       }
     }
-    const next = await this.#store.readReceipt(chain, tip.seq + 1, { abortSignal });
+    const next = await this.#store.readEntry(chain, tip.seq + 1, { abortSignal });
     if (!next) return this.#discoverTip(chain, abortSignal); // it vanished between our 409 and this read
-    return this.#walkForward(chain, tipOf(next, tip.seq + 1), abortSignal);
+    // Try right after the entry that won (one read per lost race): reading on to confirm the seq is free would cost
+    // another round trip, in which a busy writer with a cached tip takes it again.
+    return tipOf(next, tip.seq + 1);
   }
 
   async #walkForward(chain: string, from: Tip, abortSignal: AbortSignal | undefined): Promise<Tip> {
     let tip = from;
     for (let i = 0; i < this.#maxCatchUpReads; i += 1) {
-      const next = await this.#store.readReceipt(chain, tip.seq + 1, { abortSignal });
+      const next = await this.#store.readEntry(chain, tip.seq + 1, { abortSignal });
       if (!next) return tip;
       tip = tipOf(next, tip.seq + 1);
     }
     // Far behind (a cold instance with a stale hint): one query is cheaper than many point reads.
-    const last = await this.#store.readLastReceipt(chain, { abortSignal });
-    const parsed = last ? parseReceiptId(last.id) : undefined;
+    const last = await this.#store.readLastEntry(chain, { abortSignal });
+    const parsed = last ? parseEntryId(last.id) : undefined;
     return last && parsed && parsed.chain === chain && parsed.seq > tip.seq ? tipOf(last, parsed.seq) : tip;
   }
 
-  async #afterAppend(receipt: Receipt, abortSignal: AbortSignal | undefined): Promise<void> {
-    if (receipt.seq === 1 || receipt.seq % this.#headHintEvery === 0) await this.#advanceHint(receipt, abortSignal);
-    if (this.#signer && receipt.seq % this.#checkpointEvery === 0) {
-      try {
-        const checkpoint = await this.#signer.sign(
-          { chain: receipt.chain, seq: receipt.seq, hash: receipt.hash, timeMs: this.#clock.nowMs() }, { abortSignal },
-        );
-        await this.#store.createCheckpoint(checkpoint, { abortSignal });
-      } catch (e) {
-        // The receipt is committed; a missing checkpoint only widens the unsigned window until the next one.
-        if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) {
-          this.#logger.warn('audit.checkpoint_failed', { chain: receipt.chain, seq: receipt.seq, code: codeOf(e) });
-        }
-      }
-    }
-  }
-
   /** Moves the hint forward, never back; a lost race or a failure is fine because it is only a hint. */
-  async #advanceHint(receipt: Receipt, abortSignal: AbortSignal | undefined): Promise<void> {
+  async #advanceHint(receipt: ChainEntry): Promise<void> {
     const hint = { chain: receipt.chain, seq: receipt.seq, hash: receipt.hash };
     try {
       for (let round = 0; round < 2; round += 1) {
         let known = this.#hintEtags.get(receipt.chain);
         if (!known) {
-          const stored = await this.#store.readHeadHint(receipt.chain, { abortSignal });
+          const stored = await this.#store.readHeadHint(receipt.chain);
           if (!stored) {
-            const etag = await this.#store.writeHeadHint(hint, { abortSignal });
+            const etag = await this.#store.writeHeadHint(hint);
             this.#hintEtags.set(receipt.chain, { seq: hint.seq, etag });
             return;
           }
@@ -249,7 +346,7 @@ export class ReceiptAppender {
         }
         if (known.seq >= hint.seq) return;
         try {
-          const etag = await this.#store.writeHeadHint(hint, { abortSignal, ifMatch: known.etag });
+          const etag = await this.#store.writeHeadHint(hint, { ifMatch: known.etag });
           this.#hintEtags.set(receipt.chain, { seq: hint.seq, etag });
           return;
         } catch (e) {
@@ -286,22 +383,11 @@ export class ReceiptAppender {
       this.#logger.warn('audit.register_chain_failed', { chain, code: codeOf(e) });
     }
   }
-
-  #serial<T>(chain: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(chain) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const tail = run.catch(() => undefined);
-    this.#queues.set(chain, tail);
-    void tail.then(() => {
-      if (this.#queues.get(chain) === tail) this.#queues.delete(chain);
-    });
-    return run;
-  }
 }
 
 function tipOf(record: StoredRecord, seq: number): Tip {
   const hash = record.body['hash'];
-  if (!isHex64(hash) || record.body['seq'] !== seq) throw brokenTip(record.id.split(':')[0] ?? '?', `receipt ${seq} is malformed`);
+  if (!isHex64(hash) || record.body['seq'] !== seq) throw brokenTip(record.id.split(':')[0] ?? '?', `entry ${seq} is malformed`);
   return { seq, hash };
 }
 
@@ -316,4 +402,18 @@ function codeOf(e: unknown): string {
 function positiveInt(n: number, name: string): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new KarsError('CONFIG_INVALID', `${name} must be a positive integer`);
   return n;
+}
+
+/** What a checkpoint over a stored entry says: its link hash and, for a batch entry, its tree head and size. */
+function statementOf(chain: string, record: StoredRecord, tip: Tip, timeMs: number): CheckpointStatement {
+  const { treeHead, size, v } = record.body;
+  if (v === 2) {
+    if (!isHex64(treeHead) || !Number.isSafeInteger(size)) throw brokenTip(chain, `entry ${tip.seq} is malformed`);
+    return { chain, seq: tip.seq, hash: tip.hash, timeMs, treeHead, size: size as number };
+  }
+  return { chain, seq: tip.seq, hash: tip.hash, timeMs };
+}
+
+function aborted(): KarsError {
+  return new KarsError('STORE_UNAVAILABLE', 'receipt append aborted');
 }

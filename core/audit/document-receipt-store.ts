@@ -1,15 +1,16 @@
-// ReceiptStore over any DocumentStore: partition = chain; receipt ids `<chain>:<seq>` make the store itself refuse forks.
+// ReceiptStore over any DocumentStore: partition = chain; entry ids `<chain>:<seq>` make the store itself refuse forks.
 import { isKarsError } from '../errors';
 import type { DocumentBody, DocumentStore } from '../ports/document-store.port';
 import type {
   HeadHint, ListRecordsOptions, ReceiptStore, ReceiptStoreCallOptions, StoredRecord,
 } from '../ports/receipt-store.port';
 import type { Checkpoint } from './checkpoint';
-import type { Receipt } from './receipt';
-import { assertChainName, isHex64, receiptId } from './receipt';
+import type { ChainEntry, LegacyReceipt } from './receipt';
+import { assertChainName, entryId, isHex64 } from './receipt';
 
 /** Partition of the chain registry; `~` cannot start a chain name, so it never collides with a chain. */
 export const CHAIN_REGISTRY_PARTITION = '~chains';
+/** Entries keep the docType `receipt` they had when each held one receipt: one id space and one listing for both versions. */
 export const DOC_TYPE = { receipt: 'receipt', checkpoint: 'checkpoint', head: 'head', chain: 'chain' } as const;
 
 const DEFAULT_PAGE_SIZE = 200;
@@ -21,18 +22,18 @@ export class DocumentReceiptStore implements ReceiptStore {
     this.#docs = documents;
   }
 
-  async createReceipt(receipt: Receipt, options?: ReceiptStoreCallOptions): Promise<void> {
-    assertChainName(receipt.chain);
-    await this.#docs.create(receipt.chain, { ...receipt, docType: DOC_TYPE.receipt }, options);
+  async createEntry(entry: ChainEntry | LegacyReceipt, options?: ReceiptStoreCallOptions): Promise<void> {
+    assertChainName(entry.chain);
+    await this.#docs.create(entry.chain, { ...entry, docType: DOC_TYPE.receipt }, options);
   }
 
-  async readReceipt(chain: string, seq: number, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined> {
+  async readEntry(chain: string, seq: number, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined> {
     assertChainName(chain);
-    const found = await this.#docs.read(chain, receiptId(chain, seq), options);
+    const found = await this.#docs.read(chain, entryId(chain, seq), options);
     return found ? toRecord(found.doc) : undefined;
   }
 
-  async readLastReceipt(chain: string, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined> {
+  async readLastEntry(chain: string, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined> {
     assertChainName(chain);
     const page = await this.#docs.query(chain, {
       where: [{ field: 'docType', op: '=', value: DOC_TYPE.receipt }],
@@ -43,10 +44,10 @@ export class DocumentReceiptStore implements ReceiptStore {
     return first ? toRecord(first.doc) : undefined;
   }
 
-  listReceipts(chain: string, options?: ListRecordsOptions): AsyncIterable<StoredRecord> {
+  listEntries(chain: string, options?: ListRecordsOptions): AsyncIterable<StoredRecord> {
     assertChainName(chain);
     const afterSeq = options?.afterSeq ?? 0;
-    return this.#pages(chain, DOC_TYPE.receipt, afterSeq > 0 ? receiptId(chain, afterSeq) : undefined, options);
+    return this.#pages(chain, DOC_TYPE.receipt, afterSeq > 0 ? entryId(chain, afterSeq) : undefined, options);
   }
 
   async readHeadHint(chain: string, options?: ReceiptStoreCallOptions): Promise<{ hint: HeadHint; etag: string } | undefined> {

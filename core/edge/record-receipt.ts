@@ -1,6 +1,6 @@
 // Step 10 (T1-R): every request leaves a receipt (accepted, answered or refused) holding the request hash and the
 // precise outcome code; never a secret, signature, header or body.
-import type { ReceiptInput } from '../ports/receipt-sink.port';
+import type { RequestReceipt } from '../ports/receipt-sink.port';
 import { requestHash, type EdgeRequestSubject } from './request-hash';
 import type { EdgeContext } from './edge-types';
 
@@ -18,9 +18,9 @@ export function requestSubject(ctx: EdgeContext): EdgeRequestSubject {
   };
 }
 
-export function buildReceipt(ctx: EdgeContext, outcome: ReceiptInput['outcome'], status: number, code?: string): ReceiptInput {
+export function buildReceipt(ctx: EdgeContext, outcome: RequestReceipt['outcome'], status: number, code?: string): RequestReceipt {
   const subject = requestSubject(ctx);
-  const receipt: ReceiptInput = {
+  const receipt: RequestReceipt = {
     kind: EDGE_RECEIPT_KIND,
     partition: subject.tenantId ?? 'edge',
     atMs: ctx.nowMs,
@@ -33,7 +33,7 @@ export function buildReceipt(ctx: EdgeContext, outcome: ReceiptInput['outcome'],
 }
 
 /** Appends the receipt and remembers its id. @throws whatever the sink throws (KarsError for outages) */
-export async function recordReceipt(ctx: EdgeContext, outcome: ReceiptInput['outcome'], status: number, code?: string): Promise<string> {
+export async function recordReceipt(ctx: EdgeContext, outcome: RequestReceipt['outcome'], status: number, code?: string): Promise<string> {
   const receiptId = await ctx.deps.receipts.append(buildReceipt(ctx, outcome, status, code), { abortSignal: ctx.request.abortSignal });
   ctx.receiptId = receiptId;
   return receiptId;

@@ -1,7 +1,7 @@
 // The summary receipt of the pre-authentication flood guard (T1-R, T1-D): one receipt per summary window and hook id
 // for the refusals that got no receipt of their own, holding how many there were and of which kind, so every request
 // leaves an audit trace while a flood costs a bounded number of store writes.
-import type { ReceiptInput } from '../ports/receipt-sink.port';
+import type { RequestReceipt } from '../ports/receipt-sink.port';
 import { NO_HOOK_KEY, OTHER_HOOKS_KEY, type RefusalSummary } from './preauth-guard';
 import { sha256Hex } from './sha256-hex';
 
@@ -44,7 +44,7 @@ export function refusalSummaryHash(subject: RefusalSummarySubject): string {
   ]));
 }
 
-export function buildRefusalSummaryReceipt(summary: RefusalSummary): ReceiptInput {
+export function buildRefusalSummaryReceipt(summary: RefusalSummary): RequestReceipt {
   const subject = refusalSummarySubject(summary);
   return {
     kind: REFUSAL_SUMMARY_KIND,

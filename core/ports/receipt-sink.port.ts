@@ -1,6 +1,9 @@
-// Where request receipts go (T1-R): the audit chain implements this; the edge only appends.
+// Where the edge's request receipts go (T1-R): the edge only appends. The audit chains implement it
+// (core/audit/chain-receipt-sink.ts) over the batched ReceiptLog (core/ports/receipt-log.port.ts), which the router
+// and the relay use directly.
 
-export interface ReceiptInput {
+/** One inbound request's receipt, as the edge records it. */
+export interface RequestReceipt {
   /** Producer and shape, e.g. `edge.webhook`. */
   readonly kind: string;
   /** Chain partition hint (the tenant when known, else the producer): appends need not share one global lock. */
@@ -23,8 +26,8 @@ export interface ReceiptSinkOptions {
 
 export interface ReceiptSink {
   /**
-   * Appends the receipt and returns its id once it is durable.
+   * Appends the receipt and returns its id once the batch holding it is durable (the edge answers only after that).
    * @throws KarsError AUDIT_APPEND_CONTENDED | STORE_UNAVAILABLE
    */
-  append(receipt: ReceiptInput, options?: ReceiptSinkOptions): Promise<string>;
+  append(receipt: RequestReceipt, options?: ReceiptSinkOptions): Promise<string>;
 }

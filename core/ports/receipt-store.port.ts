@@ -1,6 +1,6 @@
-// Where receipt chains live: one partition per chain holding its receipts, checkpoints and head hint.
+// Where receipt chains live: one partition per chain holding its entries (batches of receipts), checkpoints and head hint.
 import type { Checkpoint } from '../audit/checkpoint';
-import type { Receipt } from '../audit/receipt';
+import type { ChainEntry, LegacyReceipt } from '../audit/receipt';
 
 /**
  * A record exactly as stored. The verifier treats `body` as untrusted input: anyone with write access to the store
@@ -29,14 +29,17 @@ export interface ListRecordsOptions extends ReceiptStoreCallOptions {
 }
 
 export interface ReceiptStore {
-  /** @throws KarsError STORE_CONFLICT when the chain already holds this seq (someone else appended first) | STORE_UNAVAILABLE */
-  createReceipt(receipt: Receipt, options?: ReceiptStoreCallOptions): Promise<void>;
+  /**
+   * One write per entry, whatever its receipt count (a version 1 entry only in migration fixtures).
+   * @throws KarsError STORE_CONFLICT when the chain already holds this seq (someone else appended first) | STORE_UNAVAILABLE
+   */
+  createEntry(entry: ChainEntry | LegacyReceipt, options?: ReceiptStoreCallOptions): Promise<void>;
   /** @throws KarsError STORE_UNAVAILABLE */
-  readReceipt(chain: string, seq: number, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined>;
-  /** The receipt with the highest id, by query: authoritative but costlier than the hint. @throws KarsError STORE_UNAVAILABLE */
-  readLastReceipt(chain: string, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined>;
-  /** Receipts in ascending id (= seq) order. @throws KarsError STORE_UNAVAILABLE */
-  listReceipts(chain: string, options?: ListRecordsOptions): AsyncIterable<StoredRecord>;
+  readEntry(chain: string, seq: number, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined>;
+  /** The entry with the highest id, by query: authoritative but costlier than the hint. @throws KarsError STORE_UNAVAILABLE */
+  readLastEntry(chain: string, options?: ReceiptStoreCallOptions): Promise<StoredRecord | undefined>;
+  /** Entries in ascending id (= seq) order. @throws KarsError STORE_UNAVAILABLE */
+  listEntries(chain: string, options?: ListRecordsOptions): AsyncIterable<StoredRecord>;
 
   /** @throws KarsError STORE_UNAVAILABLE */
   readHeadHint(chain: string, options?: ReceiptStoreCallOptions): Promise<{ hint: HeadHint; etag: string } | undefined>;

@@ -1,13 +1,15 @@
 // T1-R (inbound action not auditable → every request hashed into the receipt chain). Attack: someone with write access
 // Defends: receipt-chain, signed-checkpoints, receipt-every-request, request-hash
-// to the receipts store edits, deletes, reorders, rebuilds or truncates receipts, or re-signs the head with their own
-// key. Mitigations under test: SHA-256 links over canonical JSON, ids that pin each seq, and Ed25519 checkpoints
-// signed with the Key Vault key. The real `kars audit verify` (cli/main.ts, what bin/kars.js runs) must name the first
-// broken link each time; the control case shows truncation goes unnoticed when checkpoints are switched off.
+// to the receipts store changes, drops, reorders or inserts a receipt inside a batch, forks an entry, edits, deletes,
+// reorders, rebuilds or truncates entries, or re-signs the head with their own key. Mitigations under test: RFC 9162
+// tree heads over each batch, SHA-256 links between entries over canonical JSON, ids that pin each seq, and Ed25519
+// checkpoints signed with the Key Vault key. The real `kars audit verify` (cli/main.ts, what bin/kars.js runs) must
+// name the first broken entry each time; the controls show a changed receipt going unnoticed when tree heads are not
+// recomputed, and truncation going unnoticed when checkpoints are switched off.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CosmosClient } from '@azure/cosmos';
+import type { Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers, RECEIPTS_CONTAINER } from '../../adapters/cosmos/cosmos-containers';
@@ -16,13 +18,15 @@ import { createCosmosReceiptStore } from '../../adapters/cosmos/cosmos-receipt-s
 import { createMemorySecretSource } from '../../adapters/memory/memory-secrets';
 import { ReceiptAppender } from '../../core/audit/append-receipt';
 import { createSecretCheckpointSigner } from '../../core/audit/checkpoint-signer';
+import { verifyAuditLog } from '../../core/audit/verify-chain';
 import type { DocumentStore } from '../../core/ports/document-store.port';
 import { redact } from '../../core/secrets/redacted';
 import { startCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
 import type { LocalCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
-import { input, newKey, testClock } from '../core/audit/audit-fixture';
+import { input, keysOf, newKey, testClock } from '../core/audit/audit-fixture';
 import {
-  deleteReceipt, editReceipt, forgeCheckpointSignature, rebuildFrom, resignCheckpoint, swapReceipts, truncate,
+  changeLeaf, deleteReceipt, dropLeaf, editHeader, forgeCheckpointSignature, forkEntry, insertLeaf, rebuildFrom,
+  reorderLeaves, resignCheckpoint, swapReceipts, truncate,
 } from '../core/audit/tamper';
 import { runTs } from '../integration/audit/support/run-ts';
 import { requestHash } from '../../core/edge/request-hash';
@@ -51,10 +55,11 @@ afterAll(async () => {
 });
 
 /**
- * A fresh database with 3 receipts on audit-00 and 23 on audit-01: checkpoints every 5 (at 5, 10, 15, 20 on
- * audit-01), head hint every 8. `signed: false` is the control: no checkpoint signer, as in kars.
+ * A fresh database with 3 one-receipt entries on audit-00 and 23 entries of 3 receipts on audit-01 (each three issued
+ * in one turn, so batched): checkpoints every 5 entries (at 5, 10, 15, 20 on audit-01), head hint every 8.
+ * `signed: false` is the control: no checkpoint signer, as in kars.
  */
-async function seed(options: { signed: boolean }): Promise<{ database: string; docs: DocumentStore }> {
+async function seed(options: { signed: boolean }): Promise<{ database: string; docs: DocumentStore; container: Container }> {
   dbCount += 1;
   const database = `t1r-${dbCount}`;
   const container = (await ensureCosmosContainers(client, database, [RECEIPTS_CONTAINER])).get(RECEIPTS_CONTAINER.id)!;
@@ -67,9 +72,10 @@ async function seed(options: { signed: boolean }): Promise<{ database: string; d
   for (let i = 1; i <= 3; i += 1) await appender.appendToChain('audit-00', input(i));
   for (let i = 1; i <= 23; i += 1) {
     clock.advance(1000);
-    await appender.appendToChain(CHAIN, input(i));
+    await Promise.all([0, 1, 2].map((k) => appender.appendToChain(CHAIN, input(i * 3 + k))));
   }
-  return { database, docs: new CosmosDocumentStore(container) };
+  await appender.whenIdle();
+  return { database, docs: new CosmosDocumentStore(container), container };
 }
 
 function verify(database: string, ...extra: string[]): Promise<RunResult> {
@@ -89,29 +95,66 @@ describe('T1-R receipt tampering is reported by kars audit verify', () => {
   it('an untouched log verifies: OK with the receipt count and the last checkpoint', async () => {
     const { database } = await seed({ signed: true });
     const r = await verify(database);
-    expect(r.stdout).toMatch(/^OK 26 receipts in 2 chains, last checkpoint audit-01@20 \d{4}-\d\d-\d\dT[\d:.]+Z key [0-9a-f]{16}\n$/);
+    expect(r.stdout).toMatch(/^OK 72 receipts in 2 chains \(26 entries\), last checkpoint audit-01@20 \d{4}-\d\d-\d\dT[\d:.]+Z key [0-9a-f]{16}\n$/);
     expect(r.code).toBe(0);
   });
 
-  it('edit: a receipt changed in place → hash-mismatch at that receipt', async () => {
+  it('a changed leaf: one receipt inside a batch edited → tree-head-mismatch at its entry', async () => {
     const { database, docs } = await seed({ signed: true });
-    await editReceipt(docs, CHAIN, 7, { rehash: false });
+    await changeLeaf(docs, CHAIN, 7, 1, { rehash: false });
+    expectBroken(await verify(database), 7, 'tree-head-mismatch');
+  });
+
+  it('control: with tree heads not recomputed (links and checkpoints only), the same changed receipt goes unnoticed', async () => {
+    const { docs, container } = await seed({ signed: true });
+    await changeLeaf(docs, CHAIN, 7, 1, { rehash: false });
+    const store = createCosmosReceiptStore(container);
+    const on = await verifyAuditLog(store, { trustedKeys: keysOf(key), chains: [CHAIN] });
+    const off = await verifyAuditLog(store, { trustedKeys: keysOf(key), chains: [CHAIN], _disable: ['tree-heads'] });
+    expect([on.ok, on.chains[0]?.break?.kind]).toEqual([false, 'tree-head-mismatch']);
+    expect(off.ok).toBe(true);
+  });
+
+  it('a dropped leaf → tree-head-mismatch at its entry', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await dropLeaf(docs, CHAIN, 8, 0, { rehash: false });
+    expectBroken(await verify(database), 8, 'tree-head-mismatch');
+  });
+
+  it('reordered leaves → tree-head-mismatch at their entry', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await reorderLeaves(docs, CHAIN, 9, 0, 2);
+    expectBroken(await verify(database), 9, 'tree-head-mismatch');
+  });
+
+  it('an inserted leaf, the entry re-hashed by the attacker → link-mismatch at the next entry', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await insertLeaf(docs, CHAIN, 11, 1, { rehash: true });
+    expectBroken(await verify(database), 12, 'link-mismatch');
+  });
+
+  it('a forked entry (another batch after the same predecessor) → link-mismatch; at a checkpoint → checkpoint-hash-mismatch', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await forkEntry(docs, CHAIN, 13);
+    expectBroken(await verify(database), 14, 'link-mismatch');
+    const second = await seed({ signed: true });
+    await forkEntry(second.docs, CHAIN, 15);
+    expectBroken(await verify(second.database), 15, 'checkpoint-hash-mismatch');
+  });
+
+  it('edit: an entry header changed in place → hash-mismatch at that entry', async () => {
+    const { database, docs } = await seed({ signed: true });
+    await editHeader(docs, CHAIN, 7);
     expectBroken(await verify(database), 7, 'hash-mismatch');
   });
 
-  it('edit with a recomputed hash → link-mismatch at the next receipt', async () => {
-    const { database, docs } = await seed({ signed: true });
-    await editReceipt(docs, CHAIN, 7, { rehash: true });
-    expectBroken(await verify(database), 8, 'link-mismatch');
-  });
-
-  it('delete: a receipt removed → sequence-gap at the missing seq', async () => {
+  it('delete: an entry removed → sequence-gap at the missing seq', async () => {
     const { database, docs } = await seed({ signed: true });
     await deleteReceipt(docs, CHAIN, 9);
     expectBroken(await verify(database), 9, 'sequence-gap');
   });
 
-  it('reorder: two receipts swapped → reordered at the first swapped position', async () => {
+  it('reorder: two entries swapped → reordered at the first swapped position', async () => {
     const { database, docs } = await seed({ signed: true });
     await swapReceipts(docs, CHAIN, 11, 12);
     expectBroken(await verify(database), 11, 'reordered');
@@ -155,10 +198,11 @@ describe('T1-R receipt tampering is reported by kars audit verify', () => {
     const { database, docs } = await seed({ signed: false });
     await truncate(docs, CHAIN, 19, 23, { checkpoints: true, headHint: true });
     const r = await verify(database);
-    expect(r.stdout).toMatch(/^OK 21 receipts in 2 chains, last checkpoint none\n$/);
+    expect(r.stdout).toMatch(/^OK 57 receipts in 2 chains \(21 entries\), last checkpoint none\n$/);
     expect(r.code).toBe(0);
   });
 });
+
 
 // The other half of the row: the edge must put every inbound request into the chain — refusals too, since a forger's
 // probes are what an investigation needs — and each receipt's request hash must commit to the exact body, so a receipt

@@ -3,13 +3,13 @@
 import { httpStatusOf } from '../../errors';
 import { sha256Hex } from '../../edge/sha256-hex';
 import type { EgressAudit, EgressRefusalEvent } from '../../ports/egress-audit.port';
-import type { ReceiptInput, ReceiptSink } from '../../ports/receipt-sink.port';
+import type { RequestReceipt, ReceiptSink } from '../../ports/receipt-sink.port';
 
 export const EGRESS_RECEIPT_KIND = 'router.egress';
 export const EGRESS_HASH_DOMAIN = 'kars.router.egress.v1';
 
 /** The receipt for one refusal; the hash covers `[domain, sandboxId, target, address, code, reason, atMs]`. */
-export function egressRefusalReceipt(event: EgressRefusalEvent): ReceiptInput {
+export function egressRefusalReceipt(event: EgressRefusalEvent): RequestReceipt {
   const subject = {
     sandboxId: event.sandboxId, target: event.target, address: event.address ?? null, reason: event.reason,
     atMs: String(event.atMs),

@@ -8,8 +8,8 @@ import { ReceiptAppender } from '../../../core/audit/append-receipt';
 import type { ReceiptAppenderOptions } from '../../../core/audit/append-receipt';
 import { createSecretCheckpointSigner } from '../../../core/audit/checkpoint-signer';
 import { trustedKeyMap } from '../../../core/audit/checkpoint';
-import type { ReceiptInput } from '../../../core/audit/receipt';
 import type { Clock } from '../../../core/ports/clock.port';
+import type { AuditReceiptInput } from '../../../core/ports/receipt-log.port';
 import type { ReceiptStore } from '../../../core/ports/receipt-store.port';
 
 export const SIGNING_SECRET_NAME = 'audit-checkpoint-key';
@@ -47,7 +47,7 @@ export function keysOf(...keys: TestKey[]): Map<string, KeyObject> {
   return trustedKeyMap(keys.map((k) => k.publicKey));
 }
 
-export function input(n: number, subject = 'tenant-a'): ReceiptInput {
+export function input(n: number, subject = 'tenant-a'): AuditReceiptInput {
   return { subject, kind: 'edge.webhook', outcome: n % 3 === 0 ? 'rejected' : 'accepted', data: { n, status: 200 } };
 }
 

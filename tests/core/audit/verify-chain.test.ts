@@ -1,4 +1,5 @@
-// The verifier names the first broken link for every kind of tampering an attacker with store write access can do.
+// The verifier names the first broken entry for every kind of tampering an attacker with store write access can do:
+// to entries, to the receipts inside a batch (changed, dropped, reordered, inserted leaf), a forked entry, checkpoints.
 import { describe, expect, it } from 'vitest';
 import { chainNames } from '../../../core/audit/chain-select';
 import { verifyAuditLog, verifyChain } from '../../../core/audit/verify-chain';
@@ -6,20 +7,23 @@ import type { ChainReport } from '../../../core/audit/verify-chain';
 import { auditRig, input, keysOf, newKey } from './audit-fixture';
 import type { AuditRig } from './audit-fixture';
 import {
-  addUnhashedField, deleteReceipt, editReceipt, forgeCheckpointHash, injectForeignRecord, moveCheckpoint, rebuildFrom,
+  addUnhashedField, addUnhashedLeafField, changeLeaf, deleteReceipt, dropLeaf, editHeader, editReceipt, forgeCheckpointHash,
+  forgeCheckpointTreeHead, forkEntry, injectForeignRecord, insertLeaf, moveCheckpoint, rebuildFrom, reorderLeaves,
   resignCheckpoint, swapReceipts, truncate,
 } from './tamper';
 
 const CHAIN = 'audit-00';
 
-/** 23 receipts, checkpoints at 5, 10, 15, 20, head hint at 16. */
+/** 23 entries of 3 receipts each (issued in one turn, so batched together), checkpoints at 5, 10, 15, 20, head hint at 16. */
 async function chainOf23(): Promise<AuditRig> {
   const rig = auditRig();
   const a = rig.appender({ checkpointEvery: 5, headHintEvery: 8 });
   for (let i = 1; i <= 23; i += 1) {
     rig.clock.advance(10);
-    await a.appendToChain(CHAIN, input(i));
+    const batch = await Promise.all([0, 1, 2].map((k) => a.appendToChain(CHAIN, input(i * 3 + k))));
+    if (batch.some((r) => r.seq !== i)) throw new Error('fixture: expected one entry per turn');
   }
+  await a.whenIdle();
   return rig;
 }
 
@@ -36,12 +40,54 @@ describe('verifyChain', () => {
     const rig = await chainOf23();
     const report = await verify(rig);
     expect(report.break).toBeUndefined();
-    expect(report).toMatchObject({ receipts: 23, validCheckpoints: 4, tip: { seq: 23 }, lastCheckpoint: { seq: 20 } });
+    expect(report).toMatchObject({ receipts: 69, entries: 23, validCheckpoints: 4, tip: { seq: 23 }, lastCheckpoint: { seq: 20 } });
   });
 
-  it('edit in place → hash-mismatch at that seq', async () => {
+  it('a changed leaf → tree-head-mismatch at its entry', async () => {
     const rig = await chainOf23();
-    await editReceipt(rig.mem.documents, CHAIN, 7, { rehash: false });
+    await changeLeaf(rig.mem.documents, CHAIN, 7, 1, { rehash: false });
+    expect(brokenAt(await verify(rig))).toEqual([7, 'tree-head-mismatch']);
+  });
+
+  it('a dropped leaf → tree-head-mismatch, whether or not the size is fixed up', async () => {
+    const rig = await chainOf23();
+    await dropLeaf(rig.mem.documents, CHAIN, 7, 2, { rehash: false });
+    expect(brokenAt(await verify(rig))).toEqual([7, 'tree-head-mismatch']);
+    const rig2 = await chainOf23();
+    await dropLeaf(rig2.mem.documents, CHAIN, 7, 2, { rehash: true }); // tree head and hash recomputed: the link breaks
+    expect(brokenAt(await verify(rig2))).toEqual([8, 'link-mismatch']);
+  });
+
+  it('reordered leaves → tree-head-mismatch', async () => {
+    const rig = await chainOf23();
+    await reorderLeaves(rig.mem.documents, CHAIN, 9, 0, 2);
+    expect(brokenAt(await verify(rig))).toEqual([9, 'tree-head-mismatch']);
+  });
+
+  it('an inserted leaf → tree-head-mismatch; inserted and rehashed → link-mismatch at the next entry', async () => {
+    const rig = await chainOf23();
+    await insertLeaf(rig.mem.documents, CHAIN, 4, 1, { rehash: false });
+    expect(brokenAt(await verify(rig))).toEqual([4, 'tree-head-mismatch']);
+    const rig2 = await chainOf23();
+    await insertLeaf(rig2.mem.documents, CHAIN, 4, 1, { rehash: true });
+    expect(brokenAt(await verify(rig2))).toEqual([5, 'link-mismatch']);
+  });
+
+  it('a forked entry (another batch after the same predecessor, validly hashed) → link-mismatch; at a checkpoint → checkpoint-hash-mismatch', async () => {
+    const rig = await chainOf23();
+    await forkEntry(rig.mem.documents, CHAIN, 12);
+    expect(brokenAt(await verify(rig))).toEqual([13, 'link-mismatch']);
+    const rig2 = await chainOf23();
+    await forkEntry(rig2.mem.documents, CHAIN, 23); // the tip: no successor to disagree, but...
+    expect((await verify(rig2)).break).toBeUndefined(); // ...the unsigned window (documented limit)
+    const rig3 = await chainOf23();
+    await forkEntry(rig3.mem.documents, CHAIN, 20);
+    expect(brokenAt(await verify(rig3))).toEqual([20, 'checkpoint-hash-mismatch']);
+  });
+
+  it('edit a header in place → hash-mismatch at that seq', async () => {
+    const rig = await chainOf23();
+    await editHeader(rig.mem.documents, CHAIN, 7);
     expect(brokenAt(await verify(rig))).toEqual([7, 'hash-mismatch']);
   });
 
@@ -115,6 +161,15 @@ describe('verifyChain', () => {
     const rig = await chainOf23();
     await addUnhashedField(rig.mem.documents, CHAIN, 4);
     expect(brokenAt(await verify(rig))).toEqual([4, 'hash-mismatch']);
+    const rig2 = await chainOf23();
+    await addUnhashedLeafField(rig2.mem.documents, CHAIN, 4, 2);
+    expect(brokenAt(await verify(rig2))).toEqual([4, 'tree-head-mismatch']);
+  });
+
+  it('a checkpoint whose tree head was changed → checkpoint-signature-invalid', async () => {
+    const rig = await chainOf23();
+    await forgeCheckpointTreeHead(rig.mem.documents, CHAIN, 10);
+    expect(brokenAt(await verify(rig))).toEqual([10, 'checkpoint-signature-invalid']);
   });
 
   it('a foreign record among the receipts → reordered', async () => {
@@ -123,11 +178,13 @@ describe('verifyChain', () => {
     expect(brokenAt(await verify(rig))).toEqual([24, 'reordered']);
   });
 
-  it('a receipt whose data holds a float (cannot be canonical) → hash-mismatch, not a crash', async () => {
+  it('a receipt whose data holds a float (cannot be canonical) → tree-head-mismatch, not a crash', async () => {
     const rig = await chainOf23();
     const { doc, etag } = (await rig.mem.documents.read(CHAIN, `${CHAIN}:000000000003`))!;
-    await rig.mem.documents.replace(CHAIN, { ...doc, data: { n: 0.5 } }, { ifMatch: etag });
-    expect(brokenAt(await verify(rig))).toEqual([3, 'hash-mismatch']);
+    // Not canonical-encodable: written as plain JSON, as an attacker with store access could.
+    const receipts = (doc['receipts'] as string[]).map((r, i) => (i === 0 ? JSON.stringify({ ...JSON.parse(r), data: { n: 0.5 } }) : r));
+    await rig.mem.documents.replace(CHAIN, { ...doc, receipts }, { ifMatch: etag });
+    expect(brokenAt(await verify(rig))).toEqual([3, 'tree-head-mismatch']);
   });
 
   it('never reports a false break while writers keep appending during the walk', async () => {
@@ -150,7 +207,7 @@ describe('verifyChain', () => {
     await deleteReceipt(rig.mem.documents, CHAIN, 17);
     await forgeCheckpointHash(rig.mem.documents, CHAIN, 20);
     await editReceipt(rig.mem.documents, CHAIN, 6, { rehash: false });
-    expect(brokenAt(await verify(rig))).toEqual([6, 'hash-mismatch']);
+    expect(brokenAt(await verify(rig))).toEqual([6, 'tree-head-mismatch']);
   });
 
   it('without the checkpoint key every checkpoint is unknown-key (the verifier must be told whom to trust)', async () => {
@@ -169,6 +226,7 @@ describe('verifyAuditLog', () => {
       rig.clock.advance(5);
       await a.append(input(i, `tenant-${i}`));
     }
+    await a.whenIdle();
     await rig.mem.documents.delete('~chains', 'audit-02'); // a lost registry entry must not hide the chain
     const ok = await verifyAuditLog(rig.store, { trustedKeys: keysOf(rig.key), layout });
     expect(ok.ok).toBe(true);
@@ -180,6 +238,6 @@ describe('verifyAuditLog', () => {
     await editReceipt(rig.mem.documents, 'audit-02', 2, { rehash: false });
     const bad = await verifyAuditLog(rig.store, { trustedKeys: keysOf(rig.key), layout });
     expect(bad.ok).toBe(false);
-    expect(bad.chains.filter((c) => c.break).map((c) => [c.chain, c.break?.seq, c.break?.kind])).toEqual([['audit-02', 2, 'hash-mismatch']]);
+    expect(bad.chains.filter((c) => c.break).map((c) => [c.chain, c.break?.seq, c.break?.kind])).toEqual([['audit-02', 2, 'tree-head-mismatch']]);
   });
 });

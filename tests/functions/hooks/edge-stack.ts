@@ -154,10 +154,12 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       async readReceipts() {
         const out: ChainedEdgeReceipt[] = [];
         for (const chain of await receiptStore.listChains()) {
-          for await (const record of receiptStore.listReceipts(chain)) {
-            const body = record.body as { kind?: string; outcome: string; data: Omit<ChainedEdgeReceipt, 'receiptId' | 'outcome'> };
-            if (body.kind !== 'edge.webhook') continue;
-            out.push({ receiptId: record.id, outcome: body.outcome, ...body.data });
+          for await (const record of receiptStore.listEntries(chain)) {
+            type Leaf = { kind?: string; outcome: string; data: Omit<ChainedEdgeReceipt, 'receiptId' | 'outcome'> };
+            (record.body['receipts'] as string[]).map((r) => JSON.parse(r) as Leaf).forEach((leaf, index) => {
+              if (leaf.kind !== 'edge.webhook') return;
+              out.push({ receiptId: `${record.id}:${String(index).padStart(3, '0')}`, outcome: leaf.outcome, ...leaf.data });
+            });
           }
         }
         return out;

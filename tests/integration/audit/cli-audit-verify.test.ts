@@ -1,4 +1,5 @@
-// `kars audit verify` flag handling and failure modes, run in-process through the same dispatch as bin/kars.js.
+// `kars audit verify` and `kars audit prove`: flag handling, offline proofs and failure modes, run in-process through the
+// same dispatch as bin/kars.js.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,10 @@ import { input, newKey, testClock } from '../../core/audit/audit-fixture';
 const key = newKey();
 const dir = mkdtempSync(join(tmpdir(), 'kars-cli-'));
 let server: LocalCosmosServer;
+/** Five receipts written as one entry (leaf 0..4), covered by an on-demand checkpoint. */
+let batchIds: string[] = [];
+/** A receipt written after the last checkpoint of its chain (the unsigned window). */
+let lateId = '';
 
 beforeAll(async () => {
   server = await startCosmosServer();
@@ -30,6 +35,11 @@ beforeAll(async () => {
     signer: createSecretCheckpointSigner(createMemorySecretSource({ k: key.secret }), { secretName: 'k', clock }),
   });
   for (let i = 0; i < 12; i += 1) await appender.append(input(i, `tenant-${i}`));
+  batchIds = (await Promise.all([0, 1, 2, 3, 4].map((n) => appender.appendToChain('audit-00', input(100 + n))))).map((r) => r.id);
+  await appender.checkpoint('audit-00');
+  await appender.whenIdle();
+  const unsigned = new ReceiptAppender(createCosmosReceiptStore(container), { clock });
+  lateId = (await unsigned.appendToChain('audit-00', input(200))).id;
   client.dispose();
 });
 afterAll(async () => {
@@ -72,7 +82,7 @@ describe('kars audit verify', () => {
     writeFileSync(raw, Buffer.from(key.publicBase64, 'base64'));
     for (const arg of ['k.pem', b64, raw, key.publicBase64]) {
       const r = await run(['audit', 'verify', '--public-key', arg]);
-      expect(r.out.at(-1)).toMatch(/^OK 12 receipts in 4 chains, last checkpoint audit-0\d@\d+ /);
+      expect(r.out.at(-1)).toMatch(/^OK 18 receipts in 4 chains \(14 entries\), last checkpoint audit-0\d@\d+ /);
       expect(r.code).toBe(0);
     }
   });
@@ -96,7 +106,7 @@ describe('kars audit verify', () => {
     expect((await run(['audit', 'verify', '--public-key', key.publicBase64, '--state', state])).code).toBe(0);
     const saved = JSON.parse(readFileSync(state, 'utf8')) as { version: number; heads: { chain: string; seq: number }[] };
     expect(saved.version).toBe(1);
-    expect(saved.heads.reduce((n, h) => n + h.seq, 0)).toBe(12);
+    expect(saved.heads.reduce((n, h) => n + h.seq, 0)).toBe(14);
   });
 
   it.each([
@@ -124,5 +134,49 @@ describe('kars audit verify', () => {
     expect(missingDb.code).toBe(1);
     expect(missingDb.err.join('\n')).toContain('cannot read the receipt store (STORE_NOT_FOUND)');
     for (const r of [noEndpoint, down, missingDb]) expect([...r.out, ...r.err].join('\n')).not.toContain(server.key);
+  });
+});
+
+describe('kars audit prove', () => {
+  it('prints a batched receipt with its inclusion proof and verifies it against the signed checkpoint', async () => {
+    expect(new Set(batchIds.map((id) => id.slice(0, -4))).size).toBe(1); // one entry
+    const out = join(dir, 'proof.json');
+    const r = await run(['audit', 'prove', batchIds[3]!, '--public-key', key.publicBase64, '--out', out]);
+    expect(r.err).toEqual([]);
+    expect(r.out[0]).toContain(`receipt ${batchIds[3]!} {`);
+    expect(r.out[0]).toContain('"n":103');
+    expect(r.out[1]).toMatch(/^inclusion proof \(leaf 3 of 5\): \["[0-9a-f]{64}","[0-9a-f]{64}","[0-9a-f]{64}"\]$/);
+    expect(r.out.at(-1)).toMatch(new RegExp(`^VERIFIED ${batchIds[3]!} in audit-00@\\d+, leaf 3 of 5; checkpoint audit-00@\\d+ \\S+ key ${'[0-9a-f]'}{16}$`));
+    expect(r.code).toBe(0);
+
+    // Offline: the saved proof and the public key alone, no store (no endpoint at all).
+    const offline = await run(['audit', 'prove', '--proof', out, '--public-key', key.publicBase64], { KARS_COSMOS_ENDPOINT: '' });
+    expect(offline.out.at(-1)).toMatch(/^VERIFIED /);
+    expect(offline.code).toBe(0);
+
+    // A proof edited after the fact, or checked against another key, does not verify.
+    const proof = JSON.parse(readFileSync(out, 'utf8')) as { leaf: string };
+    const edited = join(dir, 'edited.json');
+    writeFileSync(edited, JSON.stringify({ ...proof, leaf: proof.leaf.replace('"outcome":"', '"outcome":"x') }));
+    const bad = await run(['audit', 'prove', '--proof', edited, '--public-key', key.publicBase64]);
+    expect(bad.out.at(-1)).toMatch(/^NOT VERIFIED .*inclusion proof does not lead to the entry's tree head/);
+    expect(bad.code).toBe(1);
+    const otherKey = await run(['audit', 'prove', '--proof', out, '--public-key', newKey().publicBase64]);
+    expect(otherKey.out.at(-1)).toMatch(/^NOT VERIFIED .*does not verify under a trusted key/);
+    expect(otherKey.code).toBe(1);
+  });
+
+  it('proves a one-receipt entry through the entry links to a later checkpoint', async () => {
+    const r = await run(['audit', 'prove', batchIds[0]!.replace(/:\d{12}:000$/, ':000000000001:000'), '--public-key', key.publicBase64]);
+    expect(r.out.at(-1)).toMatch(/^VERIFIED audit-00:000000000001:000 in audit-00@1, leaf 0 of 1; checkpoint audit-00@\d+ /);
+    expect(r.code).toBe(0);
+  });
+
+  it('says so when no checkpoint covers the receipt yet, and exits 2 on a malformed id', async () => {
+    const late = await run(['audit', 'prove', lateId, '--public-key', key.publicBase64]);
+    expect(late.out).toEqual([`NOT PROVEN ${lateId} (not-checkpointed: no trusted checkpoint covers entry ${Number(lateId.split(':')[1])} of audit-00 yet)`]);
+    expect(late.code).toBe(1);
+    expect((await run(['audit', 'prove', 'audit-00:7', '--public-key', key.publicBase64])).code).toBe(2);
+    expect((await run(['audit', 'prove', '--public-key', key.publicBase64])).code).toBe(2);
   });
 });

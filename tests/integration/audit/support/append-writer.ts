@@ -63,6 +63,7 @@ async function run(config: WriterConfig): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: config.concurrency }, lane));
+  await appender.whenIdle(); // checkpoints and hints run after the commits, off the callers' path
   client.dispose();
   send({ type: 'done', ids, conflicts });
 }
