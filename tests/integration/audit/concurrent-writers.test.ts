@@ -54,7 +54,7 @@ describe('concurrent writer processes', () => {
       children.forEach((c) => c.send('go')); // a barrier, so the writers really overlap
       const results = await Promise.all(done);
       const failures = results.filter((r) => r.type !== 'done');
-      expect(failures).toEqual([]);
+      expect(failures.map((f) => JSON.stringify(f))).toEqual([]); // names the code a writer failed with
       const reports = results as Extract<WriterMessage, { type: 'done' }>[];
       // The writers did collide (otherwise this test would prove nothing) and resolved every collision.
       expect(reports.reduce((n, r) => n + r.conflicts, 0)).toBeGreaterThan(0);
