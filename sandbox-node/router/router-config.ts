@@ -7,6 +7,7 @@ import { KarsError } from '../../core/errors';
 import { DEFAULT_ROUTER_LISTEN } from '../../core/router/listen-address';
 import { DEPLOYMENT_NAME } from '../../core/router/model-route';
 import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/model-audience';
+import { parseEgressAllowlistSetting, type EgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import { isLoopbackUrl } from '../../adapters/identity/loopback';
 
 const int = (def: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().positive().max(max).default(def);
@@ -29,6 +30,14 @@ const routerSchema = z.object({
   KARS_ROUTER_UPSTREAM_TIMEOUT_MS: int(120_000, 600_000),
   /** SIGTERM grace: in-flight requests get this long (pod terminationGracePeriodSeconds 30 − 5). */
   KARS_ROUTER_DRAIN_MS: int(25_000, 600_000),
+  /**
+   * Failover lists (T3-D): `primary=fallback1|fallback2` entries separated by commas. A call to `primary` goes on to
+   * the fallbacks on 429/5xx or a failed connect. Fallbacks need not be in KARS_ROUTER_DEPLOYMENTS (the agent cannot
+   * name them; the router picks them).
+   */
+  KARS_ROUTER_FALLBACKS: z.string().optional(),
+  /** Tool egress allowlist for the CONNECT proxy (T3-S): `host:port` entries; unset refuses every tunnel. */
+  KARS_ROUTER_EGRESS_ALLOWLIST: z.string().optional(),
   KARS_LIMIT_GLOBAL_RPS: int(500),
   KARS_LIMIT_GLOBAL_BURST: int(1000),
   KARS_LIMIT_AGENT_RPS: int(50),
@@ -46,6 +55,9 @@ export interface RouterConfig {
   endpoint: URL;
   scope: ModelScope;
   deployments: ReadonlySet<string>;
+  /** Deployment → fallbacks in order (absent: no failover for it). */
+  fallbacks: ReadonlyMap<string, readonly string[]>;
+  egressAllowlist: EgressAllowlist | undefined;
   maxConcurrency: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
@@ -73,6 +85,7 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
   if (deployments.length === 0 || !deployments.every((d) => DEPLOYMENT_NAME.test(d))) {
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_DEPLOYMENTS');
   }
+  const fallbacks = parseFallbacks(s.KARS_ROUTER_FALLBACKS);
   return Object.freeze({
     listen: s.KARS_ROUTER_LISTEN,
     allowNonLoopback: s.KARS_ROUTER_ALLOW_NON_LOOPBACK === 'true',
@@ -81,6 +94,8 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
     endpoint,
     scope: s.KARS_ROUTER_MODEL_SCOPE ?? modelScopeFor(endpoint),
     deployments: new Set(deployments),
+    fallbacks,
+    egressAllowlist: parseEgressAllowlistSetting(s.KARS_ROUTER_EGRESS_ALLOWLIST),
     maxConcurrency: s.KARS_ROUTER_MAX_CONCURRENCY,
     maxBodyBytes: s.KARS_ROUTER_MAX_BODY_BYTES,
     upstreamTimeoutMs: s.KARS_ROUTER_UPSTREAM_TIMEOUT_MS,
@@ -92,4 +107,19 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
       agentBurst: s.KARS_LIMIT_AGENT_BURST,
     },
   });
+}
+
+/** `a=b|c, d=e` → a → [b, c], d → [e]. @throws KarsError CONFIG_INVALID naming the key, never the value */
+export function parseFallbacks(value: string | undefined): ReadonlyMap<string, readonly string[]> {
+  const out = new Map<string, readonly string[]>();
+  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [primary, rest, extra] = entry.split('=');
+    const list = (rest ?? '').split('|').map((d) => d.trim()).filter(Boolean);
+    const names = [primary?.trim() ?? '', ...list];
+    if (extra !== undefined || list.length === 0 || !names.every((d) => DEPLOYMENT_NAME.test(d)) || new Set(names).size !== names.length || out.has(names[0]!)) {
+      throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_FALLBACKS');
+    }
+    out.set(names[0]!, list);
+  }
+  return out;
 }

@@ -1,9 +1,12 @@
 // The agent-facing HTTP listener of the sandbox router: parse, call core, map the result. Order per request:
-// draining → concurrency slot (T2-D) → route → rate limits (T2-D) → content type → capped body → deployment
-// allowlist → token (T3-E) → header hygiene (T2-T) → upstream → response header hygiene and body redaction (T3-I).
+// draining → concurrency slot (T2-D) → absolute form refused → route → rate limits (T2-D) → content type → capped
+// body → deployment allowlist → token (T3-E) → header hygiene (T2-T) → upstream with failover (T3-D) → response
+// header hygiene and body redaction (T3-I). CONNECT (tool egress, T3-S/T2-I) goes through the same rate limits to the
+// egress handler mounted on this listener.
 import * as http from 'node:http';
 import { pipeline } from 'node:stream';
-import { isKarsError, type KarsErrorCode } from '../../core/errors';
+import type { Duplex } from 'node:stream';
+import { httpStatusOf, isKarsError, type KarsErrorCode } from '../../core/errors';
 import { readCapped } from '../../core/edge/read-capped-body';
 import type { Clock } from '../../core/ports/clock.port';
 import type { Logger } from '../../core/ports/logger.port';
@@ -14,9 +17,14 @@ import { matchRouterRoute } from '../../core/router/model-route';
 import { isRedirectStatus } from '../../core/router/upstream/redirect-policy';
 import { createRouterLimiter, retryAfterSeconds, type RouterLimits } from '../../core/router/router-limiter';
 import { resolveRouterDisabled, type RouterMitigation } from '../../core/router/router-mitigations';
+import type { CircuitBreakerSet } from '../../core/limits/circuit-breaker-set';
+import type { Sleep } from '../../core/ports/sleep.port';
+import { callWithFailover, type UpstreamMitigation } from '../../core/router/upstream/call-with-failover';
+import type { RouterRoute } from '../../core/router/model-route';
+import type { ConnectHandler } from './egress/connect-proxy';
 import { createRedactingStream } from './redacting-stream';
 import { sendRouterError, sendRouterJson } from './send-router-error';
-import type { UpstreamClient } from './upstream-client';
+import { sendFailureKind, type UpstreamClient } from './upstream-client';
 
 export interface RouterServerSettings {
   readonly sandboxId: string;
@@ -24,6 +32,8 @@ export interface RouterServerSettings {
   readonly endpoint: URL;
   readonly scope: string;
   readonly deployments: ReadonlySet<string>;
+  /** Deployment → fallbacks in order (T3-D); absent or missing key: the named deployment only. */
+  readonly fallbacks?: ReadonlyMap<string, readonly string[]>;
   readonly maxConcurrency: number;
   readonly maxBodyBytes: number;
   readonly limits: RouterLimits;
@@ -34,11 +44,18 @@ export interface RouterServerDeps {
   readonly upstream: UpstreamClient;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Deployment health breakers (createDeploymentHealth), shared by every call of this router (T3-D). */
+  readonly health: CircuitBreakerSet;
+  readonly sleep: Sleep;
+  /** The tool-egress CONNECT handler (createConnectHandler); absent: every CONNECT is refused. */
+  readonly connect?: ConnectHandler;
 }
 
 export interface RouterServerOptions {
   /** TEST ONLY: switch mitigations off to show the attack then succeeds. Never set from configuration. */
   readonly _disable?: readonly RouterMitigation[];
+  /** TEST ONLY: failover mitigations off (core/router/upstream/call-with-failover.ts). */
+  readonly _disableUpstream?: readonly UpstreamMitigation[];
 }
 
 export interface RouterServer {
@@ -60,6 +77,8 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   let onIdle: (() => void) | undefined;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, note: Note): Promise<void> => {
+    // A plain HTTP_PROXY request (`GET http://host/…`): tools go through CONNECT only, never in clear via the router.
+    if (!(req.url ?? '').startsWith('/')) return refuse(res, note, 'ROUTER_ABSOLUTE_FORM_REFUSED', 'the router is not an HTTP proxy; use CONNECT (HTTPS_PROXY) for tools');
     const route = matchRouterRoute(req.method ?? '', req.url ?? '');
     if (!route.ok) return refuse(res, note, route.code, route.message);
     if (route.value.kind === 'health') return sendRouterJson(res, 200, { status: 'ok', sandboxId: settings.sandboxId });
@@ -102,9 +121,34 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    const upstream = await deps.upstream.send({
-      url: new URL(basePath + r.upstreamPath, settings.endpoint.origin), method: 'POST', headers, body: read.bytes, signal: abort.signal,
-    });
+    // T3-D: along [named, ...fallbacks]; chat and responses never sent twice to one deployment, ≤ 3 attempts.
+    const chain = [deployment, ...(settings.fallbacks?.get(deployment) ?? [])];
+    const result = await callWithFailover<Sent>(
+      { method: 'POST', operation: r.operation },
+      chain,
+      async (d) => {
+        try {
+          const sent = await deps.upstream.send({
+            url: new URL(basePath + upstreamPathFor(r, deployment, d), settings.endpoint.origin), method: 'POST', headers,
+            body: d === deployment || r.style === 'azure' ? read.bytes : Buffer.from(JSON.stringify({ ...(body as object), model: d })),
+            signal: abort.signal,
+          });
+          return { outcome: { kind: 'response', status: sent.statusCode ?? 502, header: (n) => first(sent.headers[n]) }, value: { response: sent } };
+        } catch (e) {
+          if (abort.signal.aborted) throw e;
+          return { outcome: { kind: sendFailureKind(e) }, value: { error: e } };
+        }
+      },
+      { health: deps.health, clock, sleep: deps.sleep },
+      { abortSignal: abort.signal, discard: (v) => v.response?.resume(), ...(options._disableUpstream ? { _disable: options._disableUpstream } : {}) },
+    );
+    if (result.kind === 'unavailable') {
+      note.reason = 'deployments_unhealthy';
+      return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'), { 'retry-after': String(retryAfterSeconds(result.retryAfterMs)) });
+    }
+    note.attempts = result.attempts;
+    if (result.value.response === undefined) throw result.value.error;
+    const upstream = result.value.response;
     if (isRedirectStatus(upstream.statusCode ?? 0)) {
       // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
       upstream.destroy();
@@ -143,6 +187,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
       const detail = [
         note.droppedCredentials ? `agent_credentials_dropped=${note.droppedCredentials}` : '',
         note.redactions?.() ? `redacted=${note.redactions()}` : '',
+        (note.attempts ?? 0) > 1 ? `attempts=${note.attempts}` : '',
       ].filter(Boolean).join(' ');
       logger.info('router.request', {
         method: req.method, route: note.route, status: res.statusCode, ms: clock.nowMs() - t0, code: note.code,
@@ -166,6 +211,21 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     });
   });
 
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    // T2-D: tunnels draw on the same per-agent and global buckets as model calls, before the (audited) egress checks.
+    if (draining) return refuseTunnel(socket, 'ROUTER_DRAINING', 'the router is shutting down');
+    if (!disabled.has('rate-limits')) {
+      const admitted = limiter.admit(settings.agentId, clock.nowMs());
+      if (!admitted.allowed) {
+        logger.info('router.connect', { status: 429, code: 'LIMIT_RATE_EXCEEDED', sandboxId: settings.sandboxId, reason: `${admitted.scope}_rate` });
+        return refuseTunnel(socket, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', retryAfterSeconds(admitted.retryAfterMs));
+      }
+    }
+    if (!deps.connect) return refuseTunnel(socket, 'EGRESS_HOST_NOT_ALLOWED', 'tool egress is not configured');
+    deps.connect(req, socket, head);
+  });
+
   return {
     server,
     get inFlight() {
@@ -185,6 +245,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
         });
       }
       server.closeAllConnections();
+      deps.connect?.closeAll();
       await closed;
     },
   };
@@ -192,10 +253,33 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
 
 interface Note {
   route: string;
+  attempts?: number;
   code?: KarsErrorCode;
   reason?: string;
   droppedCredentials?: number;
   redactions?: () => number;
+}
+
+interface Sent {
+  readonly response?: http.IncomingMessage;
+  readonly error?: unknown;
+}
+
+/** The upstream path for deployment `d` when the agent named `named` (Azure form: the path names it). */
+function upstreamPathFor(r: Extract<RouterRoute, { kind: 'model' }>, named: string, d: string): string {
+  if (d === named || r.style !== 'azure') return r.upstreamPath;
+  return r.upstreamPath.replace(`/openai/deployments/${named}/`, `/openai/deployments/${d}/`);
+}
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+const REASON: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+
+function refuseTunnel(socket: Duplex, code: KarsErrorCode, message: string, retryAfterS?: number): void {
+  const status = httpStatusOf(code);
+  const body = JSON.stringify({ code, message });
+  socket.end(`HTTP/1.1 ${status} ${REASON[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `${retryAfterS === undefined ? '' : `Retry-After: ${retryAfterS}\r\n`}Connection: close\r\n\r\n${body}`);
 }
 
 function refuse(res: http.ServerResponse, note: Note, code: KarsErrorCode, message: string, headers: Record<string, string> = {}): void {
