@@ -17,6 +17,8 @@ export const ROUTER_MITIGATIONS = [
   'rate-limits',
   /** T2-D: bounded number of requests in flight. */
   'concurrency-cap',
+  /** RR3: model-token budgets (per request, sandbox day/month, tenant, cluster) reserved before a call, settled after. */
+  'token-budget',
 ] as const;
 export type RouterMitigation = (typeof ROUTER_MITIGATIONS)[number];
 

@@ -16,6 +16,7 @@ import { createConnectHandler } from './egress/connect-proxy';
 import { dnsNameResolver } from './egress/dns-name-resolver';
 import { createUpstreamAgent } from './egress/upstream-agent';
 import { logReceiptSink } from './log-receipt-sink';
+import { createRouterBudget } from './router-budget';
 import { loadRouterConfig } from './router-config';
 import { createRouterServer } from './router-server';
 import { createUpstreamClient } from './upstream-client';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     {
       tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
       health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
+      budget: createRouterBudget(config, credentialOf, systemClock, logger),
     },
   );
   await new Promise<void>((resolve, reject) => {

@@ -22,6 +22,11 @@ import type { Sleep } from '../../core/ports/sleep.port';
 import { callWithFailover, type UpstreamMitigation } from '../../core/router/upstream/call-with-failover';
 import type { RouterRoute } from '../../core/router/model-route';
 import type { ConnectHandler } from './egress/connect-proxy';
+import { Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { TokenBudget, TokenReservation } from '../../core/ports/token-budget.port';
+import { reserveForCall, type ReservationSettings } from '../../core/router/token-budget/token-reservation';
+import { createUsageScanner, type UsageScanner } from '../../core/router/token-budget/usage-scanner';
 import { createRedactingStream } from './redacting-stream';
 import { sendRouterError, sendRouterJson } from './send-router-error';
 import { sendFailureKind, type UpstreamClient } from './upstream-client';
@@ -37,6 +42,9 @@ export interface RouterServerSettings {
   readonly maxConcurrency: number;
   readonly maxBodyBytes: number;
   readonly limits: RouterLimits;
+  /** RR3: the tenant whose budget the sandbox draws on, and how a call's reservation is sized. */
+  readonly tenantId?: string;
+  readonly reservation?: ReservationSettings;
 }
 
 export interface RouterServerDeps {
@@ -47,6 +55,8 @@ export interface RouterServerDeps {
   /** Deployment health breakers (createDeploymentHealth), shared by every call of this router (T3-D). */
   readonly health: CircuitBreakerSet;
   readonly sleep: Sleep;
+  /** RR3 token budgets; absent: no budget (tests of other rows only; main always sets one). */
+  readonly budget?: TokenBudget;
   /** The tool-egress CONNECT handler (createConnectHandler); absent: every CONNECT is refused. */
   readonly connect?: ConnectHandler;
 }
@@ -110,74 +120,125 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     if (typeof deployment !== 'string') return refuse(res, note, 'INPUT_INVALID', 'model is required');
     if (!settings.deployments.has(deployment)) return refuse(res, note, 'ROUTER_DEPLOYMENT_NOT_ALLOWED', 'this deployment is not available to the sandbox');
 
-    const forwarded = forwardRequestHeaders(pairs(req.rawHeaders), !disabled.has('strip-agent-credentials'));
-    note.droppedCredentials = forwarded.droppedCredentials;
-    const token = await deps.tokens.getToken(settings.scope);
-    const headers: Array<readonly [string, string]> = [...forwarded.headers];
-    // A naive proxy (mitigation off) keeps the agent's Authorization instead of setting its own.
-    if (!forwarded.agentAuthorization) headers.push(['authorization', `Bearer ${token.token.reveal()}`]);
+    // RR3: reserve the most this call can use before it is sent; settle on the real usage once it is over.
+    let sendBody = body as Record<string, unknown>;
+    let sendBytes: Uint8Array = read.bytes;
+    let stream = (body as { stream?: unknown }).stream === true;
+    let reservation: TokenReservation | undefined;
+    if (deps.budget && !disabled.has('token-budget')) {
+      const plan = reserveForCall(r.operation, sendBody, read.bytes.byteLength, settings.reservation ?? DEFAULT_RESERVATION);
+      if (!plan.ok) return refuse(res, note, plan.code, plan.message);
+      stream = plan.value.stream;
+      if (plan.value.body) {
+        sendBody = plan.value.body;
+        sendBytes = Buffer.from(JSON.stringify(sendBody));
+      }
+      const got = await deps.budget.reserve({ sandboxId: settings.sandboxId, tenantId: settings.tenantId ?? settings.sandboxId }, plan.value.tokens);
+      if (!got.ok) {
+        note.reason = `budget_${got.level}`;
+        return got.kind === 'quota'
+          ? refuse(res, note, 'ROUTER_TOKEN_QUOTA_SPENT', 'the token budget for this period is spent')
+          : refuse(res, note, 'ROUTER_TOKEN_BUDGET_EXCEEDED', 'token budget exceeded', { 'retry-after': String(retryAfterSeconds(got.retryAfterMs ?? 1000)) });
+      }
+      reservation = got.reservation;
+    }
+    let settled = false;
+    const settle = async (used: number | undefined): Promise<void> => {
+      if (!reservation || settled) return;
+      settled = true;
+      note.tokens = used ?? reservation.tokens;
+      await deps.budget!.settle(reservation, used ?? reservation.tokens);
+    };
+    const model: string = deployment;
+    let sentAny = false;
+    const proxy = async (): Promise<void> => {
+      const forwarded = forwardRequestHeaders(pairs(req.rawHeaders), !disabled.has('strip-agent-credentials'));
+      note.droppedCredentials = forwarded.droppedCredentials;
+      const token = await deps.tokens.getToken(settings.scope);
+      const headers: Array<readonly [string, string]> = [...forwarded.headers];
+      // A naive proxy (mitigation off) keeps the agent's Authorization instead of setting its own.
+      if (!forwarded.agentAuthorization) headers.push(['authorization', `Bearer ${token.token.reveal()}`]);
 
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    // T3-D: along [named, ...fallbacks]; chat and responses never sent twice to one deployment, ≤ 3 attempts.
-    const chain = [deployment, ...(settings.fallbacks?.get(deployment) ?? [])];
-    const result = await callWithFailover<Sent>(
-      { method: 'POST', operation: r.operation },
-      chain,
-      async (d) => {
-        try {
-          const sent = await deps.upstream.send({
-            url: new URL(basePath + upstreamPathFor(r, deployment, d), settings.endpoint.origin), method: 'POST', headers,
-            body: d === deployment || r.style === 'azure' ? read.bytes : Buffer.from(JSON.stringify({ ...(body as object), model: d })),
-            signal: abort.signal,
-          });
-          return { outcome: { kind: 'response', status: sent.statusCode ?? 502, header: (n) => first(sent.headers[n]) }, value: { response: sent } };
-        } catch (e) {
-          if (abort.signal.aborted) throw e;
-          return { outcome: { kind: sendFailureKind(e) }, value: { error: e } };
-        }
-      },
-      { health: deps.health, clock, sleep: deps.sleep },
-      { abortSignal: abort.signal, discard: (v) => v.response?.resume(), ...(options._disableUpstream ? { _disable: options._disableUpstream } : {}) },
-    );
-    if (result.kind === 'unavailable') {
-      note.reason = 'deployments_unhealthy';
-      return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'), { 'retry-after': String(retryAfterSeconds(result.retryAfterMs)) });
-    }
-    note.attempts = result.attempts;
-    if (result.value.response === undefined) throw result.value.error;
-    const upstream = result.value.response;
-    if (isRedirectStatus(upstream.statusCode ?? 0)) {
-      // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
-      upstream.destroy();
-      note.reason = 'redirect';
-      return refuse(res, note, 'UPSTREAM_REDIRECT_REFUSED', 'the model endpoint answered with a redirect');
-    }
-    const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding !== 'identity' && !disabled.has('body-redaction')) {
-      // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.
-      upstream.destroy();
-      note.reason = 'encoded_response';
-      return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
-    }
-    const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
-    const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
-    note.redactions = redacting.redactions;
-    const out = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
-    if (draining) out.push(['connection', 'close']);
-    res.writeHead(upstream.statusCode ?? 502, out.flat());
-    res.flushHeaders();
-    await new Promise<void>((resolve) => {
-      pipeline(upstream, redacting.stream, res, (err) => {
-        if (err) {
-          note.reason = 'stream_broken';
-          res.destroy();
-        }
-        resolve();
+      const abort = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) abort.abort();
       });
-    });
+      // T3-D: along [named, ...fallbacks]; chat and responses never sent twice to one deployment, ≤ 3 attempts.
+      const chain = [model, ...(settings.fallbacks?.get(model) ?? [])];
+      const result = await callWithFailover<Sent>(
+        { method: 'POST', operation: r.operation },
+        chain,
+        async (d) => {
+          try {
+            sentAny = true;
+            const sent = await deps.upstream.send({
+              url: new URL(basePath + upstreamPathFor(r, model, d), settings.endpoint.origin), method: 'POST', headers,
+              body: d === model || r.style === 'azure' ? sendBytes : Buffer.from(JSON.stringify({ ...sendBody, model: d })),
+              signal: abort.signal,
+            });
+            return { outcome: { kind: 'response', status: sent.statusCode ?? 502, header: (n) => first(sent.headers[n]) }, value: { response: sent } };
+          } catch (e) {
+            if (abort.signal.aborted) throw e;
+            return { outcome: { kind: sendFailureKind(e) }, value: { error: e } };
+          }
+        },
+        { health: deps.health, clock, sleep: deps.sleep },
+        { abortSignal: abort.signal, discard: (v) => v.response?.resume(), ...(options._disableUpstream ? { _disable: options._disableUpstream } : {}) },
+      );
+      if (result.kind === 'unavailable') {
+        await settle(0); // nothing was sent
+        note.reason = 'deployments_unhealthy';
+        return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'), { 'retry-after': String(retryAfterSeconds(result.retryAfterMs)) });
+      }
+      note.attempts = result.attempts;
+      if (result.value.response === undefined) {
+        if (sendFailureKind(result.value.error) === 'connect-error') await settle(0);
+        throw result.value.error;
+      }
+      const upstream = result.value.response;
+      const status = upstream.statusCode ?? 502;
+      // A refused call generated nothing (Azure bills no 4xx/5xx): only a 2xx answer is charged.
+      if (status < 200 || status > 299) await settle(0);
+      if (isRedirectStatus(upstream.statusCode ?? 0)) {
+        // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
+        upstream.destroy();
+        note.reason = 'redirect';
+        return refuse(res, note, 'UPSTREAM_REDIRECT_REFUSED', 'the model endpoint answered with a redirect');
+      }
+      const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      if (encoding !== 'identity' && !disabled.has('body-redaction')) {
+        // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.
+        upstream.destroy();
+        note.reason = 'encoded_response';
+        return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
+      }
+      const scanner = createUsageScanner(stream);
+      const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
+      const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
+      note.redactions = redacting.redactions;
+      const out = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
+      if (draining) out.push(['connection', 'close']);
+      res.writeHead(upstream.statusCode ?? 502, out.flat());
+      res.flushHeaders();
+      const broken = await new Promise<boolean>((resolve) => {
+        pipeline(upstream, usageTap(scanner), redacting.stream, res, (err) => {
+          if (err) {
+            note.reason = 'stream_broken';
+            res.destroy();
+          }
+          resolve(err !== undefined && err !== null);
+        });
+      });
+      // A broken stream or a response without usage is charged the whole reservation.
+      await settle(broken ? undefined : scanner.result()?.totalTokens);
+    };
+    try {
+      await proxy();
+    } finally {
+      // Anything that ended without a settled figure (a throw, an abort) after sending may have been processed:
+      // charge it all; a call that failed before anything was sent (no token, say) used nothing.
+      await settle(sentAny ? undefined : 0);
+    }
   };
 
   const server = http.createServer({ requestTimeout: 300_000, headersTimeout: 10_000 }, (req, res) => {
@@ -188,6 +249,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
         note.droppedCredentials ? `agent_credentials_dropped=${note.droppedCredentials}` : '',
         note.redactions?.() ? `redacted=${note.redactions()}` : '',
         (note.attempts ?? 0) > 1 ? `attempts=${note.attempts}` : '',
+        note.tokens !== undefined ? `tokens=${note.tokens}` : '',
       ].filter(Boolean).join(' ');
       logger.info('router.request', {
         method: req.method, route: note.route, status: res.statusCode, ms: clock.nowMs() - t0, code: note.code,
@@ -253,11 +315,30 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
 
 interface Note {
   route: string;
+  tokens?: number;
   attempts?: number;
   code?: KarsErrorCode;
   reason?: string;
   droppedCredentials?: number;
   redactions?: () => number;
+}
+
+/** Used when the settings name no reservation sizes (tests): 4096 output tokens, 128k per request. */
+const DEFAULT_RESERVATION: ReservationSettings = { defaultMaxOutputTokens: 4096, maxTokensPerRequest: 131_072 };
+
+/** Passes bytes through unchanged while the scanner reads usage from them. */
+function usageTap(scanner: UsageScanner): Transform {
+  const decoder = new StringDecoder('utf8');
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      scanner.push(decoder.write(chunk));
+      cb(null, chunk);
+    },
+    flush(cb) {
+      scanner.push(decoder.end());
+      cb();
+    },
+  });
 }
 
 interface Sent {

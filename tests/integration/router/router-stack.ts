@@ -22,6 +22,7 @@ import { systemSleep, type Sleep } from '../../../core/ports/sleep.port';
 import type { UpstreamMitigation } from '../../../core/router/upstream/call-with-failover';
 import { createDeploymentHealth } from '../../../core/router/upstream/deployment-health';
 import type { ConnectHandler } from '../../../sandbox-node/router/egress/connect-proxy';
+import type { TokenBudget } from '../../../core/ports/token-budget.port';
 
 export interface LogLine {
   level: string;
@@ -51,6 +52,10 @@ export interface StartRouterOptions {
   /** Deployment health breakers; default a fresh set on `clock`. */
   health?: CircuitBreakerSet;
   sleep?: Sleep;
+  /** RR3 token budget (e.g. createSharedTokenBudget over the local Cosmos server). */
+  budget?: TokenBudget;
+  sandboxId?: string;
+  tenantId?: string;
 }
 
 export interface RouterStack {
@@ -79,7 +84,7 @@ export async function startRouterStack(options: StartRouterOptions = {}): Promis
   const plain = new http.Agent({ keepAlive: true });
   const router = createRouterServer(
     {
-      sandboxId: 'test-sandbox', agentId: 'test-sandbox', endpoint: new URL(options.upstreamUrl ?? upstream!.url),
+      sandboxId: options.sandboxId ?? 'test-sandbox', agentId: options.sandboxId ?? 'test-sandbox', tenantId: options.tenantId ?? 'test-tenant', endpoint: new URL(options.upstreamUrl ?? upstream!.url),
       scope: COGNITIVE_SERVICES_SCOPE, deployments: new Set(options.deployments ?? ['gpt-4o-mini', 'text-embedding-3-small']),
       maxConcurrency: options.maxConcurrency ?? 256, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
       limits: options.limits ?? DEFAULT_ROUTER_LIMITS, ...(options.fallbacks ? { fallbacks: options.fallbacks } : {}),
@@ -89,7 +94,7 @@ export async function startRouterStack(options: StartRouterOptions = {}): Promis
       upstream: createUpstreamClient({ timeoutMs: 10_000, agent: options.upstreamAgent ?? ((u) => (u.protocol === 'https:' ? agent : plain)) }),
       clock: options.clock ?? systemClock, logger,
       health: options.health ?? createDeploymentHealth(options.clock ?? systemClock), sleep: options.sleep ?? systemSleep,
-      ...(options.connect ? { connect: options.connect } : {}),
+      ...(options.connect ? { connect: options.connect } : {}), ...(options.budget ? { budget: options.budget } : {}),
     },
     { ...(options._disable ? { _disable: options._disable } : {}), ...(options._disableUpstream ? { _disableUpstream: options._disableUpstream } : {}) },
   );
