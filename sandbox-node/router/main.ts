@@ -17,6 +17,7 @@ import { dnsNameResolver } from './egress/dns-name-resolver';
 import { createUpstreamAgent } from './egress/upstream-agent';
 import { logReceiptSink } from './log-receipt-sink';
 import { createRouterBudget } from './router-budget';
+import { createRouterTelemetry } from './router-telemetry';
 import { loadRouterConfig } from './router-config';
 import { createRouterServer } from './router-server';
 import { createUpstreamClient } from './upstream-client';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     ? createUpstreamAgent({ endpoints: [{ host: config.endpoint.hostname, port: Number(config.endpoint.port || 443) }], maxSockets: config.maxConcurrency })
     : undefined;
   const receipts = logReceiptSink(logger);
+  const telemetry = createRouterTelemetry({ sandboxId: config.sandboxId, ...(config.appInsightsConnectionString ? { connectionString: config.appInsightsConnectionString } : {}) });
   // T3-S / T2-I / T2-D: the tool CONNECT proxy on the same listener; no allowlist configured → every tunnel refused.
   const connect = createConnectHandler(
     { resolver: dnsNameResolver(), audit: receiptEgressAudit(receipts), breakers: new CircuitBreakerSet(systemClock, TOOL_BREAKER_DEFAULTS), clock: systemClock, logger },
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
       tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
       health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
       budget: createRouterBudget(config, credentialOf, systemClock, logger),
+      tracer: telemetry.tracer, receipts,
     },
   );
   await new Promise<void>((resolve, reject) => {
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('router.draining', { sandboxId: config.sandboxId, count: router.inFlight });
-    void router.drain(config.drainMs).then(() => process.exit(0));
+    void router.drain(config.drainMs).then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -56,6 +56,8 @@ const routerSchema = z.object({
   KARS_COSMOS_DATABASE: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).default('kars'),
   /** Local Cosmos stand-in only (loopback endpoint); in Azure the workload identity is used. */
   KARS_COSMOS_KEY: z.string().min(1).optional(),
+  /** T2-R / T3-R: spans go to Application Insights when set (never logged: it carries the ingestion key). */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().min(1).optional(),
   KARS_LIMIT_GLOBAL_RPS: int(500),
   KARS_LIMIT_GLOBAL_BURST: int(1000),
   KARS_LIMIT_AGENT_RPS: int(50),
@@ -91,6 +93,7 @@ export interface RouterConfig {
     clusterMaxTenantShare: number;
   };
   cosmos: { endpoint: string; database: string; key: string | undefined } | undefined;
+  appInsightsConnectionString: string | undefined;
 }
 
 /** @throws KarsError CONFIG_INVALID naming the offending keys (never their values). */
@@ -141,6 +144,7 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
       clusterMaxTenantShare: s.KARS_ROUTER_CLUSTER_MAX_TENANT_SHARE,
     },
     cosmos: s.KARS_COSMOS_ENDPOINT === undefined ? undefined : { endpoint: s.KARS_COSMOS_ENDPOINT, database: s.KARS_COSMOS_DATABASE, key: s.KARS_COSMOS_KEY },
+    appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
     limits: {
       globalRps: s.KARS_LIMIT_GLOBAL_RPS,
       globalBurst: s.KARS_LIMIT_GLOBAL_BURST,

@@ -27,6 +27,11 @@ import { StringDecoder } from 'node:string_decoder';
 import type { TokenBudget, TokenReservation } from '../../core/ports/token-budget.port';
 import { reserveForCall, type ReservationSettings } from '../../core/router/token-budget/token-reservation';
 import { createUsageScanner, type UsageScanner } from '../../core/router/token-budget/usage-scanner';
+import type { Tracer } from '@opentelemetry/api';
+import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
+import { auditableTarget } from '../../core/router/egress/connect-target';
+import { observeTunnelAnswer, startCall, type CallOutcome } from './call-telemetry';
+import { createRouterTelemetry } from './router-telemetry';
 import { createRedactingStream } from './redacting-stream';
 import { sendRouterError, sendRouterJson } from './send-router-error';
 import { sendFailureKind, type UpstreamClient } from './upstream-client';
@@ -55,6 +60,10 @@ export interface RouterServerDeps {
   /** Deployment health breakers (createDeploymentHealth), shared by every call of this router (T3-D). */
   readonly health: CircuitBreakerSet;
   readonly sleep: Sleep;
+  /** Spans per model and tool call (T2-R, T3-R); default: a tracer that makes ids and exports nothing. */
+  readonly tracer?: Tracer;
+  /** Receipts per model and tool call (T2-R); absent: none (main always sets one). */
+  readonly receipts?: ReceiptSink;
   /** RR3 token budgets; absent: no budget (tests of other rows only; main always sets one). */
   readonly budget?: TokenBudget;
   /** The tool-egress CONNECT handler (createConnectHandler); absent: every CONNECT is refused. */
@@ -83,6 +92,9 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   const limiter = createRouterLimiter(settings.limits);
   const basePath = settings.endpoint.pathname.replace(/\/+$/, '');
   const { clock, logger } = deps;
+  const telemetry = { tracer: deps.tracer ?? createRouterTelemetry({ sandboxId: settings.sandboxId }).tracer, logger, nowMs: () => clock.nowMs(), ...(deps.receipts ? { receipts: deps.receipts } : {}) };
+  const propagate = !disabled.has('trace-propagation');
+  const receipts = !disabled.has('call-receipts');
   let draining = false;
   let onIdle: (() => void) | undefined;
 
@@ -120,124 +132,154 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     if (typeof deployment !== 'string') return refuse(res, note, 'INPUT_INVALID', 'model is required');
     if (!settings.deployments.has(deployment)) return refuse(res, note, 'ROUTER_DEPLOYMENT_NOT_ALLOWED', 'this deployment is not available to the sandbox');
 
-    // RR3: reserve the most this call can use before it is sent; settle on the real usage once it is over.
-    let sendBody = body as Record<string, unknown>;
-    let sendBytes: Uint8Array = read.bytes;
-    let stream = (body as { stream?: unknown }).stream === true;
-    let reservation: TokenReservation | undefined;
-    if (deps.budget && !disabled.has('token-budget')) {
-      const plan = reserveForCall(r.operation, sendBody, read.bytes.byteLength, settings.reservation ?? DEFAULT_RESERVATION);
-      if (!plan.ok) return refuse(res, note, plan.code, plan.message);
-      stream = plan.value.stream;
-      if (plan.value.body) {
-        sendBody = plan.value.body;
-        sendBytes = Buffer.from(JSON.stringify(sendBody));
-      }
-      const got = await deps.budget.reserve({ sandboxId: settings.sandboxId, tenantId: settings.tenantId ?? settings.sandboxId }, plan.value.tokens);
-      if (!got.ok) {
-        note.reason = `budget_${got.level}`;
-        return got.kind === 'quota'
-          ? refuse(res, note, 'ROUTER_TOKEN_QUOTA_SPENT', 'the token budget for this period is spent')
-          : refuse(res, note, 'ROUTER_TOKEN_BUDGET_EXCEEDED', 'token budget exceeded', { 'retry-after': String(retryAfterSeconds(got.retryAfterMs ?? 1000)) });
-      }
-      reservation = got.reservation;
+    // T2-R / T3-R: a span and a receipt per model call, on the agent's trace when it sent a valid traceparent.
+    const call = startCall(telemetry, {
+      sandboxId: settings.sandboxId, agentId: settings.agentId, operation: r.operation, target: deployment,
+      incoming: first(req.headers['traceparent']), propagate, receipt: receipts,
+    });
+    if (propagate) {
+      res.setHeader('traceparent', call.traceparent);
+      res.setHeader('x-kars-trace-id', call.traceId);
     }
-    let settled = false;
-    const settle = async (used: number | undefined): Promise<void> => {
-      if (!reservation || settled) return;
-      settled = true;
-      note.tokens = used ?? reservation.tokens;
-      await deps.budget!.settle(reservation, used ?? reservation.tokens);
-    };
-    const model: string = deployment;
-    let sentAny = false;
-    const proxy = async (): Promise<void> => {
-      const forwarded = forwardRequestHeaders(pairs(req.rawHeaders), !disabled.has('strip-agent-credentials'));
-      note.droppedCredentials = forwarded.droppedCredentials;
-      const token = await deps.tokens.getToken(settings.scope);
-      const headers: Array<readonly [string, string]> = [...forwarded.headers];
-      // A naive proxy (mitigation off) keeps the agent's Authorization instead of setting its own.
-      if (!forwarded.agentAuthorization) headers.push(['authorization', `Bearer ${token.token.reveal()}`]);
-
-      const abort = new AbortController();
-      res.once('close', () => {
-        if (!res.writableFinished) abort.abort();
-      });
-      // T3-D: along [named, ...fallbacks]; chat and responses never sent twice to one deployment, ≤ 3 attempts.
-      const chain = [model, ...(settings.fallbacks?.get(model) ?? [])];
-      const result = await callWithFailover<Sent>(
-        { method: 'POST', operation: r.operation },
-        chain,
-        async (d) => {
-          try {
-            sentAny = true;
-            const sent = await deps.upstream.send({
-              url: new URL(basePath + upstreamPathFor(r, model, d), settings.endpoint.origin), method: 'POST', headers,
-              body: d === model || r.style === 'azure' ? sendBytes : Buffer.from(JSON.stringify({ ...sendBody, model: d })),
-              signal: abort.signal,
-            });
-            return { outcome: { kind: 'response', status: sent.statusCode ?? 502, header: (n) => first(sent.headers[n]) }, value: { response: sent } };
-          } catch (e) {
-            if (abort.signal.aborted) throw e;
-            return { outcome: { kind: sendFailureKind(e) }, value: { error: e } };
-          }
-        },
-        { health: deps.health, clock, sleep: deps.sleep },
-        { abortSignal: abort.signal, discard: (v) => v.response?.resume(), ...(options._disableUpstream ? { _disable: options._disableUpstream } : {}) },
-      );
-      if (result.kind === 'unavailable') {
-        await settle(0); // nothing was sent
-        note.reason = 'deployments_unhealthy';
-        return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'), { 'retry-after': String(retryAfterSeconds(result.retryAfterMs)) });
-      }
-      note.attempts = result.attempts;
-      if (result.value.response === undefined) {
-        if (sendFailureKind(result.value.error) === 'connect-error') await settle(0);
-        throw result.value.error;
-      }
-      const upstream = result.value.response;
-      const status = upstream.statusCode ?? 502;
-      // A refused call generated nothing (Azure bills no 4xx/5xx): only a 2xx answer is charged.
-      if (status < 200 || status > 299) await settle(0);
-      if (isRedirectStatus(upstream.statusCode ?? 0)) {
-        // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
-        upstream.destroy();
-        note.reason = 'redirect';
-        return refuse(res, note, 'UPSTREAM_REDIRECT_REFUSED', 'the model endpoint answered with a redirect');
-      }
-      const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-      if (encoding !== 'identity' && !disabled.has('body-redaction')) {
-        // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.
-        upstream.destroy();
-        note.reason = 'encoded_response';
-        return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
-      }
-      const scanner = createUsageScanner(stream);
-      const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
-      const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
-      note.redactions = redacting.redactions;
-      const out = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
-      if (draining) out.push(['connection', 'close']);
-      res.writeHead(upstream.statusCode ?? 502, out.flat());
-      res.flushHeaders();
-      const broken = await new Promise<boolean>((resolve) => {
-        pipeline(upstream, usageTap(scanner), redacting.stream, res, (err) => {
-          if (err) {
-            note.reason = 'stream_broken';
-            res.destroy();
-          }
-          resolve(err !== undefined && err !== null);
-        });
-      });
-      // A broken stream or a response without usage is charged the whole reservation.
-      await settle(broken ? undefined : scanner.result()?.totalTokens);
-    };
+    const outcome: CallOutcome = { status: 0 };
     try {
-      await proxy();
+      // RR3: reserve the most this call can use before it is sent; settle on the real usage once it is over.
+      let sendBody = body as Record<string, unknown>;
+      let sendBytes: Uint8Array = read.bytes;
+      let stream = (body as { stream?: unknown }).stream === true;
+      let reservation: TokenReservation | undefined;
+      if (deps.budget && !disabled.has('token-budget')) {
+        const plan = reserveForCall(r.operation, sendBody, read.bytes.byteLength, settings.reservation ?? DEFAULT_RESERVATION);
+        if (!plan.ok) return refuse(res, note, plan.code, plan.message);
+        stream = plan.value.stream;
+        if (plan.value.body) {
+          sendBody = plan.value.body;
+          sendBytes = Buffer.from(JSON.stringify(sendBody));
+        }
+        const got = await deps.budget.reserve({ sandboxId: settings.sandboxId, tenantId: settings.tenantId ?? settings.sandboxId }, plan.value.tokens);
+        if (!got.ok) {
+          note.reason = `budget_${got.level}`;
+          return got.kind === 'quota'
+            ? refuse(res, note, 'ROUTER_TOKEN_QUOTA_SPENT', 'the token budget for this period is spent')
+            : refuse(res, note, 'ROUTER_TOKEN_BUDGET_EXCEEDED', 'token budget exceeded', { 'retry-after': String(retryAfterSeconds(got.retryAfterMs ?? 1000)) });
+        }
+        reservation = got.reservation;
+      }
+      let settled = false;
+      const settle = async (used: number | undefined): Promise<void> => {
+        if (!reservation || settled) return;
+        settled = true;
+        note.tokens = used ?? reservation.tokens;
+        await deps.budget!.settle(reservation, used ?? reservation.tokens);
+      };
+      const model: string = deployment;
+      let sentAny = false;
+      const proxy = async (): Promise<void> => {
+        const forwarded = forwardRequestHeaders(pairs(req.rawHeaders), !disabled.has('strip-agent-credentials'));
+        note.droppedCredentials = forwarded.droppedCredentials;
+        const token = await deps.tokens.getToken(settings.scope);
+        // T3-R: the router's span is the upstream call's parent; the agent's own trace headers are replaced.
+        const headers: Array<readonly [string, string]> = propagate
+          ? [...forwarded.headers.filter(([k]) => !TRACE_HEADERS.has(k.toLowerCase())), ['traceparent', call.traceparent], ['x-kars-trace-id', call.traceId]]
+          : [...forwarded.headers];
+        // A naive proxy (mitigation off) keeps the agent's Authorization instead of setting its own.
+        if (!forwarded.agentAuthorization) headers.push(['authorization', `Bearer ${token.token.reveal()}`]);
+
+        const abort = new AbortController();
+        res.once('close', () => {
+          if (!res.writableFinished) abort.abort();
+        });
+        // T3-D: along [named, ...fallbacks]; chat and responses never sent twice to one deployment, ≤ 3 attempts.
+        const chain = [model, ...(settings.fallbacks?.get(model) ?? [])];
+        const result = await callWithFailover<Sent>(
+          { method: 'POST', operation: r.operation },
+          chain,
+          async (d) => {
+            try {
+              sentAny = true;
+              const sent = await deps.upstream.send({
+                url: new URL(basePath + upstreamPathFor(r, model, d), settings.endpoint.origin), method: 'POST', headers,
+                body: d === model || r.style === 'azure' ? sendBytes : Buffer.from(JSON.stringify({ ...sendBody, model: d })),
+                signal: abort.signal,
+              });
+              return { outcome: { kind: 'response', status: sent.statusCode ?? 502, header: (n) => first(sent.headers[n]) }, value: { response: sent } };
+            } catch (e) {
+              if (abort.signal.aborted) throw e;
+              return { outcome: { kind: sendFailureKind(e) }, value: { error: e } };
+            }
+          },
+          { health: deps.health, clock, sleep: deps.sleep },
+          { abortSignal: abort.signal, discard: (v) => v.response?.resume(), ...(options._disableUpstream ? { _disable: options._disableUpstream } : {}) },
+        );
+        if (result.kind === 'unavailable') {
+          await settle(0); // nothing was sent
+          note.reason = 'deployments_unhealthy';
+          return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'), { 'retry-after': String(retryAfterSeconds(result.retryAfterMs)) });
+        }
+        note.attempts = result.attempts;
+        if (result.value.response === undefined) {
+          if (sendFailureKind(result.value.error) === 'connect-error') await settle(0);
+          throw result.value.error;
+        }
+        const upstream = result.value.response;
+        const status = upstream.statusCode ?? 502;
+        // A refused call generated nothing (Azure bills no 4xx/5xx): only a 2xx answer is charged.
+        if (status < 200 || status > 299) await settle(0);
+        if (isRedirectStatus(upstream.statusCode ?? 0)) {
+          // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
+          upstream.destroy();
+          note.reason = 'redirect';
+          return refuse(res, note, 'UPSTREAM_REDIRECT_REFUSED', 'the model endpoint answered with a redirect');
+        }
+        const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+        if (encoding !== 'identity' && !disabled.has('body-redaction')) {
+          // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.
+          upstream.destroy();
+          note.reason = 'encoded_response';
+          return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
+        }
+        const scanner = createUsageScanner(stream);
+        const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
+        const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
+        note.redactions = redacting.redactions;
+        const forwardedOut = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
+        const out = propagate
+          ? [...forwardedOut.filter(([k]) => !TRACE_HEADERS.has(k.toLowerCase())), ['traceparent', call.traceparent] as const, ['x-kars-trace-id', call.traceId] as const]
+          : forwardedOut;
+        if (draining) out.push(['connection', 'close']);
+        res.writeHead(upstream.statusCode ?? 502, out.flat());
+        res.flushHeaders();
+        const broken = await new Promise<boolean>((resolve) => {
+          pipeline(upstream, usageTap(scanner), redacting.stream, res, (err) => {
+            if (err) {
+              note.reason = 'stream_broken';
+              res.destroy();
+            }
+            resolve(err !== undefined && err !== null);
+          });
+        });
+        // A broken stream or a response without usage is charged the whole reservation.
+        const usage = scanner.result();
+        outcome.target = result.deployment;
+        if (usage) { outcome.inputTokens = usage.inputTokens; outcome.outputTokens = usage.outputTokens; }
+        const responseId = scanner.responseId();
+        if (responseId !== undefined) outcome.responseId = responseId.slice(0, 128);
+        if (broken) { outcome.status = res.statusCode; outcome.code = 'ROUTER_STREAM_BROKEN'; }
+        await settle(broken ? undefined : usage?.totalTokens);
+      };
+      try {
+        await proxy();
+      } finally {
+        // Anything that ended without a settled figure (a throw, an abort) after sending may have been processed:
+        // charge it all; a call that failed before anything was sent (no token, say) used nothing.
+        await settle(sentAny ? undefined : 0);
+      }
+    } catch (e) {
+      outcome.code = isKarsError(e) ? e.code : 'INTERNAL';
+      outcome.status = httpStatusOf(outcome.code as KarsErrorCode);
+      throw e;
     } finally {
-      // Anything that ended without a settled figure (a throw, an abort) after sending may have been processed:
-      // charge it all; a call that failed before anything was sent (no token, say) used nothing.
-      await settle(sentAny ? undefined : 0);
+      await call.end({ ...outcome, status: outcome.status || res.statusCode, ...(outcome.code ?? note.code ? { code: outcome.code ?? note.code } : {}) });
     }
   };
 
@@ -284,6 +326,18 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
         return refuseTunnel(socket, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', retryAfterSeconds(admitted.retryAfterMs));
       }
     }
+    // T2-R: a span and a receipt per tool tunnel, with the answer the egress handler gave.
+    const call = startCall(telemetry, {
+      sandboxId: settings.sandboxId, agentId: settings.agentId, operation: 'connect', target: auditableTarget(req.url ?? ''),
+      incoming: first(req.headers['traceparent']), propagate, receipt: receipts,
+    });
+    const outcome: CallOutcome = { status: 0 };
+    observeTunnelAnswer(socket, (status, code) => {
+      outcome.status = status;
+      if (code !== undefined) outcome.code = code;
+      if (status !== 200) void call.end(outcome);
+    });
+    socket.once('close', () => { void call.end(outcome); });
     if (!deps.connect) return refuseTunnel(socket, 'EGRESS_HOST_NOT_ALLOWED', 'tool egress is not configured');
     deps.connect(req, socket, head);
   });
@@ -351,6 +405,8 @@ function upstreamPathFor(r: Extract<RouterRoute, { kind: 'model' }>, named: stri
   if (d === named || r.style !== 'azure') return r.upstreamPath;
   return r.upstreamPath.replace(`/openai/deployments/${named}/`, `/openai/deployments/${d}/`);
 }
+
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate', 'x-kars-trace-id']);
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 

@@ -23,6 +23,8 @@ import type { UpstreamMitigation } from '../../../core/router/upstream/call-with
 import { createDeploymentHealth } from '../../../core/router/upstream/deployment-health';
 import type { ConnectHandler } from '../../../sandbox-node/router/egress/connect-proxy';
 import type { TokenBudget } from '../../../core/ports/token-budget.port';
+import type { ReceiptSink } from '../../../core/ports/receipt-sink.port';
+import type { Tracer } from '@opentelemetry/api';
 
 export interface LogLine {
   level: string;
@@ -54,6 +56,8 @@ export interface StartRouterOptions {
   sleep?: Sleep;
   /** RR3 token budget (e.g. createSharedTokenBudget over the local Cosmos server). */
   budget?: TokenBudget;
+  tracer?: Tracer;
+  receipts?: ReceiptSink;
   sandboxId?: string;
   tenantId?: string;
 }
@@ -95,6 +99,7 @@ export async function startRouterStack(options: StartRouterOptions = {}): Promis
       clock: options.clock ?? systemClock, logger,
       health: options.health ?? createDeploymentHealth(options.clock ?? systemClock), sleep: options.sleep ?? systemSleep,
       ...(options.connect ? { connect: options.connect } : {}), ...(options.budget ? { budget: options.budget } : {}),
+      ...(options.tracer ? { tracer: options.tracer } : {}), ...(options.receipts ? { receipts: options.receipts } : {}),
     },
     { ...(options._disable ? { _disable: options._disable } : {}), ...(options._disableUpstream ? { _disableUpstream: options._disableUpstream } : {}) },
   );
