@@ -2,11 +2,13 @@
 import { benchAuditAppend } from './audit-append';
 import { benchCosmosLocal } from './cosmos-local';
 import { runEdgeBench } from './edge';
+import { runRouterBench } from './router';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   edge: () => runEdgeBench(),
   audit: () => benchAuditAppend(),
   cosmos: () => benchCosmosLocal(),
+  router: () => runRouterBench(),
 };
 
 async function main(): Promise<void> {

@@ -17,6 +17,12 @@ export const ROUTER_MITIGATIONS = [
   'rate-limits',
   /** T2-D: bounded number of requests in flight. */
   'concurrency-cap',
+  /** RR3: model-token budgets (per request, sandbox day/month, tenant, cluster) reserved before a call, settled after. */
+  'token-budget',
+  /** T3-R: the agent's traceparent is continued, the router's span is the upstream call's parent, ids echoed back. */
+  'trace-propagation',
+  /** T2-R: a receipt per model call and per tool tunnel (sandbox, agent, operation, target, trace id, status, usage). */
+  'call-receipts',
 ] as const;
 export type RouterMitigation = (typeof ROUTER_MITIGATIONS)[number];
 

@@ -13,6 +13,9 @@ import { DEFAULT_LOCAL_DEPLOYMENTS, startModelUpstream } from './model-upstream/
 import { startChildService, type ChildService } from './stack/child-service';
 import { portOf, readLocalSettings } from './stack/local-settings';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
+import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../adapters/cosmos/cosmos-containers';
+import { redact } from '../../core/secrets/redacted';
 
 // Queues as bicep/ declares them: deliveries to sandboxes are ordered per sandbox (session = sandbox id).
 const LOCAL_QUEUES = [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }];
@@ -159,6 +162,13 @@ async function main(): Promise<void> {
 
     // The routers run as their own processes and get their token from the local identity endpoint through
     // @azure/identity's WorkloadIdentityCredential, exactly as in AKS (projected service-account token file).
+    // RR3: the routers draw their token budgets from the edge's limit documents, so the container must exist first.
+    const cosmosEndpoint = `http://127.0.0.1:${cosmos.port}`;
+    const cosmosKey = v.KARS_COSMOS_KEY ?? 'DEV-ONLY-cosmos-local-key-not-a-secret';
+    const cosmosDatabase = v.KARS_COSMOS_DATABASE ?? 'kars';
+    const setupClient = createCosmosClient({ endpoint: cosmosEndpoint, key: redact(cosmosKey) });
+    await ensureCosmosContainers(setupClient, cosmosDatabase, [{ id: 'limits', partitionKeyPath: DOCUMENT_PARTITION_KEY_PATH, defaultTtlSec: -1 }]);
+    setupClient.dispose();
     const routers: Array<{ id: string; url: string; tag: string; child: ChildService }> = [];
     for (const sb of DEMO_SANDBOXES) {
       const child = await startChildService(`router ${sb.id}`, routerMain, {
@@ -169,6 +179,10 @@ async function main(): Promise<void> {
           // By name: the router's TLS agent pins the endpoint's DNS name (the dev certificate carries DNS:localhost).
           KARS_ROUTER_MODEL_ENDPOINT: `https://localhost:${model.port}`,
           KARS_ROUTER_DEPLOYMENTS: DEFAULT_LOCAL_DEPLOYMENTS.join(','),
+          KARS_ROUTER_TENANT_ID: 'demo-tenant',
+          KARS_COSMOS_ENDPOINT: cosmosEndpoint,
+          KARS_COSMOS_KEY: cosmosKey,
+          KARS_COSMOS_DATABASE: cosmosDatabase,
           AZURE_AUTHORITY_HOST: identity.authorityHost,
           AZURE_TENANT_ID: identity.tenantId,
           AZURE_CLIENT_ID: identity.clientId,

@@ -8,7 +8,16 @@ import { resolveListenAddress } from '../../core/router/listen-address';
 import { createAzureCredential } from '../../adapters/identity/create-azure-credential';
 import { createFreshTokenSource } from '../../adapters/identity/fresh-token-source';
 import { createJsonLogger } from '../../adapters/logging/json-logger';
+import { CircuitBreakerSet, TOOL_BREAKER_DEFAULTS } from '../../core/limits/circuit-breaker-set';
+import { systemSleep } from '../../core/ports/sleep.port';
+import { receiptEgressAudit } from '../../core/router/egress/egress-refusal-receipt';
+import { createDeploymentHealth } from '../../core/router/upstream/deployment-health';
+import { createConnectHandler } from './egress/connect-proxy';
+import { dnsNameResolver } from './egress/dns-name-resolver';
 import { createUpstreamAgent } from './egress/upstream-agent';
+import { logReceiptSink } from './log-receipt-sink';
+import { createRouterBudget } from './router-budget';
+import { createRouterTelemetry } from './router-telemetry';
 import { loadRouterConfig } from './router-config';
 import { createRouterServer } from './router-server';
 import { createUpstreamClient } from './upstream-client';
@@ -30,9 +39,21 @@ async function main(): Promise<void> {
   const agent = config.endpoint.protocol === 'https:'
     ? createUpstreamAgent({ endpoints: [{ host: config.endpoint.hostname, port: Number(config.endpoint.port || 443) }], maxSockets: config.maxConcurrency })
     : undefined;
+  const receipts = logReceiptSink(logger);
+  const telemetry = createRouterTelemetry({ sandboxId: config.sandboxId, ...(config.appInsightsConnectionString ? { connectionString: config.appInsightsConnectionString } : {}) });
+  // T3-S / T2-I / T2-D: the tool CONNECT proxy on the same listener; no allowlist configured → every tunnel refused.
+  const connect = createConnectHandler(
+    { resolver: dnsNameResolver(), audit: receiptEgressAudit(receipts), breakers: new CircuitBreakerSet(systemClock, TOOL_BREAKER_DEFAULTS), clock: systemClock, logger },
+    { sandboxId: config.sandboxId, allowlist: config.egressAllowlist },
+  );
   const router = createRouterServer(
     { ...config, limits: config.limits },
-    { tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger },
+    {
+      tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
+      health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
+      budget: createRouterBudget(config, credentialOf, systemClock, logger),
+      tracer: telemetry.tracer, receipts,
+    },
   );
   await new Promise<void>((resolve, reject) => {
     router.server.once('error', reject);
@@ -47,7 +68,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('router.draining', { sandboxId: config.sandboxId, count: router.inFlight });
-    void router.drain(config.drainMs).then(() => process.exit(0));
+    void router.drain(config.drainMs).then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

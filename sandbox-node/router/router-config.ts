@@ -7,6 +7,7 @@ import { KarsError } from '../../core/errors';
 import { DEFAULT_ROUTER_LISTEN } from '../../core/router/listen-address';
 import { DEPLOYMENT_NAME } from '../../core/router/model-route';
 import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/model-audience';
+import { parseEgressAllowlistSetting, type EgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import { isLoopbackUrl } from '../../adapters/identity/loopback';
 
 const int = (def: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().positive().max(max).default(def);
@@ -29,6 +30,34 @@ const routerSchema = z.object({
   KARS_ROUTER_UPSTREAM_TIMEOUT_MS: int(120_000, 600_000),
   /** SIGTERM grace: in-flight requests get this long (pod terminationGracePeriodSeconds 30 − 5). */
   KARS_ROUTER_DRAIN_MS: int(25_000, 600_000),
+  /**
+   * Failover lists (T3-D): `primary=fallback1|fallback2` entries separated by commas. A call to `primary` goes on to
+   * the fallbacks on 429/5xx or a failed connect. Fallbacks need not be in KARS_ROUTER_DEPLOYMENTS (the agent cannot
+   * name them; the router picks them).
+   */
+  KARS_ROUTER_FALLBACKS: z.string().optional(),
+  /** Tool egress allowlist for the CONNECT proxy (T3-S): `host:port` entries; unset refuses every tunnel. */
+  KARS_ROUTER_EGRESS_ALLOWLIST: z.string().optional(),
+  /** RR3: the tenant whose budget (and share of the cluster budget) this sandbox draws on; default the sandbox id. */
+  KARS_ROUTER_TENANT_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
+  /** Output tokens reserved for a call that sets no maximum. */
+  KARS_ROUTER_DEFAULT_MAX_TOKENS: int(4096, 10_000_000),
+  /** Largest reservation of one call (prompt bytes + output maximum). */
+  KARS_ROUTER_MAX_TOKENS_PER_REQUEST: int(262_144, 100_000_000),
+  KARS_ROUTER_SANDBOX_TOKENS_PER_DAY: int(2_000_000),
+  KARS_ROUTER_SANDBOX_TOKENS_PER_MONTH: int(30_000_000),
+  /** The tenant's own token quota per UTC day (unset: only its share of the cluster budget). */
+  KARS_ROUTER_TENANT_TOKENS_PER_DAY: z.coerce.number().int().positive().optional(),
+  /** The cluster budget, as the edge's (adapters/edge-limiter DEFAULT_CLUSTER_BUDGET): tokens per hour, tenant share. */
+  KARS_ROUTER_CLUSTER_TOKENS_PER_HOUR: int(6_000_000),
+  KARS_ROUTER_CLUSTER_MAX_TENANT_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
+  /** The Cosmos account holding the edge's limit documents (database, container `limits`); unset: per-router budgets. */
+  KARS_COSMOS_ENDPOINT: z.url().optional(),
+  KARS_COSMOS_DATABASE: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).default('kars'),
+  /** Local Cosmos stand-in only (loopback endpoint); in Azure the workload identity is used. */
+  KARS_COSMOS_KEY: z.string().min(1).optional(),
+  /** T2-R / T3-R: spans go to Application Insights when set (never logged: it carries the ingestion key). */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().min(1).optional(),
   KARS_LIMIT_GLOBAL_RPS: int(500),
   KARS_LIMIT_GLOBAL_BURST: int(1000),
   KARS_LIMIT_AGENT_RPS: int(50),
@@ -46,11 +75,25 @@ export interface RouterConfig {
   endpoint: URL;
   scope: ModelScope;
   deployments: ReadonlySet<string>;
+  /** Deployment → fallbacks in order (absent: no failover for it). */
+  fallbacks: ReadonlyMap<string, readonly string[]>;
+  egressAllowlist: EgressAllowlist | undefined;
   maxConcurrency: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   drainMs: number;
   limits: { globalRps: number; globalBurst: number; agentRps: number; agentBurst: number };
+  tenantId: string;
+  reservation: { defaultMaxOutputTokens: number; maxTokensPerRequest: number };
+  budgets: {
+    sandboxDayTokens: number;
+    sandboxMonthTokens: number;
+    tenantDayTokens: number | undefined;
+    clusterHourTokens: number;
+    clusterMaxTenantShare: number;
+  };
+  cosmos: { endpoint: string; database: string; key: string | undefined } | undefined;
+  appInsightsConnectionString: string | undefined;
 }
 
 /** @throws KarsError CONFIG_INVALID naming the offending keys (never their values). */
@@ -73,6 +116,10 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
   if (deployments.length === 0 || !deployments.every((d) => DEPLOYMENT_NAME.test(d))) {
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_DEPLOYMENTS');
   }
+  const fallbacks = parseFallbacks(s.KARS_ROUTER_FALLBACKS);
+  if (s.KARS_COSMOS_KEY !== undefined && (s.KARS_COSMOS_ENDPOINT === undefined || !isLoopbackUrl(s.KARS_COSMOS_ENDPOINT))) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_COSMOS_KEY is for the local stand-in only');
+  }
   return Object.freeze({
     listen: s.KARS_ROUTER_LISTEN,
     allowNonLoopback: s.KARS_ROUTER_ALLOW_NON_LOOPBACK === 'true',
@@ -81,10 +128,23 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
     endpoint,
     scope: s.KARS_ROUTER_MODEL_SCOPE ?? modelScopeFor(endpoint),
     deployments: new Set(deployments),
+    fallbacks,
+    egressAllowlist: parseEgressAllowlistSetting(s.KARS_ROUTER_EGRESS_ALLOWLIST),
     maxConcurrency: s.KARS_ROUTER_MAX_CONCURRENCY,
     maxBodyBytes: s.KARS_ROUTER_MAX_BODY_BYTES,
     upstreamTimeoutMs: s.KARS_ROUTER_UPSTREAM_TIMEOUT_MS,
     drainMs: s.KARS_ROUTER_DRAIN_MS,
+    tenantId: s.KARS_ROUTER_TENANT_ID ?? s.KARS_SANDBOX_ID,
+    reservation: { defaultMaxOutputTokens: s.KARS_ROUTER_DEFAULT_MAX_TOKENS, maxTokensPerRequest: s.KARS_ROUTER_MAX_TOKENS_PER_REQUEST },
+    budgets: {
+      sandboxDayTokens: s.KARS_ROUTER_SANDBOX_TOKENS_PER_DAY,
+      sandboxMonthTokens: s.KARS_ROUTER_SANDBOX_TOKENS_PER_MONTH,
+      tenantDayTokens: s.KARS_ROUTER_TENANT_TOKENS_PER_DAY,
+      clusterHourTokens: s.KARS_ROUTER_CLUSTER_TOKENS_PER_HOUR,
+      clusterMaxTenantShare: s.KARS_ROUTER_CLUSTER_MAX_TENANT_SHARE,
+    },
+    cosmos: s.KARS_COSMOS_ENDPOINT === undefined ? undefined : { endpoint: s.KARS_COSMOS_ENDPOINT, database: s.KARS_COSMOS_DATABASE, key: s.KARS_COSMOS_KEY },
+    appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
     limits: {
       globalRps: s.KARS_LIMIT_GLOBAL_RPS,
       globalBurst: s.KARS_LIMIT_GLOBAL_BURST,
@@ -92,4 +152,19 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
       agentBurst: s.KARS_LIMIT_AGENT_BURST,
     },
   });
+}
+
+/** `a=b|c, d=e` → a → [b, c], d → [e]. @throws KarsError CONFIG_INVALID naming the key, never the value */
+export function parseFallbacks(value: string | undefined): ReadonlyMap<string, readonly string[]> {
+  const out = new Map<string, readonly string[]>();
+  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [primary, rest, extra] = entry.split('=');
+    const list = (rest ?? '').split('|').map((d) => d.trim()).filter(Boolean);
+    const names = [primary?.trim() ?? '', ...list];
+    if (extra !== undefined || list.length === 0 || !names.every((d) => DEPLOYMENT_NAME.test(d)) || new Set(names).size !== names.length || out.has(names[0]!)) {
+      throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_FALLBACKS');
+    }
+    out.set(names[0]!, list);
+  }
+  return out;
 }

@@ -1,9 +1,12 @@
 // The agent-facing HTTP listener of the sandbox router: parse, call core, map the result. Order per request:
-// draining → concurrency slot (T2-D) → route → rate limits (T2-D) → content type → capped body → deployment
-// allowlist → token (T3-E) → header hygiene (T2-T) → upstream → response header hygiene and body redaction (T3-I).
+// draining → concurrency slot (T2-D) → absolute form refused → route → rate limits (T2-D) → content type → capped
+// body → deployment allowlist → token (T3-E) → header hygiene (T2-T) → upstream with failover (T3-D) → response
+// header hygiene and body redaction (T3-I). CONNECT (tool egress, T3-S/T2-I) goes through the same rate limits to the
+// egress handler mounted on this listener.
 import * as http from 'node:http';
 import { pipeline } from 'node:stream';
-import { isKarsError, type KarsErrorCode } from '../../core/errors';
+import type { Duplex } from 'node:stream';
+import { httpStatusOf, isKarsError, type KarsErrorCode } from '../../core/errors';
 import { readCapped } from '../../core/edge/read-capped-body';
 import type { Clock } from '../../core/ports/clock.port';
 import type { Logger } from '../../core/ports/logger.port';
@@ -14,9 +17,24 @@ import { matchRouterRoute } from '../../core/router/model-route';
 import { isRedirectStatus } from '../../core/router/upstream/redirect-policy';
 import { createRouterLimiter, retryAfterSeconds, type RouterLimits } from '../../core/router/router-limiter';
 import { resolveRouterDisabled, type RouterMitigation } from '../../core/router/router-mitigations';
+import type { CircuitBreakerSet } from '../../core/limits/circuit-breaker-set';
+import type { Sleep } from '../../core/ports/sleep.port';
+import { callWithFailover, type UpstreamMitigation } from '../../core/router/upstream/call-with-failover';
+import type { RouterRoute } from '../../core/router/model-route';
+import type { ConnectHandler } from './egress/connect-proxy';
+import { Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { TokenBudget, TokenReservation } from '../../core/ports/token-budget.port';
+import { reserveForCall, type ReservationSettings } from '../../core/router/token-budget/token-reservation';
+import { createUsageScanner, type UsageScanner } from '../../core/router/token-budget/usage-scanner';
+import type { Tracer } from '@opentelemetry/api';
+import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
+import { auditableTarget } from '../../core/router/egress/connect-target';
+import { observeTunnelAnswer, startCall, type CallOutcome } from './call-telemetry';
+import { createRouterTelemetry } from './router-telemetry';
 import { createRedactingStream } from './redacting-stream';
 import { sendRouterError, sendRouterJson } from './send-router-error';
-import type { UpstreamClient } from './upstream-client';
+import { sendFailureKind, type UpstreamClient } from './upstream-client';
 
 export interface RouterServerSettings {
   readonly sandboxId: string;
@@ -24,9 +42,14 @@ export interface RouterServerSettings {
   readonly endpoint: URL;
   readonly scope: string;
   readonly deployments: ReadonlySet<string>;
+  /** Deployment → fallbacks in order (T3-D); absent or missing key: the named deployment only. */
+  readonly fallbacks?: ReadonlyMap<string, readonly string[]>;
   readonly maxConcurrency: number;
   readonly maxBodyBytes: number;
   readonly limits: RouterLimits;
+  /** RR3: the tenant whose budget the sandbox draws on, and how a call's reservation is sized. */
+  readonly tenantId?: string;
+  readonly reservation?: ReservationSettings;
 }
 
 export interface RouterServerDeps {
@@ -34,11 +57,24 @@ export interface RouterServerDeps {
   readonly upstream: UpstreamClient;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Deployment health breakers (createDeploymentHealth), shared by every call of this router (T3-D). */
+  readonly health: CircuitBreakerSet;
+  readonly sleep: Sleep;
+  /** Spans per model and tool call (T2-R, T3-R); default: a tracer that makes ids and exports nothing. */
+  readonly tracer?: Tracer;
+  /** Receipts per model and tool call (T2-R); absent: none (main always sets one). */
+  readonly receipts?: ReceiptSink;
+  /** RR3 token budgets; absent: no budget (tests of other rows only; main always sets one). */
+  readonly budget?: TokenBudget;
+  /** The tool-egress CONNECT handler (createConnectHandler); absent: every CONNECT is refused. */
+  readonly connect?: ConnectHandler;
 }
 
 export interface RouterServerOptions {
   /** TEST ONLY: switch mitigations off to show the attack then succeeds. Never set from configuration. */
   readonly _disable?: readonly RouterMitigation[];
+  /** TEST ONLY: failover mitigations off (core/router/upstream/call-with-failover.ts). */
+  readonly _disableUpstream?: readonly UpstreamMitigation[];
 }
 
 export interface RouterServer {
@@ -56,10 +92,15 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   const limiter = createRouterLimiter(settings.limits);
   const basePath = settings.endpoint.pathname.replace(/\/+$/, '');
   const { clock, logger } = deps;
+  const telemetry = { tracer: deps.tracer ?? createRouterTelemetry({ sandboxId: settings.sandboxId }).tracer, logger, nowMs: () => clock.nowMs(), ...(deps.receipts ? { receipts: deps.receipts } : {}) };
+  const propagate = !disabled.has('trace-propagation');
+  const receipts = !disabled.has('call-receipts');
   let draining = false;
   let onIdle: (() => void) | undefined;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, note: Note): Promise<void> => {
+    // A plain HTTP_PROXY request (`GET http://host/…`): tools go through CONNECT only, never in clear via the router.
+    if (!(req.url ?? '').startsWith('/')) return refuse(res, note, 'ROUTER_ABSOLUTE_FORM_REFUSED', 'the router is not an HTTP proxy; use CONNECT (HTTPS_PROXY) for tools');
     const route = matchRouterRoute(req.method ?? '', req.url ?? '');
     if (!route.ok) return refuse(res, note, route.code, route.message);
     if (route.value.kind === 'health') return sendRouterJson(res, 200, { status: 'ok', sandboxId: settings.sandboxId });
@@ -91,49 +132,155 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     if (typeof deployment !== 'string') return refuse(res, note, 'INPUT_INVALID', 'model is required');
     if (!settings.deployments.has(deployment)) return refuse(res, note, 'ROUTER_DEPLOYMENT_NOT_ALLOWED', 'this deployment is not available to the sandbox');
 
-    const forwarded = forwardRequestHeaders(pairs(req.rawHeaders), !disabled.has('strip-agent-credentials'));
-    note.droppedCredentials = forwarded.droppedCredentials;
-    const token = await deps.tokens.getToken(settings.scope);
-    const headers: Array<readonly [string, string]> = [...forwarded.headers];
-    // A naive proxy (mitigation off) keeps the agent's Authorization instead of setting its own.
-    if (!forwarded.agentAuthorization) headers.push(['authorization', `Bearer ${token.token.reveal()}`]);
-
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
+    // T2-R / T3-R: a span and a receipt per model call, on the agent's trace when it sent a valid traceparent.
+    const call = startCall(telemetry, {
+      sandboxId: settings.sandboxId, agentId: settings.agentId, operation: r.operation, target: deployment,
+      incoming: first(req.headers['traceparent']), propagate, receipt: receipts,
     });
-    const upstream = await deps.upstream.send({
-      url: new URL(basePath + r.upstreamPath, settings.endpoint.origin), method: 'POST', headers, body: read.bytes, signal: abort.signal,
-    });
-    if (isRedirectStatus(upstream.statusCode ?? 0)) {
-      // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
-      upstream.destroy();
-      note.reason = 'redirect';
-      return refuse(res, note, 'UPSTREAM_REDIRECT_REFUSED', 'the model endpoint answered with a redirect');
+    if (propagate) {
+      res.setHeader('traceparent', call.traceparent);
+      res.setHeader('x-kars-trace-id', call.traceId);
     }
-    const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    if (encoding !== 'identity' && !disabled.has('body-redaction')) {
-      // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.
-      upstream.destroy();
-      note.reason = 'encoded_response';
-      return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
-    }
-    const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
-    const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
-    note.redactions = redacting.redactions;
-    const out = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
-    if (draining) out.push(['connection', 'close']);
-    res.writeHead(upstream.statusCode ?? 502, out.flat());
-    res.flushHeaders();
-    await new Promise<void>((resolve) => {
-      pipeline(upstream, redacting.stream, res, (err) => {
-        if (err) {
-          note.reason = 'stream_broken';
-          res.destroy();
+    const outcome: CallOutcome = { status: 0 };
+    try {
+      // RR3: reserve the most this call can use before it is sent; settle on the real usage once it is over.
+      let sendBody = body as Record<string, unknown>;
+      let sendBytes: Uint8Array = read.bytes;
+      let stream = (body as { stream?: unknown }).stream === true;
+      let reservation: TokenReservation | undefined;
+      if (deps.budget && !disabled.has('token-budget')) {
+        const plan = reserveForCall(r.operation, sendBody, read.bytes.byteLength, settings.reservation ?? DEFAULT_RESERVATION);
+        if (!plan.ok) return refuse(res, note, plan.code, plan.message);
+        stream = plan.value.stream;
+        if (plan.value.body) {
+          sendBody = plan.value.body;
+          sendBytes = Buffer.from(JSON.stringify(sendBody));
         }
-        resolve();
-      });
-    });
+        const got = await deps.budget.reserve({ sandboxId: settings.sandboxId, tenantId: settings.tenantId ?? settings.sandboxId }, plan.value.tokens);
+        if (!got.ok) {
+          note.reason = `budget_${got.level}`;
+          return got.kind === 'quota'
+            ? refuse(res, note, 'ROUTER_TOKEN_QUOTA_SPENT', 'the token budget for this period is spent')
+            : refuse(res, note, 'ROUTER_TOKEN_BUDGET_EXCEEDED', 'token budget exceeded', { 'retry-after': String(retryAfterSeconds(got.retryAfterMs ?? 1000)) });
+        }
+        reservation = got.reservation;
+      }
+      let settled = false;
+      const settle = async (used: number | undefined): Promise<void> => {
+        if (!reservation || settled) return;
+        settled = true;
+        note.tokens = used ?? reservation.tokens;
+        await deps.budget!.settle(reservation, used ?? reservation.tokens);
+      };
+      const model: string = deployment;
+      let sentAny = false;
+      const proxy = async (): Promise<void> => {
+        const forwarded = forwardRequestHeaders(pairs(req.rawHeaders), !disabled.has('strip-agent-credentials'));
+        note.droppedCredentials = forwarded.droppedCredentials;
+        const token = await deps.tokens.getToken(settings.scope);
+        // T3-R: the router's span is the upstream call's parent; the agent's own trace headers are replaced.
+        const headers: Array<readonly [string, string]> = propagate
+          ? [...forwarded.headers.filter(([k]) => !TRACE_HEADERS.has(k.toLowerCase())), ['traceparent', call.traceparent], ['x-kars-trace-id', call.traceId]]
+          : [...forwarded.headers];
+        // A naive proxy (mitigation off) keeps the agent's Authorization instead of setting its own.
+        if (!forwarded.agentAuthorization) headers.push(['authorization', `Bearer ${token.token.reveal()}`]);
+
+        const abort = new AbortController();
+        res.once('close', () => {
+          if (!res.writableFinished) abort.abort();
+        });
+        // T3-D: along [named, ...fallbacks]; chat and responses never sent twice to one deployment, ≤ 3 attempts.
+        const chain = [model, ...(settings.fallbacks?.get(model) ?? [])];
+        const result = await callWithFailover<Sent>(
+          { method: 'POST', operation: r.operation },
+          chain,
+          async (d) => {
+            try {
+              sentAny = true;
+              const sent = await deps.upstream.send({
+                url: new URL(basePath + upstreamPathFor(r, model, d), settings.endpoint.origin), method: 'POST', headers,
+                body: d === model || r.style === 'azure' ? sendBytes : Buffer.from(JSON.stringify({ ...sendBody, model: d })),
+                signal: abort.signal,
+              });
+              return { outcome: { kind: 'response', status: sent.statusCode ?? 502, header: (n) => first(sent.headers[n]) }, value: { response: sent } };
+            } catch (e) {
+              if (abort.signal.aborted) throw e;
+              return { outcome: { kind: sendFailureKind(e) }, value: { error: e } };
+            }
+          },
+          { health: deps.health, clock, sleep: deps.sleep },
+          { abortSignal: abort.signal, discard: (v) => v.response?.resume(), ...(options._disableUpstream ? { _disable: options._disableUpstream } : {}) },
+        );
+        if (result.kind === 'unavailable') {
+          await settle(0); // nothing was sent
+          note.reason = 'deployments_unhealthy';
+          return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'), { 'retry-after': String(retryAfterSeconds(result.retryAfterMs)) });
+        }
+        note.attempts = result.attempts;
+        if (result.value.response === undefined) {
+          if (sendFailureKind(result.value.error) === 'connect-error') await settle(0);
+          throw result.value.error;
+        }
+        const upstream = result.value.response;
+        const status = upstream.statusCode ?? 502;
+        // A refused call generated nothing (Azure bills no 4xx/5xx): only a 2xx answer is charged.
+        if (status < 200 || status > 299) await settle(0);
+        if (isRedirectStatus(upstream.statusCode ?? 0)) {
+          // Never followed, never passed on: a Location could point the agent (or a retry) at another host.
+          upstream.destroy();
+          note.reason = 'redirect';
+          return refuse(res, note, 'UPSTREAM_REDIRECT_REFUSED', 'the model endpoint answered with a redirect');
+        }
+        const encoding = String(upstream.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+        if (encoding !== 'identity' && !disabled.has('body-redaction')) {
+          // The router asks for identity encoding; a compressed body would hide an echoed token from the redactor.
+          upstream.destroy();
+          note.reason = 'encoded_response';
+          return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
+        }
+        const scanner = createUsageScanner(stream);
+        const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
+        const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
+        note.redactions = redacting.redactions;
+        const forwardedOut = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
+        const out = propagate
+          ? [...forwardedOut.filter(([k]) => !TRACE_HEADERS.has(k.toLowerCase())), ['traceparent', call.traceparent] as const, ['x-kars-trace-id', call.traceId] as const]
+          : forwardedOut;
+        if (draining) out.push(['connection', 'close']);
+        res.writeHead(upstream.statusCode ?? 502, out.flat());
+        res.flushHeaders();
+        const broken = await new Promise<boolean>((resolve) => {
+          pipeline(upstream, usageTap(scanner), redacting.stream, res, (err) => {
+            if (err) {
+              note.reason = 'stream_broken';
+              res.destroy();
+            }
+            resolve(err !== undefined && err !== null);
+          });
+        });
+        // A broken stream or a response without usage is charged the whole reservation.
+        const usage = scanner.result();
+        outcome.target = result.deployment;
+        if (usage) { outcome.inputTokens = usage.inputTokens; outcome.outputTokens = usage.outputTokens; }
+        const responseId = scanner.responseId();
+        if (responseId !== undefined) outcome.responseId = responseId.slice(0, 128);
+        if (broken) { outcome.status = res.statusCode; outcome.code = 'ROUTER_STREAM_BROKEN'; }
+        await settle(broken ? undefined : usage?.totalTokens);
+      };
+      try {
+        await proxy();
+      } finally {
+        // Anything that ended without a settled figure (a throw, an abort) after sending may have been processed:
+        // charge it all; a call that failed before anything was sent (no token, say) used nothing.
+        await settle(sentAny ? undefined : 0);
+      }
+    } catch (e) {
+      outcome.code = isKarsError(e) ? e.code : 'INTERNAL';
+      outcome.status = httpStatusOf(outcome.code as KarsErrorCode);
+      throw e;
+    } finally {
+      await call.end({ ...outcome, status: outcome.status || res.statusCode, ...(outcome.code ?? note.code ? { code: outcome.code ?? note.code } : {}) });
+    }
   };
 
   const server = http.createServer({ requestTimeout: 300_000, headersTimeout: 10_000 }, (req, res) => {
@@ -143,6 +290,8 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
       const detail = [
         note.droppedCredentials ? `agent_credentials_dropped=${note.droppedCredentials}` : '',
         note.redactions?.() ? `redacted=${note.redactions()}` : '',
+        (note.attempts ?? 0) > 1 ? `attempts=${note.attempts}` : '',
+        note.tokens !== undefined ? `tokens=${note.tokens}` : '',
       ].filter(Boolean).join(' ');
       logger.info('router.request', {
         method: req.method, route: note.route, status: res.statusCode, ms: clock.nowMs() - t0, code: note.code,
@@ -166,6 +315,33 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     });
   });
 
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    // T2-D: tunnels draw on the same per-agent and global buckets as model calls, before the (audited) egress checks.
+    if (draining) return refuseTunnel(socket, 'ROUTER_DRAINING', 'the router is shutting down');
+    if (!disabled.has('rate-limits')) {
+      const admitted = limiter.admit(settings.agentId, clock.nowMs());
+      if (!admitted.allowed) {
+        logger.info('router.connect', { status: 429, code: 'LIMIT_RATE_EXCEEDED', sandboxId: settings.sandboxId, reason: `${admitted.scope}_rate` });
+        return refuseTunnel(socket, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', retryAfterSeconds(admitted.retryAfterMs));
+      }
+    }
+    // T2-R: a span and a receipt per tool tunnel, with the answer the egress handler gave.
+    const call = startCall(telemetry, {
+      sandboxId: settings.sandboxId, agentId: settings.agentId, operation: 'connect', target: auditableTarget(req.url ?? ''),
+      incoming: first(req.headers['traceparent']), propagate, receipt: receipts,
+    });
+    const outcome: CallOutcome = { status: 0 };
+    observeTunnelAnswer(socket, (status, code) => {
+      outcome.status = status;
+      if (code !== undefined) outcome.code = code;
+      if (status !== 200) void call.end(outcome);
+    });
+    socket.once('close', () => { void call.end(outcome); });
+    if (!deps.connect) return refuseTunnel(socket, 'EGRESS_HOST_NOT_ALLOWED', 'tool egress is not configured');
+    deps.connect(req, socket, head);
+  });
+
   return {
     server,
     get inFlight() {
@@ -185,6 +361,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
         });
       }
       server.closeAllConnections();
+      deps.connect?.closeAll();
       await closed;
     },
   };
@@ -192,10 +369,54 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
 
 interface Note {
   route: string;
+  tokens?: number;
+  attempts?: number;
   code?: KarsErrorCode;
   reason?: string;
   droppedCredentials?: number;
   redactions?: () => number;
+}
+
+/** Used when the settings name no reservation sizes (tests): 4096 output tokens, 128k per request. */
+const DEFAULT_RESERVATION: ReservationSettings = { defaultMaxOutputTokens: 4096, maxTokensPerRequest: 131_072 };
+
+/** Passes bytes through unchanged while the scanner reads usage from them. */
+function usageTap(scanner: UsageScanner): Transform {
+  const decoder = new StringDecoder('utf8');
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      scanner.push(decoder.write(chunk));
+      cb(null, chunk);
+    },
+    flush(cb) {
+      scanner.push(decoder.end());
+      cb();
+    },
+  });
+}
+
+interface Sent {
+  readonly response?: http.IncomingMessage;
+  readonly error?: unknown;
+}
+
+/** The upstream path for deployment `d` when the agent named `named` (Azure form: the path names it). */
+function upstreamPathFor(r: Extract<RouterRoute, { kind: 'model' }>, named: string, d: string): string {
+  if (d === named || r.style !== 'azure') return r.upstreamPath;
+  return r.upstreamPath.replace(`/openai/deployments/${named}/`, `/openai/deployments/${d}/`);
+}
+
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate', 'x-kars-trace-id']);
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+const REASON: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+
+function refuseTunnel(socket: Duplex, code: KarsErrorCode, message: string, retryAfterS?: number): void {
+  const status = httpStatusOf(code);
+  const body = JSON.stringify({ code, message });
+  socket.end(`HTTP/1.1 ${status} ${REASON[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `${retryAfterS === undefined ? '' : `Retry-After: ${retryAfterS}\r\n`}Connection: close\r\n\r\n${body}`);
 }
 
 function refuse(res: http.ServerResponse, note: Note, code: KarsErrorCode, message: string, headers: Record<string, string> = {}): void {

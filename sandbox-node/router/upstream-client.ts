@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { KarsError } from '../../core/errors';
-import { upstreamTlsErrorCode } from './egress/upstream-agent';
+import { attemptErrorKind, upstreamTlsErrorCode } from './egress/upstream-agent';
 
 /** An agent, or a factory that picks one per upstream URL. */
 export type UpstreamAgent = http.Agent | ((url: URL) => http.Agent);
@@ -30,6 +30,13 @@ export interface UpstreamClient {
    *   UPSTREAM_HOST_NOT_PINNED (the cause is never attached: it holds the request, whose headers carry the token)
    */
   send(request: UpstreamRequest): Promise<http.IncomingMessage>;
+}
+
+const FAILURE_KIND = new WeakMap<object, 'connect-error' | 'error'>();
+
+/** Whether a `send` failure happened before anything was sent (`connect-error`: safe to send elsewhere) or after. */
+export function sendFailureKind(e: unknown): 'connect-error' | 'error' {
+  return (typeof e === 'object' && e !== null ? FAILURE_KIND.get(e) : undefined) ?? 'error';
 }
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
@@ -64,9 +71,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         req.on('error', (e: NodeJS.ErrnoException) => {
           clearTimeout(timer);
           const tls = upstreamTlsErrorCode(e);
-          reject(tls ? new KarsError(tls, 'the model endpoint failed TLS verification') : timedOut
+          const err = tls ? new KarsError(tls, 'the model endpoint failed TLS verification') : timedOut
             ? new KarsError('ROUTER_UPSTREAM_TIMEOUT', 'the model endpoint did not answer in time')
-            : new KarsError('ROUTER_UPSTREAM_UNAVAILABLE', `the model endpoint could not be reached (${e.code ?? e.name})`));
+            : new KarsError('ROUTER_UPSTREAM_UNAVAILABLE', `the model endpoint could not be reached (${e.code ?? e.name})`);
+          // A timeout may have reached the upstream; a refused connect or failed handshake never did (T3-D failover).
+          FAILURE_KIND.set(err, timedOut ? 'error' : attemptErrorKind(e));
+          reject(err);
         });
         req.end(r.body);
       });

@@ -47,7 +47,7 @@ export interface FailoverDeps {
 export type FailoverResult<R> =
   /** The last attempt's value (a 429/5xx response included: the proxy passes it on), and where it went. */
   | { readonly kind: 'done'; readonly value: R; readonly deployment: string; readonly attempts: number }
-  /** No deployment admitted the call: answer 503 UPSTREAM_UNAVAILABLE with Retry-After. */
+  /** No deployment admitted the call: answer 503 ROUTER_UPSTREAM_UNAVAILABLE with Retry-After. */
   | { readonly kind: 'unavailable'; readonly retryAfterMs: number; readonly attempts: number };
 
 // Only with the retry bound switched off (tests): keeps a runaway loop finite.

@@ -17,6 +17,14 @@ import { startModelUpstream, type ModelUpstream } from '../../../infra/local/mod
 import { createRouterServer, type RouterServer } from '../../../sandbox-node/router/router-server';
 import { createUpstreamClient, type UpstreamAgent } from '../../../sandbox-node/router/upstream-client';
 import { workloadIdentityEnv } from '../identity/local-identity-fixture';
+import type { CircuitBreakerSet } from '../../../core/limits/circuit-breaker-set';
+import { systemSleep, type Sleep } from '../../../core/ports/sleep.port';
+import type { UpstreamMitigation } from '../../../core/router/upstream/call-with-failover';
+import { createDeploymentHealth } from '../../../core/router/upstream/deployment-health';
+import type { ConnectHandler } from '../../../sandbox-node/router/egress/connect-proxy';
+import type { TokenBudget } from '../../../core/ports/token-budget.port';
+import type { ReceiptSink } from '../../../core/ports/receipt-sink.port';
+import type { Tracer } from '@opentelemetry/api';
 
 export interface LogLine {
   level: string;
@@ -38,6 +46,20 @@ export interface StartRouterOptions {
   /** The upstream agent (default: trusts the dev CA); e.g. the egress module's pinned TLS agent. */
   upstreamAgent?: UpstreamAgent;
   _disable?: readonly RouterMitigation[];
+  _disableUpstream?: readonly UpstreamMitigation[];
+  /** Failover lists (deployment → fallbacks). */
+  fallbacks?: ReadonlyMap<string, readonly string[]>;
+  /** The tool CONNECT handler to mount (e.g. tests/support/egress-fixture.ts's). */
+  connect?: ConnectHandler;
+  /** Deployment health breakers; default a fresh set on `clock`. */
+  health?: CircuitBreakerSet;
+  sleep?: Sleep;
+  /** RR3 token budget (e.g. createSharedTokenBudget over the local Cosmos server). */
+  budget?: TokenBudget;
+  tracer?: Tracer;
+  receipts?: ReceiptSink;
+  sandboxId?: string;
+  tenantId?: string;
 }
 
 export interface RouterStack {
@@ -66,17 +88,20 @@ export async function startRouterStack(options: StartRouterOptions = {}): Promis
   const plain = new http.Agent({ keepAlive: true });
   const router = createRouterServer(
     {
-      sandboxId: 'test-sandbox', agentId: 'test-sandbox', endpoint: new URL(options.upstreamUrl ?? upstream!.url),
+      sandboxId: options.sandboxId ?? 'test-sandbox', agentId: options.sandboxId ?? 'test-sandbox', tenantId: options.tenantId ?? 'test-tenant', endpoint: new URL(options.upstreamUrl ?? upstream!.url),
       scope: COGNITIVE_SERVICES_SCOPE, deployments: new Set(options.deployments ?? ['gpt-4o-mini', 'text-embedding-3-small']),
       maxConcurrency: options.maxConcurrency ?? 256, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-      limits: options.limits ?? DEFAULT_ROUTER_LIMITS,
+      limits: options.limits ?? DEFAULT_ROUTER_LIMITS, ...(options.fallbacks ? { fallbacks: options.fallbacks } : {}),
     },
     {
       tokens,
       upstream: createUpstreamClient({ timeoutMs: 10_000, agent: options.upstreamAgent ?? ((u) => (u.protocol === 'https:' ? agent : plain)) }),
       clock: options.clock ?? systemClock, logger,
+      health: options.health ?? createDeploymentHealth(options.clock ?? systemClock), sleep: options.sleep ?? systemSleep,
+      ...(options.connect ? { connect: options.connect } : {}), ...(options.budget ? { budget: options.budget } : {}),
+      ...(options.tracer ? { tracer: options.tracer } : {}), ...(options.receipts ? { receipts: options.receipts } : {}),
     },
-    { ...(options._disable ? { _disable: options._disable } : {}) },
+    { ...(options._disable ? { _disable: options._disable } : {}), ...(options._disableUpstream ? { _disableUpstream: options._disableUpstream } : {}) },
   );
   await new Promise<void>((resolve) => router.server.listen(0, '127.0.0.1', resolve));
   const port = (router.server.address() as AddressInfo).port;
