@@ -1,0 +1,133 @@
+// T4-S/T4-T: X25519 and Ed25519 on raw 32-byte keys through node:crypto (native; the AGT SDK's JavaScript X25519 is
+// what makes its ratchet slow), plus the Ed25519 → X25519 identity conversion the AgentMesh wire uses (wire spec §4.4).
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { abytes } from '../crypto/assert';
+
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+
+export interface X25519KeyPair {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+const rawTail = (der: Buffer): Uint8Array => new Uint8Array(der.subarray(der.length - 32));
+
+function x25519PrivateObject(privateKey: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([X25519_PKCS8, privateKey]), format: 'der', type: 'pkcs8' });
+}
+
+/** A fresh X25519 key pair from the OS random source. */
+export function generateX25519KeyPair(): X25519KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519', {
+    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
+    publicKeyEncoding: { format: 'der', type: 'spki' },
+  });
+  return { privateKey: rawTail(privateKey), publicKey: rawTail(publicKey) };
+}
+
+/**
+ * The X25519 public key of a 32-byte private scalar (clamped as RFC 7748 §5 says, as every X25519 implementation does).
+ * @throws {TypeError|RangeError} when `privateKey` is not 32 bytes
+ */
+export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
+  abytes(privateKey, 32, 'privateKey');
+  return rawTail(createPublicKey(x25519PrivateObject(privateKey)).export({ format: 'der', type: 'spki' }));
+}
+
+/**
+ * X25519(privateKey, publicKey). OpenSSL refuses an all-zero output (a small-order peer key), so such a key throws.
+ * @throws {TypeError|RangeError} on wrong lengths; Error on a small-order public key
+ */
+export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  abytes(privateKey, 32, 'privateKey');
+  abytes(publicKey, 32, 'publicKey');
+  const pub = createPublicKey({ key: Buffer.concat([X25519_SPKI, publicKey]), format: 'der', type: 'spki' });
+  return new Uint8Array(diffieHellman({ privateKey: x25519PrivateObject(privateKey), publicKey: pub }));
+}
+
+/** Ed25519 public key of a 32-byte seed. @throws {TypeError|RangeError} when `seed` is not 32 bytes */
+export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
+  abytes(seed, 32, 'seed');
+  return rawTail(createPublicKey(ed25519PrivateObject(seed)).export({ format: 'der', type: 'spki' }));
+}
+
+/** Ed25519 signature (64 bytes) over `message` with a 32-byte seed. */
+export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
+  abytes(seed, 32, 'seed');
+  abytes(message, undefined, 'message');
+  return new Uint8Array(sign(null, message, ed25519PrivateObject(seed)));
+}
+
+/**
+ * Verifies an Ed25519 signature. False for a malformed key or signature as for a wrong one: the caller learns only
+ * "refused" (a verifier that explains itself is an oracle).
+ * @throws {TypeError|RangeError} when an argument is not a Uint8Array of the right length
+ */
+export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  abytes(publicKey, 32, 'publicKey');
+  abytes(message, undefined, 'message');
+  abytes(signature, 64, 'signature');
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI, publicKey]), format: 'der', type: 'spki' });
+    return verify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+function ed25519PrivateObject(seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
+}
+
+/**
+ * The X25519 identity key pair of an Ed25519 seed, exactly as the AGT SDK (`ed25519ToX25519`) and libsodium
+ * (`crypto_sign_ed25519_sk_to_curve25519`) derive it: SHA-512(seed)[0..32], clamped (RFC 7748 §5). Its public half
+ * equals {@link ed25519PublicToX25519} of the seed's Ed25519 public key.
+ * @throws {TypeError|RangeError} when `seed` is not 32 bytes
+ */
+export function ed25519SeedToX25519(seed: Uint8Array): X25519KeyPair {
+  abytes(seed, 32, 'seed');
+  const privateKey = new Uint8Array(createHash('sha512').update(seed).digest().subarray(0, 32));
+  privateKey[0]! &= 248;
+  privateKey[31]! &= 127;
+  privateKey[31]! |= 64;
+  return { privateKey, publicKey: x25519PublicKey(privateKey) };
+}
+
+const P = (1n << 255n) - 19n;
+
+/**
+ * Montgomery u of an Ed25519 public key: u = (1 + y) / (1 − y) mod p (RFC 7748 §4.1). Lets a receiver check that an
+ * X25519 identity key in a bundle or KNOCK belongs to the Ed25519 key that signed it. Returns undefined for a
+ * non-canonical y (≥ p) or y = 1 (the identity point).
+ * @throws {TypeError|RangeError} when `publicKey` is not 32 bytes
+ */
+export function ed25519PublicToX25519(publicKey: Uint8Array): Uint8Array | undefined {
+  abytes(publicKey, 32, 'publicKey');
+  let y = 0n;
+  for (let i = 31; i >= 0; i -= 1) y = (y << 8n) | BigInt(i === 31 ? publicKey[i]! & 0x7f : publicKey[i]!);
+  if (y >= P || y === 1n) return undefined;
+  let u = ((1n + y) * modPow((1n - y + P) % P, P - 2n)) % P;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i += 1) {
+    out[i] = Number(u & 0xffn);
+    u >>= 8n;
+  }
+  return out;
+}
+
+function modPow(base: bigint, exponent: bigint): bigint {
+  let result = 1n;
+  let b = base % P;
+  let e = exponent;
+  while (e > 0n) {
+    if (e & 1n) result = (result * b) % P;
+    b = (b * b) % P;
+    e >>= 1n;
+  }
+  return result;
+}
