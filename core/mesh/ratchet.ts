@@ -89,7 +89,7 @@ export function ratchetEncrypt(state: RatchetState, plaintext: Uint8Array, ad: U
   if (state.chainSend === null) return fail('MESH_SESSION_NOT_READY', 'no sending chain yet: receive the first message');
   if (state.ns >= MAX_U32) return fail('MESH_SESSION_NOT_READY', 'sending chain exhausted: start a new session');
   const [messageKey, next] = kdfChain(state.chainSend);
-  const header: RatchetHeader = { dh: state.dhSelf.publicKey, pn: state.pn, n: state.ns };
+  const header: RatchetHeader = { dhPublicKey: state.dhSelf.publicKey, previousChainLength: state.pn, messageNumber: state.ns };
   const ciphertext = MESH_SUITES[state.suite].seal(messageKey, plaintext, withHeader(ad, header));
   messageKey.fill(0);
   state.chainSend = next;
@@ -112,7 +112,7 @@ export function ratchetDecrypt(state: RatchetState, message: RatchetMessage, ad:
   const verifyTag = !(options?._disable ?? []).includes('aead-tag');
   const aad = withHeader(ad, header);
 
-  const id = skipId(header.dh, header.n);
+  const id = skipId(header.dhPublicKey, header.messageNumber);
   const skippedKey = state.skipped.get(id);
   if (skippedKey !== undefined) {
     const plaintext = suite.open(skippedKey, message.ciphertext, aad, verifyTag);
@@ -125,20 +125,20 @@ export function ratchetDecrypt(state: RatchetState, message: RatchetMessage, ad:
   // Everything below is scratch until the AEAD accepts.
   let { rootKey, chainRecv, chainSend, nr, ns, pn, dhSelf, dhRemote } = state;
   const added: Array<[string, Uint8Array]> = [];
-  const sameChain = dhRemote !== null && constantTimeEqual(dhRemote, header.dh);
+  const sameChain = dhRemote !== null && constantTimeEqual(dhRemote, header.dhPublicKey);
   if (sameChain) {
     if (chainRecv === null) return fail('MESH_DECRYPT_FAILED', 'message refused');
-    if (header.n < nr) return fail('MESH_MESSAGE_DUPLICATE', 'message already received or its key expired');
+    if (header.messageNumber < nr) return fail('MESH_MESSAGE_DUPLICATE', 'message already received or its key expired');
   } else {
     if (chainRecv !== null) {
-      if (header.pn - nr > MAX_SKIP_PER_CHAIN) return fail('MESH_SKIP_LIMIT', 'too many skipped messages');
-      for (; nr < header.pn; nr += 1) {
+      if (header.previousChainLength - nr > MAX_SKIP_PER_CHAIN) return fail('MESH_SKIP_LIMIT', 'too many skipped messages');
+      for (; nr < header.previousChainLength; nr += 1) {
         const [mk, next] = kdfChain(chainRecv);
         added.push([skipId(dhRemote!, nr), mk]);
         chainRecv = next;
       }
     }
-    dhRemote = Uint8Array.from(header.dh);
+    dhRemote = Uint8Array.from(header.dhPublicKey);
     try {
       [rootKey, chainRecv] = kdfRoot(rootKey, x25519(dhSelf.privateKey, dhRemote), suite.ratchetInfo);
       dhSelf = generateX25519KeyPair();
@@ -151,8 +151,8 @@ export function ratchetDecrypt(state: RatchetState, message: RatchetMessage, ad:
     ns = 0;
     nr = 0;
   }
-  if (header.n - nr > MAX_SKIP_PER_CHAIN) return fail('MESH_SKIP_LIMIT', 'too many skipped messages');
-  for (; nr < header.n; nr += 1) {
+  if (header.messageNumber - nr > MAX_SKIP_PER_CHAIN) return fail('MESH_SKIP_LIMIT', 'too many skipped messages');
+  for (; nr < header.messageNumber; nr += 1) {
     const [mk, next] = kdfChain(chainRecv!);
     added.push([skipId(dhRemote!, nr), mk]);
     chainRecv = next;

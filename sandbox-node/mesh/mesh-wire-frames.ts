@@ -37,7 +37,7 @@ export function encodeMessageFrame(fields: MessageFrameFields, message: RatchetM
     type: 'message',
     ...fields,
     ...(x3dh ? { x3dh: { identity_key: bytesToBase64(x3dh.initiatorIdentityKey), ephemeral_key: bytesToBase64(x3dh.ephemeralPublicKey), ...(x3dh.usedOneTimeKeyId !== undefined ? { used_opk_id: x3dh.usedOneTimeKeyId } : {}) } } : {}),
-    header: { dh: bytesToBase64(message.header.dh), pn: message.header.pn, n: message.header.n },
+    header: { dh: bytesToBase64(message.header.dhPublicKey), pn: message.header.previousChainLength, n: message.header.messageNumber },
     ciphertext: bytesToBase64(message.ciphertext),
   };
 }
@@ -64,7 +64,7 @@ export function decodeMessageFrame(frame: unknown, maxCiphertextBytes = DEFAULT_
     if (!e.ok) return e;
     x3dh = e.value.establishment;
   }
-  return ok({ from: f.from, to: f.to, id: f.id, ts: f.ts, message: { header: { dh, pn: h!.pn as number, n: h!.n as number }, ciphertext }, ...(x3dh ? { x3dh } : {}) });
+  return ok({ from: f.from, to: f.to, id: f.id, ts: f.ts, message: { header: { dhPublicKey: dh, previousChainLength: h!.pn as number, messageNumber: h!.n as number }, ciphertext }, ...(x3dh ? { x3dh } : {}) });
 }
 
 /** The AGT MeshClient's establishment object, with our suite when it is not AGT's. */
