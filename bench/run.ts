@@ -2,11 +2,13 @@
 import { benchAuditAppend } from './audit-append';
 import { benchCosmosLocal } from './cosmos-local';
 import { runEdgeBench } from './edge';
+import { runMeshBench } from './mesh';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   edge: () => runEdgeBench(),
   audit: () => benchAuditAppend(),
   cosmos: () => benchCosmosLocal(),
+  mesh: () => runMeshBench(),
 };
 
 async function main(): Promise<void> {

@@ -5,7 +5,6 @@ import type { KeyObject } from 'node:crypto';
 import { abytes } from '../crypto/assert';
 
 const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
 const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
 
@@ -15,18 +14,30 @@ export interface X25519KeyPair {
 }
 
 const rawTail = (der: Buffer): Uint8Array => new Uint8Array(der.subarray(der.length - 32));
+const b64url = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+const fromB64url = (text: string | undefined): Uint8Array => new Uint8Array(Buffer.from(text ?? '', 'base64url'));
+
+// Node's PKCS#8 import of an X25519 key costs ~10× a DH here; JWK import and a cache of the KeyObject per private-key
+// array (keyed by identity, so the ratchet's own dhSelf hits it) keep a DH ratchet step near the cost of two DHs.
+// A cached KeyObject lives as long as its array is reachable.
+const privateObjects = new WeakMap<Uint8Array, KeyObject>();
 
 function x25519PrivateObject(privateKey: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([X25519_PKCS8, privateKey]), format: 'der', type: 'pkcs8' });
+  let key = privateObjects.get(privateKey);
+  if (key === undefined) {
+    key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, privateKey]), format: 'der', type: 'pkcs8' });
+    privateObjects.set(privateKey, key);
+  }
+  return key;
 }
 
 /** A fresh X25519 key pair from the OS random source. */
 export function generateX25519KeyPair(): X25519KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519', {
-    privateKeyEncoding: { format: 'der', type: 'pkcs8' },
-    publicKeyEncoding: { format: 'der', type: 'spki' },
-  });
-  return { privateKey: rawTail(privateKey), publicKey: rawTail(publicKey) };
+  const { privateKey: key } = generateKeyPairSync('x25519');
+  const jwk = key.export({ format: 'jwk' });
+  const pair = { privateKey: fromB64url(jwk.d), publicKey: fromB64url(jwk.x) };
+  privateObjects.set(pair.privateKey, key);
+  return pair;
 }
 
 /**
@@ -35,7 +46,7 @@ export function generateX25519KeyPair(): X25519KeyPair {
  */
 export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   abytes(privateKey, 32, 'privateKey');
-  return rawTail(createPublicKey(x25519PrivateObject(privateKey)).export({ format: 'der', type: 'spki' }));
+  return fromB64url(createPublicKey(x25519PrivateObject(privateKey)).export({ format: 'jwk' }).x);
 }
 
 /**
@@ -45,7 +56,7 @@ export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
 export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   abytes(privateKey, 32, 'privateKey');
   abytes(publicKey, 32, 'publicKey');
-  const pub = createPublicKey({ key: Buffer.concat([X25519_SPKI, publicKey]), format: 'der', type: 'spki' });
+  const pub = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(publicKey) }, format: 'jwk' });
   return new Uint8Array(diffieHellman({ privateKey: x25519PrivateObject(privateKey), publicKey: pub }));
 }
 
