@@ -1,8 +1,9 @@
-// T4-T: Double Ratchet properties on both suites (fast-check prints its seed and path on failure): any delivery order,
+// T4-T: Double Ratchet properties on both suites (tests/support/property.ts: fixed seed, replayable failures): any delivery order,
 // with duplicates and drops, decrypts each delivered message once; duplicates are refused and leave the state as it
 // was; every single-bit flip of ciphertext or header is refused and leaves the state as it was.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { assertProperty } from '../../support/property';
 import { MESH_SUITE_NAMES } from '../../../core/mesh/mesh-suites';
 import { ratchetDecrypt, ratchetEncrypt, type RatchetMessage, type RatchetState } from '../../../core/mesh/ratchet';
 import { AD, ratchetPair, snapshot } from './ratchet-pair';
@@ -29,7 +30,7 @@ function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
 
 describe.each(MESH_SUITE_NAMES)('Double Ratchet properties (%s)', (suite) => {
   it('out-of-order, duplicated and dropped messages: each first delivery decrypts, each repeat is refused with no state change', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 80 }), (ops) => {
         const states: Record<Side, RatchetState> = ratchetPair(suite);
         const toSide: Record<Side, InFlight[]> = { a: [], b: [] };
@@ -94,7 +95,7 @@ describe.each(MESH_SUITE_NAMES)('Double Ratchet properties (%s)', (suite) => {
   });
 
   it('random bit flips anywhere in random messages are refused with no state change (property)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.uint8Array({ maxLength: 256 }), fc.nat(), (plaintext, where) => {
         const { a, b } = ratchetPair(suite);
         const m = ratchetEncrypt(a, plaintext, AD);

@@ -2,6 +2,7 @@
 // decrypts what the original would have; malformed stored states are refused, never repaired.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { assertProperty } from '../../support/property';
 import { MESH_SUITE_NAMES } from '../../../core/mesh/mesh-suites';
 import { MAX_SKIPPED_TOTAL, ratchetDecrypt, ratchetEncrypt, type RatchetMessage, type RatchetState } from '../../../core/mesh/ratchet';
 import { ratchetStateFromJson, ratchetStateToJson } from '../../../core/mesh/ratchet-state-json';
@@ -20,7 +21,7 @@ const enc = (s: RatchetState, i: number): RatchetMessage => {
 
 describe.each(MESH_SUITE_NAMES)('ratchet state JSON (%s)', (suite) => {
   it('round-trips at any point of a conversation and the restored state decrypts the held-back messages', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 6 }), (burst) => {
         let { a, b } = ratchetPair(suite);
         const held: Array<[RatchetMessage, number]> = [];
