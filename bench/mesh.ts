@@ -10,11 +10,11 @@ import { MESH_SUITE_NAMES, type MeshSuiteName } from '../core/mesh/mesh-suites';
 import { initRatchetReceiver, initRatchetSender, ratchetDecrypt, ratchetEncrypt, type RatchetMessage, type RatchetState } from '../core/mesh/ratchet';
 
 export interface MeshBenchOptions {
-  /** Rounds; each measures every implementation once per pattern. Default 5. */
+  /** Rounds; each measures every implementation once per pattern, in reversed order every other round. Default 9. */
   rounds?: number;
   /** Messages per one-way run of our ratchet (AGT gets a quarter). Default 1000. */
   oneWayMessages?: number;
-  /** Messages per ping-pong run of our ratchet (AGT gets a tenth). Default 400. */
+  /** Messages per ping-pong run of our ratchet (AGT gets a quarter). Default 400. */
   pingPongMessages?: number;
   /** Plaintext size. Default 1024. */
   messageBytes?: number;
@@ -92,7 +92,7 @@ const median = (xs: number[]): number => {
 
 /** Runs the rounds and prints one line per pattern: every implementation's median rate and ours/AGT. */
 export async function runMeshBench(options?: MeshBenchOptions): Promise<MeshBenchResult> {
-  const rounds = options?.rounds ?? 5;
+  const rounds = options?.rounds ?? 9;
   const oneWayN = options?.oneWayMessages ?? 1000;
   const pingPongN = options?.pingPongMessages ?? 400;
   const log = options?.log ?? ((line: string) => console.log(line));
@@ -105,10 +105,10 @@ export async function runMeshBench(options?: MeshBenchOptions): Promise<MeshBenc
     runPingPong(impl, 10, plaintext);
   }
   for (let r = 0; r < rounds; r += 1) {
-    for (const impl of impls) {
+    for (const impl of r % 2 ? [...impls].reverse() : impls) {
       const agt = impl === 'agt';
       samples.oneWay.set(impl, [...(samples.oneWay.get(impl) ?? []), runOneWay(impl, agt ? Math.max(1, oneWayN >> 2) : oneWayN, plaintext)]);
-      samples.pingPong.set(impl, [...(samples.pingPong.get(impl) ?? []), runPingPong(impl, agt ? Math.max(2, Math.round(pingPongN / 10)) : pingPongN, plaintext)]);
+      samples.pingPong.set(impl, [...(samples.pingPong.get(impl) ?? []), runPingPong(impl, agt ? Math.max(2, Math.round(pingPongN / 4)) : pingPongN, plaintext)]);
     }
     await new Promise((resolve) => setImmediate(resolve));
   }

@@ -1,6 +1,6 @@
 // T4-S/T4-T: X25519 and Ed25519 on raw 32-byte keys through node:crypto (native; the AGT SDK's JavaScript X25519 is
 // what makes its ratchet slow), plus the Ed25519 → X25519 identity conversion the AgentMesh wire uses (wire spec §4.4).
-import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, sign, timingSafeEqual, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { abytes } from '../crypto/assert';
 
@@ -17,18 +17,28 @@ const rawTail = (der: Buffer): Uint8Array => new Uint8Array(der.subarray(der.len
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 const fromB64url = (text: string | undefined): Uint8Array => new Uint8Array(Buffer.from(text ?? '', 'base64url'));
 
-// Node's PKCS#8 import of an X25519 key costs ~10× a DH here; JWK import and a cache of the KeyObject per private-key
-// array (keyed by identity, so the ratchet's own dhSelf hits it) keep a DH ratchet step near the cost of two DHs.
-// A cached KeyObject lives as long as its array is reachable.
-const privateObjects = new WeakMap<Uint8Array, KeyObject>();
+// Node's PKCS#8 import of an X25519 key costs ~10× a DH here; JWK import and a cache of the KeyObject per key array
+// (keyed by identity, so the ratchet's own dhSelf and dhRemote hit it) keep a DH ratchet step near the cost of its two
+// DHs and one key generation. Each entry keeps a copy of the bytes it was made from and is used only while the array
+// still holds them (compared in constant time), so an array rewritten in place can never reach a stale key.
+interface CachedKey {
+  readonly bytes: Buffer;
+  readonly key: KeyObject;
+}
+const privateObjects = new WeakMap<Uint8Array, CachedKey>();
+const publicObjects = new WeakMap<Uint8Array, CachedKey>();
+
+function cached(cache: WeakMap<Uint8Array, CachedKey>, raw: Uint8Array, make: () => KeyObject): KeyObject {
+  const hit = cache.get(raw);
+  if (hit !== undefined && timingSafeEqual(hit.bytes, raw)) return hit.key;
+  const key = make();
+  cache.set(raw, { bytes: Buffer.from(raw), key });
+  return key;
+}
 
 function x25519PrivateObject(privateKey: Uint8Array): KeyObject {
-  let key = privateObjects.get(privateKey);
-  if (key === undefined) {
-    key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, privateKey]), format: 'der', type: 'pkcs8' });
-    privateObjects.set(privateKey, key);
-  }
-  return key;
+  return cached(privateObjects, privateKey, () =>
+    createPrivateKey({ key: Buffer.concat([X25519_PKCS8, privateKey]), format: 'der', type: 'pkcs8' }));
 }
 
 /** A fresh X25519 key pair from the OS random source. */
@@ -36,7 +46,7 @@ export function generateX25519KeyPair(): X25519KeyPair {
   const { privateKey: key } = generateKeyPairSync('x25519');
   const jwk = key.export({ format: 'jwk' });
   const pair = { privateKey: fromB64url(jwk.d), publicKey: fromB64url(jwk.x) };
-  privateObjects.set(pair.privateKey, key);
+  privateObjects.set(pair.privateKey, { bytes: Buffer.from(pair.privateKey), key });
   return pair;
 }
 
@@ -56,7 +66,7 @@ export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
 export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   abytes(privateKey, 32, 'privateKey');
   abytes(publicKey, 32, 'publicKey');
-  const pub = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(publicKey) }, format: 'jwk' });
+  const pub = cached(publicObjects, publicKey, () => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(publicKey) }, format: 'jwk' }));
   return new Uint8Array(diffieHellman({ privateKey: x25519PrivateObject(privateKey), publicKey: pub }));
 }
 

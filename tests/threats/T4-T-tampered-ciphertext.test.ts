@@ -1,5 +1,5 @@
 // T4-T "Tampered ciphertext" — mitigation: the Double Ratchet's AEAD (XSalsa20-Poly1305 default, ChaCha20-Poly1305 on the AGT suite).
-// Defends: T4-T — a relay or router that alters ciphertext or header bytes cannot make an agent accept the altered message.
+// Defends: a relay or router that alters ciphertext or header bytes in transit so that the agent acts on the altered message.
 // ON, the Poly1305 tag check refuses it and the session state is unchanged; OFF (`_disable: ['aead-tag']`, a test-only
 // session option no configuration reaches) the same tampering is accepted and the plaintext is what the attacker chose.
 import { describe, expect, it } from 'vitest';

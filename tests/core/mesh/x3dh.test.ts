@@ -35,6 +35,19 @@ describe('identity key conversion', () => {
     expect(() => x25519(a.privateKey, new Uint8Array(32))).toThrow();
     expect(() => x25519(a.privateKey, new Uint8Array(31))).toThrow(RangeError);
   });
+
+  it('never answers from a cached key after the array was rewritten in place', () => {
+    const a = generateX25519KeyPair();
+    const b = generateX25519KeyPair();
+    const c = generateX25519KeyPair();
+    const priv = Uint8Array.from(a.privateKey);
+    const pub = Uint8Array.from(b.publicKey);
+    expect(x25519(priv, pub)).toEqual(x25519(b.privateKey, a.publicKey));
+    pub.set(c.publicKey);
+    expect(x25519(priv, pub)).toEqual(x25519(c.privateKey, a.publicKey));
+    priv.set(c.privateKey);
+    expect(x25519(priv, pub)).toEqual(x25519(c.privateKey, c.publicKey));
+  });
 });
 
 describe('prekey bundle checks', () => {
