@@ -1,6 +1,7 @@
 // T4-T: the two cipher suites of our mesh client. `chacha20poly1305` is the AGT wire as @microsoft/agent-governance-sdk
 // 4.0.0 implements it, byte for byte, so a kars agent talks end to end with an unmodified AGT agent;
 // `xsalsa20poly1305` (the default) is the threat model's AEAD with Signal-spec X3DH inputs and our own KDF labels.
+import { concatBytes } from '../crypto/concat-bytes';
 import { hkdfSha256 } from './ratchet-kdf';
 import { openChaCha20Poly1305, sealChaCha20Poly1305 } from './aead-chacha20poly1305';
 import { openXSalsa20Poly1305, sealXSalsa20Poly1305 } from './aead-xsalsa20poly1305';
@@ -20,12 +21,6 @@ export interface MeshSuite {
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-};
 
 const FF32 = new Uint8Array(32).fill(0xff);
 const ZERO32 = new Uint8Array(32);
@@ -48,7 +43,7 @@ export const MESH_SUITES: Readonly<Record<MeshSuiteName, MeshSuite>> = Object.fr
   }),
   xsalsa20poly1305: Object.freeze({
     name: 'xsalsa20poly1305',
-    x3dhKdf: (dh: Uint8Array) => hkdfSha256(concat(FF32, dh), ZERO32, KARS_X3DH_INFO, 32),
+    x3dhKdf: (dh: Uint8Array) => hkdfSha256(concatBytes(FF32, dh), ZERO32, KARS_X3DH_INFO, 32),
     ratchetInfo: KARS_RATCHET_INFO,
     seal: sealXSalsa20Poly1305,
     open: openXSalsa20Poly1305,

@@ -2,6 +2,7 @@
 // (§3.5): every new key is computed into locals and committed only after the AEAD check passes, so a forged, replayed
 // or corrupted message leaves the state exactly as it was. Skipped keys are capped per chain and in total (T4-D).
 import { abytes } from '../crypto/assert';
+import { concatBytes } from '../crypto/concat-bytes';
 import { constantTimeEqual } from '../crypto/constant-time-equal';
 import { bytesToHex } from '../crypto/strict-encoding';
 import { fail, ok, type Result } from '../errors';
@@ -71,13 +72,7 @@ export function initRatchetReceiver(suite: MeshSuiteName, sharedSecret: Uint8Arr
   return { suite, dhSelf, dhRemote: null, rootKey: Uint8Array.from(sharedSecret), chainSend: null, chainRecv: null, ns: 0, nr: 0, pn: 0, skipped: new Map() };
 }
 
-const withHeader = (ad: Uint8Array, header: RatchetHeader): Uint8Array => {
-  const headerBytes = encodeRatchetHeader(header);
-  const aad = new Uint8Array(ad.length + headerBytes.length);
-  aad.set(ad, 0);
-  aad.set(headerBytes, ad.length);
-  return aad;
-};
+const withHeader = (ad: Uint8Array, header: RatchetHeader): Uint8Array => concatBytes(ad, encodeRatchetHeader(header));
 
 /**
  * Encrypts one message and advances the sending chain (Signal §3.4 RatchetEncrypt). AAD = ad ‖ header, the AGT order.

@@ -2,6 +2,7 @@
 // refuses a bundle whose signed prekey is not signed by the bundle's Ed25519 identity key (X3DH §3.3) or whose X25519
 // identity key is not that same key converted (a check the AGT SDK leaves out).
 import { abytes, isBytes } from '../crypto/assert';
+import { concatBytes } from '../crypto/concat-bytes';
 import { constantTimeEqual } from '../crypto/constant-time-equal';
 import { fail, ok, type Result } from '../errors';
 import { ed25519PublicToX25519, ed25519Verify, generateX25519KeyPair, x25519, type X25519KeyPair } from './curve-keys';
@@ -64,16 +65,6 @@ export function verifyPrekeyBundle(bundle: unknown): Result<PrekeyBundle> {
   });
 }
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
 /**
  * Initiator side (X3DH §3.3): verifies the bundle, then DH1..DH4 with a fresh ephemeral key.
  * @returns MESH_FRAME_INVALID / MESH_PREKEY_SIGNATURE_INVALID from {@link verifyPrekeyBundle}, or MESH_FRAME_INVALID
@@ -88,7 +79,7 @@ export function x3dhInitiate(suite: MeshSuiteName, identity: X25519KeyPair, bund
   const ephemeral = generateX25519KeyPair();
   let dh: Uint8Array;
   try {
-    dh = concat(
+    dh = concatBytes(
       x25519(identity.privateKey, b.signedPreKey),
       x25519(ephemeral.privateKey, b.identityKey),
       x25519(ephemeral.privateKey, b.signedPreKey),
@@ -102,7 +93,7 @@ export function x3dhInitiate(suite: MeshSuiteName, identity: X25519KeyPair, bund
   ephemeral.privateKey.fill(0);
   return ok({
     sharedSecret,
-    associatedData: concat(identity.publicKey, b.identityKey),
+    associatedData: concatBytes(identity.publicKey, b.identityKey),
     establishment: {
       initiatorIdentityKey: Uint8Array.from(identity.publicKey),
       ephemeralPublicKey: ephemeral.publicKey,
@@ -128,7 +119,7 @@ export function x3dhRespond(
   const { initiatorIdentityKey: ik, ephemeralPublicKey: ek } = establishment;
   let dh: Uint8Array;
   try {
-    dh = concat(
+    dh = concatBytes(
       x25519(signedPrekey.privateKey, ik),
       x25519(identity.privateKey, ek),
       x25519(signedPrekey.privateKey, ek),
@@ -139,5 +130,5 @@ export function x3dhRespond(
   }
   const sharedSecret = MESH_SUITES[suite].x3dhKdf(dh);
   dh.fill(0);
-  return ok({ sharedSecret, associatedData: concat(ik, identity.publicKey) });
+  return ok({ sharedSecret, associatedData: concatBytes(ik, identity.publicKey) });
 }

@@ -1,6 +1,7 @@
 // T4-T: one end-to-end session with a peer: X3DH to start, then the Double Ratchet. AD = "<initiator DID>|<responder
 // DID>" ‖ IK_initiator ‖ IK_responder, as the AGT MeshClient builds it, so on the chacha20poly1305 suite our session
 // and an AGT SecureChannel read each other's messages.
+import { concatBytes } from '../../core/crypto/concat-bytes';
 import { bytesToHex, decodeHexStrict } from '../../core/crypto/strict-encoding';
 import { fail, ok, type Result } from '../../core/errors';
 import type { MeshMitigation } from '../../core/mesh/mesh-mitigations';
@@ -26,12 +27,6 @@ export interface MeshSessionJson {
 }
 
 const didPrefix = (initiatorDid: string, responderDid: string): Uint8Array => new TextEncoder().encode(`${initiatorDid}|${responderDid}`);
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-};
 
 export class MeshSession {
   readonly #state: RatchetState;
@@ -55,7 +50,7 @@ export class MeshSession {
     if (!x.ok) return x;
     const state = initRatchetSender(suite, x.value.sharedSecret, x.value.bundle.signedPreKey);
     x.value.sharedSecret.fill(0);
-    const ad = concat(didPrefix(localDid, peerDid), x.value.associatedData);
+    const ad = concatBytes(didPrefix(localDid, peerDid), x.value.associatedData);
     return ok({ session: new MeshSession(state, ad, options?._disable), establishment: x.value.establishment });
   }
 
@@ -80,7 +75,7 @@ export class MeshSession {
     if (!x.ok) return x;
     const state = initRatchetReceiver(suite, x.value.sharedSecret, spk.keyPair);
     x.value.sharedSecret.fill(0);
-    return ok(new MeshSession(state, concat(didPrefix(peerDid, localDid), x.value.associatedData), options?._disable));
+    return ok(new MeshSession(state, concatBytes(didPrefix(peerDid, localDid), x.value.associatedData), options?._disable));
   }
 
   get suite(): MeshSuiteName {
