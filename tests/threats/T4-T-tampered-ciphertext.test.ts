@@ -1,5 +1,6 @@
 // T4-T "Tampered ciphertext" — mitigation: the Double Ratchet's AEAD (XSalsa20-Poly1305 default, ChaCha20-Poly1305 on the AGT suite).
-// Defends: a relay or router that alters ciphertext or header bytes in transit so that the agent acts on the altered message.
+// Defends: aead-tag, Double Ratchet AEAD (XSalsa20-Poly1305; ChaCha20-Poly1305 on the AGT suite)
+// A relay or router alters ciphertext or header bytes in transit so that the agent acts on the altered message.
 // ON, the Poly1305 tag check refuses it and the session state is unchanged; OFF (`_disable: ['aead-tag']`, a test-only
 // session option no configuration reaches) the same tampering is accepted and the plaintext is what the attacker chose.
 import { describe, expect, it } from 'vitest';
