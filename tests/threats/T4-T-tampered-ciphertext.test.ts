@@ -63,4 +63,18 @@ describe.each(MESH_SUITE_NAMES)('T4-T tampered ciphertext (%s)', (suite) => {
       }
     }
   });
+
+  it('ON: a previous-chain length rewritten in transit (same message key, only the bound header differs) is refused; OFF (aead-tag) it is accepted', () => {
+    for (const disable of [[], ['aead-tag']] as const) {
+      const alice = ourPeer();
+      const bob = ourPeer();
+      const { session: a, establishment } = value(MeshSession.initiate(alice, bob.publicBundle(0), 'did:a', 'did:b', { suite }));
+      const b = value(MeshSession.accept(bob, establishment, 'did:a', 'did:b', { suite, _disable: disable }));
+      const m0 = value(a.send(new TextEncoder().encode(ORIGINAL)));
+      const out = b.receive({ header: { ...m0.header, previousChainLength: 7 }, ciphertext: m0.ciphertext });
+      if (disable.length === 0) expect(out).toMatchObject({ ok: false, code: 'MESH_DECRYPT_FAILED' });
+      // OFF the message is accepted: as sent on the AGT suite (AAD unchecked), as garbage on ours (the AAD keys it).
+      else expect(out.ok).toBe(true);
+    }
+  });
 });
