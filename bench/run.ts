@@ -3,12 +3,14 @@ import { benchAuditAppend } from './audit-append';
 import { benchCosmosLocal } from './cosmos-local';
 import { runEdgeBench } from './edge';
 import { runRouterBench } from './router';
+import { runMeshBench } from './mesh';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   edge: () => runEdgeBench(),
   audit: () => benchAuditAppend(),
   cosmos: () => benchCosmosLocal(),
   router: () => runRouterBench(),
+  mesh: () => runMeshBench(),
 };
 
 async function main(): Promise<void> {
