@@ -2,8 +2,8 @@
 // Security additions (T4-S, registry half; ARCHITECTURE §4):
 //  - every call comes from a router authenticated as its sandbox; a DID is bound to the sandbox that registered it and
 //    only that sandbox's router may upload its prekeys or delete it (and post / fetch / ack at the relay);
-//  - Ed25519-Timestamp (§13.1) is verified whenever present (±300 s, replay refused through the shared replay store)
-//    and required for prekey uploads and, once an Ed25519 key is bound, deletion;
+//  - Ed25519-Timestamp (§13.1) is required for prekey uploads and, once an Ed25519 key is bound, deletion; on other
+//    calls it is verified whenever present and verifiable (±300 s, replay refused through the shared replay store);
 //  - the Ed25519 identity key is bound at the first prekey upload, by proof of possession (the header verifies under the
 //    uploaded key), and cannot change afterwards; the signed prekey must verify under it;
 //  - each one-time prekey is handed out exactly once: the pop is an If-Match replace, retried on conflict.
@@ -106,9 +106,11 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     const parsed = parseEd25519TimestampHeader(authorization);
     if (!parsed.ok) return refuseAuth(parsed.code, route, caller);
     const own = await readAgent(parsed.value.did);
-    if (on('sandbox-binding') && own && own.doc.sandboxId !== caller.sandboxId) return refuseAuth('did-mismatch', route, caller);
-    const key = own?.doc.identityKeyEd ? decodeBase64UrlStrict(own.doc.identityKeyEd, 32) : undefined;
-    const v = await verifyHeader(authorization, undefined, key, route, caller);
+    if (!own) return refuseAuth('unknown-did', route, caller);
+    if (on('sandbox-binding') && own.doc.sandboxId !== caller.sandboxId) return refuseAuth('did-mismatch', route, caller);
+    // Registered but no Ed25519 key bound yet (before its first prekey upload): nothing to verify against.
+    if (!own.doc.identityKeyEd) return undefined;
+    const v = await verifyHeader(authorization, undefined, decodeBase64UrlStrict(own.doc.identityKeyEd, 32), route, caller);
     return v.ok ? undefined : v.outcome;
   }
 
@@ -141,10 +143,10 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
           logger.warn('mesh.binding_refused', { route, sandboxId: caller.sandboxId, reason: 'did-bound-elsewhere' });
           return forbidden();
         }
-        // A present header must still verify (it names a registered DID with a bound key).
-        if (authorization) {
-          const key = existing.doc.identityKeyEd ? decodeBase64UrlStrict(existing.doc.identityKeyEd, 32) : undefined;
-          const v = await verifyHeader(authorization, input.did, key, route, caller);
+        // Once an Ed25519 key is bound, a present header must verify under it (before, nothing can verify it: the
+        // 4.x client registers its X25519 key, and the sandbox binding is the authority).
+        if (authorization && existing.doc.identityKeyEd) {
+          const v = await verifyHeader(authorization, input.did, decodeBase64UrlStrict(existing.doc.identityKeyEd, 32), route, caller);
           if (!v.ok) return v.outcome;
         }
         return refuse('STORE_CONFLICT', 'agent already registered');
