@@ -125,6 +125,15 @@ describe('AGT RegistryClient 4.0.0 against the local host', () => {
       await receiver.close();
     }
 
+    // Alice's router fetches the frame from the relay store (real Cosmos query) and acknowledges it.
+    const aliceToken = identity.mintServiceAccountToken({ subject: 'system:serviceaccount:sb-alice:kars-router', audience: 'kars-mesh' });
+    const relay = (path: string, body: unknown) => fetch(`${host.url}/api/mesh/relay/${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', [ROUTER_TOKEN_HEADER]: aliceToken }, body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: await r.json() as { frames?: { id: string }[]; acked?: number } }));
+    expect((await relay('pending', { did: alice.did })).body.frames!.map((fr) => fr.id)).toEqual(['interop-1']);
+    expect((await relay('ack', { did: alice.did, ids: ['interop-1'] })).body.acked).toBe(1);
+    expect((await relay('pending', { did: alice.did })).body.frames).toEqual([]);
+
     // Bob's router cannot delete Alice; Alice's can.
     await expect(clientFor(alice, 'sb-bob').deleteAgent(alice.did)).rejects.toMatchObject({ status: 403 });
     await aliceClient.deleteAgent(alice.did);

@@ -151,12 +151,14 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
         }
         return refuse('STORE_CONFLICT', 'agent already registered');
       }
+      let createdBinding: string | undefined;
       if (on('sandbox-binding')) {
         const bound = await bindSandbox(caller, input.did);
         if (!bound.ok) {
           logger.warn('mesh.binding_refused', { route, sandboxId: caller.sandboxId, reason: 'sandbox-bound-to-other-did' });
           return forbidden();
         }
+        createdBinding = bound.etag;
       }
       const nowMs = clock.nowMs();
       const doc: AgentDoc = {
@@ -168,7 +170,10 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
       } catch (e) {
         if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) throw e;
         const raced = await readAgent(input.did);
-        return raced && boundToCaller(raced.doc, caller) ? refuse('STORE_CONFLICT', 'agent already registered') : forbidden();
+        if (raced && boundToCaller(raced.doc, caller)) return refuse('STORE_CONFLICT', 'agent already registered');
+        // Another sandbox won the DID: give back the sandbox binding this call made, so the sandbox can register another.
+        if (createdBinding) await agents.delete(sandboxPartition(caller.sandboxId), 'binding', { ifMatch: createdBinding }).catch(() => undefined);
+        return forbidden();
       }
       await writeCapabilities(doc);
       logger.info('mesh.registered', { route, sandboxId: caller.sandboxId });
