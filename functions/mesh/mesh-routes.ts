@@ -5,6 +5,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { MeshRegistry } from '../../core/mesh/registry/mesh-registry';
 import type { MeshRelay } from '../../core/mesh/relay/mesh-relay';
+import { isKarsError } from '../../core/errors';
 import { unauthenticated } from '../../core/mesh/mesh-outcome';
 import type { Logger } from '../../core/ports/logger.port';
 import type { RouterAuthenticator, RouterCaller } from '../../core/ports/router-authenticator.port';
@@ -141,7 +142,14 @@ export function createLazyMeshRoutes(getDeps: () => Promise<MeshRouteDeps>): Rou
   return template.map((route) => ({
     ...route,
     handler: async (req, context) => {
-      const real = (await load()).find((r) => r.name === route.name)!;
+      let real: RouteDef;
+      try {
+        real = (await load()).find((r) => r.name === route.name)!;
+      } catch (e) {
+        // Settings missing (KARS_MESH_OIDC_*) or a dependency down at bootstrap: a stable code, no detail.
+        const code = isKarsError(e) && e.code === 'CONFIG_INVALID' ? 'CONFIG_INVALID' : 'DEPENDENCY_UNAVAILABLE';
+        return errorResponse(code, code === 'CONFIG_INVALID' ? 'mesh routes not configured' : 'dependency unavailable');
+      }
       return real.handler(req, context);
     },
   }));

@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { ed25519TimestampHeader, newAgent, prekeyBody, registerBody } from './agt-sdk';
 import { createMeshFixture, messageFrame } from './mesh-fixture';
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { createLazyMeshRoutes } from '../../functions/mesh/mesh-routes';
+import { loadMeshSettings } from '../../functions/mesh/mesh-settings';
 
 async function registered(f = createMeshFixture()) {
   const alice = newAgent('alice');
@@ -83,5 +86,14 @@ describe('mesh relay routes', () => {
   it('refuses frames to unregistered recipients (404)', async () => {
     const { f, alice } = await registered();
     expect((await f.call('POST', 'mesh/relay/frames', { sandbox: 'sb-a', body: messageFrame(alice.did, 'did:mesh:nobody', 'x') })).status).toBe(404);
+  });
+});
+
+describe('lazy mesh routes', () => {
+  it('answer CONFIG_INVALID (500, no detail) while the OIDC settings are missing', async () => {
+    const routes = createLazyMeshRoutes(async () => { loadMeshSettings({}); throw new Error('unreachable'); });
+    const register = routes.find((r) => r.name === 'meshRegisterAgent')!;
+    const res = await register.handler(new HttpRequest({ method: 'POST', url: 'http://local/api/mesh/v1/agents' }), new InvocationContext());
+    expect(res).toMatchObject({ status: 500, jsonBody: { code: 'CONFIG_INVALID', message: 'mesh routes not configured' } });
   });
 });
