@@ -254,6 +254,23 @@ module serviceBus 'modules/service-bus.bicep' = {
   }
 }
 
+// AgentMesh (T4): the registry's and relay store's containers and the routers' notification queue.
+module meshData 'modules/mesh-data.bicep' = {
+  name: 'kars-mesh-data'
+  params: {
+    cosmosAccountName: cosmos.outputs.accountName
+    cosmosDatabaseName: cosmos.outputs.databaseName
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    senderPrincipalIds: [
+      identities.outputs.functionPrincipalId
+    ]
+    receiverPrincipalIds: [
+      identities.outputs.functionPrincipalId
+      identities.outputs.routerPrincipalId
+    ]
+  }
+}
+
 module keyVault 'modules/key-vault.bicep' = {
   name: 'kars-key-vault'
   params: {

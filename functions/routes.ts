@@ -14,12 +14,18 @@ import { getServices } from './services';
 import { guardRoutes, type RouteGuardOptions } from './http/guard-routes';
 import { operatorAuthenticatorFromEnv } from './http/operator-auth';
 import { createJsonLogger } from '../adapters/logging/json-logger';
+import { KarsError } from '../core/errors';
+import { createLazyMeshRoutes, type MeshRouteDeps } from './mesh/mesh-routes';
+import { buildMeshRouteDeps } from './mesh/build-mesh-deps';
+import { loadMeshSettings } from './mesh/mesh-settings';
 
 export interface AppRouteSources {
   /** The hook routes' dependencies, built on the first webhook request. */
   hookDeps(): Promise<HookRouteDeps>;
   /** The Durable client of the rollout routes. */
   rolloutClient(context: InvocationContext): OrchestrationClient | Promise<OrchestrationClient>;
+  /** The mesh routes' dependencies (registry, relay store, router authentication), built on the first mesh request. */
+  meshDeps?(): Promise<MeshRouteDeps>;
 }
 
 /** Terminate-hook name of the edge's pending pre-auth summaries. */
@@ -33,7 +39,12 @@ export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
 export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard: RouteGuardOptions = productionGuard()): RouteDef[] {
   const hookRoutes = createLazyHookRoutesWithShutdown(() => sources.hookDeps());
   hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
-  return guardRoutes([healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) })], guard);
+  return guardRoutes([
+    healthRoute,
+    ...hookRoutes.routes,
+    ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) }),
+    ...createLazyMeshRoutes(() => sources.meshDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'mesh routes not configured'))),
+  ], guard);
 }
 
 function productionGuard(): RouteGuardOptions {
@@ -61,6 +72,15 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
       );
     },
     rolloutClient: async (context) => (await getServices()).orchestrationClient(context),
+    async meshDeps() {
+      const s = await getServices();
+      const settings = loadMeshSettings(process.env);
+      const [appender, limits] = await Promise.all([s.receipts(), s.documents({ id: 'limits', defaultTtlSec: -1 })]);
+      return buildMeshRouteDeps(
+        { documents: s.documents, bus: s.bus, receipts: createChainReceiptSink(appender), logger: s.logger, limits, maxInstances: s.config.limits.maxInstances },
+        settings,
+      );
+    },
   },
   appHooks,
 );

@@ -15,6 +15,8 @@ const SERIAL = [
   // Store round trips past the limiter's 1 s store timeout fail closed; under a loaded parallel run that shows up as
   // a few missing admissions in its exact-burst check.
   'tests/integration/edge-limiter/shared-edge-limiter.cosmos.test.ts',
+  // Three processes racing for one-time prekeys on one Cosmos document.
+  'tests/threats/T4-S-opk-exactly-once.test.ts',
 ];
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env }).status === 0;

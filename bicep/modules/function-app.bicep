@@ -248,6 +248,8 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       excludedPaths: [
         '/api/hooks/*'
         '/api/health'
+        // AgentMesh routes: routers authenticate with their projected service-account token, checked by the app (T4-S).
+        '/api/mesh/*'
       ]
     }
     httpSettings: {

@@ -16,9 +16,10 @@ import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../adapters/cosmos/cosmos-containers';
 import { redact } from '../../core/secrets/redacted';
+import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
 
 // Queues as bicep/ declares them: deliveries to sandboxes are ordered per sandbox (session = sandbox id).
-const LOCAL_QUEUES = [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }];
+const LOCAL_QUEUES = [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }, { name: DEFAULT_MESH_QUEUE, requiresSession: true }];
 
 const root = resolve(__dirname, '..', '..', '..');
 const dist = join(root, 'dist', 'infra', 'local');
@@ -208,6 +209,9 @@ async function main(): Promise<void> {
         AZURE_TENANT_ID: identity.tenantId,
         AZURE_CLIENT_ID: identity.clientId,
         AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
+        // Router tokens of the mesh routes are checked against the stand-in's cluster OIDC issuer.
+        KARS_MESH_OIDC_ISSUER: identity.serviceAccountIssuer,
+        KARS_MESH_OIDC_JWKS_URL: `${identity.serviceAccountIssuer}/openid/v1/jwks`,
       },
       onLine: (line) => say(line),
     });

@@ -323,7 +323,8 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
   // --- router identity (T1-E) -------------------------------------------------------------------------------------
   // Every sandbox's router shares this identity: it may receive edge deliveries and call the model, nothing else (no
   // Key Vault secrets of other tenants, no Cosmos, no Kubernetes role through Azure RBAC for Kubernetes).
-  const ROUTER_USES: ReadonlyArray<[string, string]> = [['modules/service-bus.bicep', 'receiverPrincipalIds'], ['modules/openai-role.bicep', 'routerPrincipalId']];
+  // Routers receive edge deliveries and mesh notifications (their own session of each queue) and call the model.
+  const ROUTER_USES: ReadonlyArray<[string, string]> = [['modules/service-bus.bicep', 'receiverPrincipalIds'], ['modules/mesh-data.bicep', 'receiverPrincipalIds'], ['modules/openai-role.bicep', 'routerPrincipalId']];
   if (mainFile) {
     for (const n of nodesOf(mainFile)) {
       if (n.type !== 'member_expression' || n.text !== 'identities.outputs.routerPrincipalId') continue;

@@ -1,0 +1,173 @@
+// The relay store (AGENTMESH-WIRE-1.0 §12.3, §12.5) behind the routers: routers post their agent's frames, and fetch
+// and acknowledge the frames pending for their agent. Functions hold no WebSockets: the recipient's router learns of a
+// new frame over the bus (session = its sandbox) and fetches it here.
+// Mitigations: ciphertext only, `plaintext: true` refused (T4-I); per-identity and global rate limits (T4-D); each
+// accepted envelope's outer data in the receipt chain before it can be delivered (T4-R); a router posts only as, and
+// fetches / acks only for, the agent bound to its own sandbox (T4-S). TTL 72 h, checked on read; dedup by message id.
+import { isKarsError } from '../../errors';
+import type { Clock } from '../../ports/clock.port';
+import type { DocumentStore } from '../../ports/document-store.port';
+import type { EdgeLimiter } from '../../ports/edge-limiter.port';
+import type { Logger } from '../../ports/logger.port';
+import type { MeshNotifier } from '../../ports/mesh-notifier.port';
+import type { ReceiptSink } from '../../ports/receipt-sink.port';
+import type { RouterCaller } from '../../ports/router-authenticator.port';
+import { sha256Hex } from '../../edge/sha256-hex';
+import { answer, forbidden, refuse, type MeshOutcome } from '../mesh-outcome';
+import { isOn, type MeshMitigation } from '../mesh-switches';
+import { envelopeReceipt } from './envelope-receipt';
+import { inboxEntryId, type InboxEntryDoc } from './inbox-entry';
+import type { EnvelopeSubject, RelayFrame } from './relay-frame';
+
+export const DEFAULT_RELAY_TTL_MS = 72 * 3600 * 1000;
+export const DEFAULT_FETCH_MAX = 100;
+
+export interface MeshRelayDeps {
+  /** Pending frames, partition = recipient DID (container `mesh-inbox`). */
+  inbox: DocumentStore;
+  /** DID → the sandbox it is bound to (the registry). */
+  directory: { sandboxOf(did: string): Promise<string | undefined> };
+  /** Global bucket + one bucket per sender identity (core/limits through the EdgeLimiter port). */
+  limiter: EdgeLimiter;
+  notifier: MeshNotifier;
+  receipts: ReceiptSink;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface MeshRelayOptions {
+  /** Mesh name in receipts and the limiter's tenant key. */
+  meshId: string;
+  ttlMs?: number;
+  /** Tests only: mitigations to switch off. Never read from configuration. */
+  _disable?: readonly MeshMitigation[];
+}
+
+export interface MeshRelay {
+  post(caller: RouterCaller, frame: RelayFrame, sizeBytes: number): Promise<MeshOutcome>;
+  fetchPending(caller: RouterCaller, did: string, max: number): Promise<MeshOutcome>;
+  ack(caller: RouterCaller, did: string, messageIds: readonly string[]): Promise<MeshOutcome>;
+}
+
+/** Limiter key of a sender identity: a digest, so any DID spelling fits the limiter's id rules. */
+export const senderLimitKey = (did: string): string => `did-${sha256Hex(did).slice(0, 32)}`;
+
+export function createMeshRelay(deps: MeshRelayDeps, options: MeshRelayOptions): MeshRelay {
+  const { inbox, clock, logger } = deps;
+  const ttlMs = options.ttlMs ?? DEFAULT_RELAY_TTL_MS;
+  const on = (m: MeshMitigation): boolean => isOn(options._disable, m);
+
+  /** The caller's own agent: the DID must be registered and bound to the caller's sandbox. */
+  async function ownAgent(caller: RouterCaller, did: string, route: string): Promise<MeshOutcome<never> | undefined> {
+    const sandbox = await deps.directory.sandboxOf(did);
+    if (sandbox === undefined) return refuse('NOT_FOUND', 'agent not registered');
+    if (on('sandbox-binding') && sandbox !== caller.sandboxId) {
+      logger.warn('mesh.binding_refused', { route, sandboxId: caller.sandboxId, reason: 'did-bound-elsewhere' });
+      return forbidden();
+    }
+    return undefined;
+  }
+
+  async function notify(recipientSandbox: string, frame: RelayFrame, entryId: string): Promise<MeshOutcome<never> | undefined> {
+    try {
+      await deps.notifier.notify(recipientSandbox, { recipientDid: frame.to, messageId: frame.id }, `mesh-${entryId}`);
+      return undefined;
+    } catch (e) {
+      logger.warn('mesh.notify_failed', { route: 'mesh/relay/frames', code: isKarsError(e) ? e.code : 'INTERNAL', sandboxId: recipientSandbox });
+      // The frame stays pending; the sender's retry is answered as a duplicate and notifies again.
+      return refuse('BUS_UNAVAILABLE', 'frame stored; notification failed, retry');
+    }
+  }
+
+  return {
+    async post(caller, frame, sizeBytes) {
+      const route = 'mesh/relay/frames';
+      if (on('plaintext-refusal') && frame.plaintext === true) {
+        logger.warn('mesh.plaintext_refused', { route, sandboxId: caller.sandboxId, messageId: frame.id });
+        return refuse('MESH_PLAINTEXT_REFUSED', 'plaintext frames are refused: send ciphertext');
+      }
+      const denied = await ownAgent(caller, frame.from, route);
+      if (denied) return denied;
+      const recipientSandbox = await deps.directory.sandboxOf(frame.to);
+      if (recipientSandbox === undefined) return refuse('NOT_FOUND', 'recipient not registered');
+
+      if (on('rate-limits')) {
+        const admission = await deps.limiter.admit(options.meshId, senderLimitKey(frame.from));
+        if (admission.outcome !== 'allowed') {
+          logger.warn('mesh.rate_limited', { route, sandboxId: caller.sandboxId, reason: admission.scope });
+          const retryAfterMs = admission.outcome === 'rate-limited' ? admission.retryAfterMs : 1000;
+          return refuse('LIMIT_RATE_EXCEEDED', 'relay rate limit exceeded', retryAfterMs);
+        }
+      }
+
+      const nowMs = clock.nowMs();
+      const id = inboxEntryId(frame.id);
+      const entry: InboxEntryDoc = { id, messageId: frame.id, sender: frame.from, receivedAtMs: nowMs, expiresAtMs: nowMs + ttlMs, sizeBytes, acked: false, frame };
+      let etag: string;
+      try {
+        ({ etag } = await inbox.create(frame.to, entry));
+      } catch (e) {
+        if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) throw e;
+        const existing = await inbox.read<InboxEntryDoc>(frame.to, id);
+        if (existing && existing.doc.sender !== frame.from) return refuse('STORE_CONFLICT', 'message id already used');
+        // A retry of a stored frame (or one already acked): idempotent, notify again (the broker drops duplicates).
+        if (existing && !existing.doc.acked) {
+          const failed = await notify(recipientSandbox, frame, id);
+          if (failed) return failed;
+        }
+        return answer(200, { id: frame.id, status: 'duplicate' });
+      }
+
+      const subject: EnvelopeSubject = {
+        mesh: options.meshId, type: frame.type, sender: frame.from, recipient: frame.to, messageId: frame.id,
+        frameTs: typeof frame.ts === 'string' ? frame.ts : null, sizeBytes: String(sizeBytes),
+        senderSandbox: caller.sandboxId, recipientSandbox,
+      };
+      if (on('envelope-receipts')) {
+        try {
+          await deps.receipts.append(envelopeReceipt(subject, nowMs, 'accepted', 202));
+        } catch (e) {
+          // No unaudited envelope is delivered: take the frame back before answering.
+          await inbox.delete(frame.to, id, { ifMatch: etag }).catch(() => undefined);
+          logger.error('mesh.receipt_failed', { route, code: isKarsError(e) ? e.code : 'INTERNAL', messageId: frame.id });
+          return refuse('DEPENDENCY_UNAVAILABLE', 'audit unavailable; retry');
+        }
+      }
+      const failed = await notify(recipientSandbox, frame, id);
+      if (failed) return failed;
+      return answer(202, { id: frame.id, status: 'queued' });
+    },
+
+    async fetchPending(caller, did, max) {
+      const denied = await ownAgent(caller, did, 'mesh/relay/pending');
+      if (denied) return denied;
+      const nowMs = clock.nowMs();
+      const page = await inbox.query<InboxEntryDoc>(did, { where: [{ field: 'acked', op: '=', value: false }], orderBy: { field: 'receivedAtMs', direction: 'asc' }, top: max + 1 }, { pageSize: Math.min(1000, max + 1) });
+      // TTL on read (§12.3, 72 h): the store hides documents past expiresAtMs; this also holds for entries written with
+      // another TTL before a configuration change.
+      const live = page.items.filter(({ doc }) => doc.receivedAtMs + ttlMs > nowMs && doc.expiresAtMs > nowMs);
+      return answer(200, { frames: live.slice(0, max).map(({ doc }) => doc.frame!), more: page.items.length > max });
+    },
+
+    async ack(caller, did, messageIds) {
+      const denied = await ownAgent(caller, did, 'mesh/relay/ack');
+      if (denied) return denied;
+      let removed = 0;
+      for (const messageId of messageIds) {
+        const id = inboxEntryId(messageId);
+        const entry = await inbox.read<InboxEntryDoc>(did, id);
+        if (!entry || entry.doc.acked) continue;
+        // The content is deleted; a tombstone of the outer fields stays until the TTL so a late re-post of the same
+        // message id is still a duplicate (§12.3), not a second delivery.
+        const { frame: _content, ...outer } = entry.doc;
+        try {
+          await inbox.replace(did, { ...outer, acked: true }, { ifMatch: entry.etag });
+          removed += 1;
+        } catch (e) {
+          if (!(isKarsError(e) && (e.code === 'STORE_PRECONDITION_FAILED' || e.code === 'STORE_NOT_FOUND'))) throw e;
+        }
+      }
+      return answer(200, { acked: removed });
+    },
+  };
+}
