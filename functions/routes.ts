@@ -14,12 +14,18 @@ import { getServices } from './services';
 import { guardRoutes, type RouteGuardOptions } from './http/guard-routes';
 import { operatorAuthenticatorFromEnv } from './http/operator-auth';
 import { createJsonLogger } from '../adapters/logging/json-logger';
+import { KarsError } from '../core/errors';
+import { createTrustRoutes } from './trust/trust-routes';
+import { getTrustDeps } from './trust/get-trust-deps';
+import type { TrustRouteDeps } from './trust/trust-route-deps';
 
 export interface AppRouteSources {
   /** The hook routes' dependencies, built on the first webhook request. */
   hookDeps(): Promise<HookRouteDeps>;
   /** The Durable client of the rollout routes. */
   rolloutClient(context: InvocationContext): OrchestrationClient | Promise<OrchestrationClient>;
+  /** The trust routes' dependencies (functions/trust/build-trust-deps.ts); without it the trust routes answer 500. */
+  trustDeps?(): Promise<TrustRouteDeps>;
 }
 
 /** Terminate-hook name of the edge's pending pre-auth summaries. */
@@ -33,7 +39,12 @@ export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
 export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard: RouteGuardOptions = productionGuard()): RouteDef[] {
   const hookRoutes = createLazyHookRoutesWithShutdown(() => sources.hookDeps());
   hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
-  return guardRoutes([healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) })], guard);
+  return guardRoutes([
+    healthRoute,
+    ...hookRoutes.routes,
+    ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) }),
+    ...createTrustRoutes(() => sources.trustDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no trust dependencies'))),
+  ], guard);
 }
 
 function productionGuard(): RouteGuardOptions {
@@ -61,6 +72,7 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
       );
     },
     rolloutClient: async (context) => (await getServices()).orchestrationClient(context),
+    trustDeps: getTrustDeps,
   },
   appHooks,
 );
