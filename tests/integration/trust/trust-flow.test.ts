@@ -21,6 +21,11 @@ import { startLocalHost, type LocalHost } from '../../../infra/local/host/local-
 import { startQueueDriver, type QueueDriver } from '../../../infra/local/host/queue-driver';
 import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
 import { newIssuer, signed, TENANT } from '../../core/trust/trust-fixture';
+import { runCli } from '../../../cli/main';
+import { checkTrustSignature } from '../../../core/trust/trust-signature';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MASTER = 'master-key-for-trust-flow';
 const OBS = 'sandbox-1';
@@ -111,6 +116,29 @@ describe('trust flow on the local broker and Cosmos stand-in', () => {
     expect(await unsigned.json()).toMatchObject({ code: 'TRUST_SIGNATURE_INVALID', message: 'update 0 is not validly signed' });
     await new Promise((r) => setTimeout(r, 1500));
     expect((await (await api(`trust/graph?tenant=${TENANT}&since=${before.graph.version + 1}`)).json())).toMatchObject({ changed: false });
+  }, 60_000);
+
+  it('kars trust sign --post and kars trust show drive the same routes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kars-trust-cli-'));
+    writeFileSync(join(dir, 'issuer.pem'), issuer.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), env: { ADMIN: MASTER }, cwd: dir };
+    const subject = 'did:web:cli.example';
+    const signArgs = ['trust', 'sign', '--tenant', TENANT, '--key-file', 'issuer.pem', '--signal', 'explicit', '--observer', OBS,
+      '--subject', subject, '--delta', '150', '--post', '--url', host.url, '--key-env', 'ADMIN'];
+    const current = ((await (await api(`trust/graph?tenant=${TENANT}`)).json()) as { graph: { version: number } }).graph.version;
+    expect(await runCli(signArgs, io)).toBe(0);
+    expect(lines).toContain(`issuer ${issuer.key}`);
+    await waitForVersion(current + 1);
+    lines.length = 0;
+    expect(await runCli(['trust', 'show', subject, '--tenant', TENANT, '--observer', OBS, '--url', host.url, '--key-env', 'ADMIN'], io)).toBe(0);
+    expect(lines[0]).toBe(`${subject}: 450 (probationary) from direct trust of ${OBS}, graph version ${current + 1}`);
+    expect(lines[1]).toContain(`${OBS} → ${subject}  [450]`);
+    // Without --post the signed body goes to stdout and verifies.
+    lines.length = 0;
+    expect(await runCli(signArgs.slice(0, -5), io)).toBe(0);
+    const body = JSON.parse(lines.find((l) => l.startsWith('{'))!) as { updates: SignedTrustUpdate[] };
+    expect(checkTrustSignature(body.updates[0]!)).toEqual({ ok: true });
   }, 60_000);
 
   it('refuses malformed input early with INPUT_INVALID', async () => {
