@@ -1,5 +1,5 @@
 // `kars trust show <did>`: an observer sandbox's effective trust in a DID, and the paths that made it
-// (GET /api/trust/scores/{did}, authLevel admin; the admin key comes from an environment variable).
+// (GET /api/trust/scores/{did}, an operator route: Entra token against Azure, the local master key locally).
 import { parseArgs } from 'node:util';
 import { KarsError } from '../../core/errors';
 import { isEntityId } from '../../core/edge/edge-ids';
@@ -8,9 +8,11 @@ import { isDid } from '../../core/trust/trust-update';
 import type { CliCommand } from '../command';
 import { CliUsageError } from '../command';
 import { parseBaseUrl } from './webhook-send';
+import { operatorAuthHeaders } from './operator-credentials';
 
-const USAGE = `usage: kars trust show <did> --tenant <id> --observer <sandbox> [--url <url>] [--key-env <VAR>] [--json]
-  --key-env   environment variable holding the Functions admin key (default KARS_LOCAL_MASTER_KEY)
+const USAGE = `usage: kars trust show <did> --tenant <id> --observer <sandbox> [--url <url>] [--scope <s>] [--key-env <VAR>] [--json]
+  --scope     Azure: the operator API scope, api://<operatorApiClientId>/.default (default $KARS_OPERATOR_SCOPE)
+  --key-env   local stack (loopback --url): variable holding the local master key (default KARS_LOCAL_MASTER_KEY)
   --json      print the API's answer as is
   exit codes  0 shown, 1 refused by the API, 2 usage error`;
 
@@ -40,7 +42,10 @@ export const trustShowCommand: CliCommand = {
     try {
       parsed = parseArgs({
         args: [...args], strict: true, allowPositionals: true,
-        options: { tenant: { type: 'string' }, observer: { type: 'string' }, url: { type: 'string' }, 'key-env': { type: 'string' }, json: { type: 'boolean' } },
+        options: {
+          tenant: { type: 'string' }, observer: { type: 'string' }, url: { type: 'string' }, 'key-env': { type: 'string' }, scope: { type: 'string' },
+          json: { type: 'boolean' },
+        },
       });
     } catch (e) {
       throw new CliUsageError(e instanceof Error ? e.message.split('\n')[0] ?? 'bad flags' : 'bad flags');
@@ -49,14 +54,14 @@ export const trustShowCommand: CliCommand = {
     const did = positionals[0];
     if (positionals.length !== 1 || !isDid(did)) throw new CliUsageError('give one DID');
     if (!isEntityId(v.tenant) || !isEntityId(v.observer)) throw new CliUsageError('--tenant and --observer are required ids');
-    const keyEnv = (v['key-env'] as string | undefined) ?? 'KARS_LOCAL_MASTER_KEY';
-    const key = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(keyEnv) ? io.env[keyEnv] : undefined;
-    if (!key) throw new CliUsageError(`environment variable ${keyEnv} (--key-env) is not set`);
     const url = parseBaseUrl((v.url as string | undefined) ?? 'http://127.0.0.1:7071');
+    const auth = await operatorAuthHeaders(io, url, {
+      ...(v['key-env'] !== undefined ? { keyEnv: v['key-env'] as string } : {}), ...(v.scope !== undefined ? { scope: v.scope as string } : {}),
+    });
     const query = new URLSearchParams({ tenant: v.tenant, observer: v.observer });
     let response: Response;
     try {
-      response = await fetch(`${url}/api/trust/scores/${encodeURIComponent(did)}?${query}`, { headers: { 'x-functions-key': key } });
+      response = await fetch(`${url}/api/trust/scores/${encodeURIComponent(did)}?${query}`, { headers: auth });
     } catch (e) {
       throw new KarsError('DEPENDENCY_UNAVAILABLE', `could not reach ${url} (${(e as { cause?: { code?: string } }).cause?.code ?? 'network error'})`);
     }

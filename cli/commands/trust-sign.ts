@@ -13,16 +13,18 @@ import { isDid, type TrustPayload } from '../../core/trust/trust-update';
 import type { CliCommand, CliIo } from '../command';
 import { CliUsageError } from '../command';
 import { parseBaseUrl } from './webhook-send';
+import { operatorAuthHeaders } from './operator-credentials';
 
 const USAGE = `usage: kars trust sign --tenant <id> (--key-file <pem> | --signing-key-env <VAR>)
        (--signal <success|failure|content-safety|explicit> --observer <sandbox> --subject <did> [--delta <n>]
         | --edge --from <did> --to <did> --weight <0..1000>)
-       [--post [--url <url>] [--key-env <VAR>]]
+       [--post [--url <url>] [--scope <api://…/.default>] [--key-env <VAR>]]
   --key-file         PKCS#8 PEM Ed25519 private key (openssl genpkey -algorithm ed25519)
   --signing-key-env  environment variable holding that key (PEM, or base64 of the 32-byte seed)
   --delta            explicit signals only; the service clamps every delta to ±200
-  --post             send the signed update to POST /api/trust/updates (admin key from --key-env,
-                     default KARS_LOCAL_MASTER_KEY) instead of printing it
+  --post             send the signed update to POST /api/trust/updates (an operator route) instead of printing it:
+                     Azure: Entra token for --scope (default $KARS_OPERATOR_SCOPE) from az login, Kars.Operator role;
+                     local stack (loopback --url): the master key from --key-env (default KARS_LOCAL_MASTER_KEY)
   prints             the request body on stdout and "issuer <key>" on stderr (register that key for the tenant
                      with PUT /api/manage/trust/issuers/<tenant>)
   exit codes         0 done, 1 refused by the API, 2 usage error`;
@@ -82,7 +84,7 @@ export const trustSignCommand: CliCommand = {
           tenant: { type: 'string' }, 'key-file': { type: 'string' }, 'signing-key-env': { type: 'string' },
           signal: { type: 'string' }, observer: { type: 'string' }, subject: { type: 'string' }, delta: { type: 'string' },
           edge: { type: 'boolean' }, from: { type: 'string' }, to: { type: 'string' }, weight: { type: 'string' },
-          post: { type: 'boolean' }, url: { type: 'string' }, 'key-env': { type: 'string' },
+          post: { type: 'boolean' }, url: { type: 'string' }, 'key-env': { type: 'string' }, scope: { type: 'string' },
         },
       }).values;
     } catch (e) {
@@ -102,12 +104,12 @@ export const trustSignCommand: CliCommand = {
       return 0;
     }
     const url = parseBaseUrl((v.url as string | undefined) ?? 'http://127.0.0.1:7071');
-    const keyEnv = (v['key-env'] as string | undefined) ?? 'KARS_LOCAL_MASTER_KEY';
-    const adminKey = ENV_NAME.test(keyEnv) ? io.env[keyEnv] : undefined;
-    if (!adminKey) throw new CliUsageError(`environment variable ${keyEnv} (--key-env) is not set`);
+    const auth = await operatorAuthHeaders(io, url, {
+      ...(v['key-env'] !== undefined ? { keyEnv: v['key-env'] as string } : {}), ...(v.scope !== undefined ? { scope: v.scope as string } : {}),
+    });
     let response: Response;
     try {
-      response = await fetch(`${url}/api/trust/updates`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-functions-key': adminKey }, body });
+      response = await fetch(`${url}/api/trust/updates`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
     } catch (e) {
       throw new KarsError('DEPENDENCY_UNAVAILABLE', `could not reach ${url} (${(e as { cause?: { code?: string } }).cause?.code ?? 'network error'})`);
     }

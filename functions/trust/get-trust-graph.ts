@@ -1,4 +1,4 @@
-// GET /api/trust/graph?tenant=<id>&since=<version> (operator, authLevel admin; routers get their own authenticated
+// GET /api/trust/graph?tenant=<id>&since=<version> (operator route; routers get their own authenticated
 // read when they swap the projection in, RR2): the tenant's TrustGraph projection if newer than `since`.
 import type { HttpHandler } from '@azure/functions';
 import { errorResponse, jsonResponse } from '../http/json-response';

@@ -1,4 +1,4 @@
-// GET /api/trust/scores/{did}?tenant=<id>&observer=<sandbox> (operator, authLevel admin): one observer's effective
+// GET /api/trust/scores/{did}?tenant=<id>&observer=<sandbox> (operator route): one observer's effective
 // trust in a DID now, with the paths that made it (`npx kars trust show`).
 import type { HttpHandler } from '@azure/functions';
 import { effectiveTrust } from '../../core/trust/transitive-trust';

@@ -1,4 +1,4 @@
-// POST /api/trust/updates (operator, authLevel admin): a batch of signed trust updates, admitted whole or refused
+// POST /api/trust/updates (operator route): a batch of signed trust updates, admitted whole or refused
 // whole (core/trust/admit-trust-batch.ts), then queued per subject DID for the applier. 202: queued, not yet applied.
 import type { HttpHandler } from '@azure/functions';
 import { admitTrustBatch } from '../../core/trust/admit-trust-batch';

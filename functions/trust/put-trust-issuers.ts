@@ -1,4 +1,4 @@
-// PUT /api/manage/trust/issuers/{tenantId} (authLevel admin): the tenant's allowed trust issuer keys (T4-E). Public
+// PUT /api/manage/trust/issuers/{tenantId} (operator route): the tenant's allowed trust issuer keys (T4-E). Public
 // keys only; replacing the list revokes every key it no longer holds.
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';

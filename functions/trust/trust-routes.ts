@@ -1,5 +1,5 @@
-// The trust plane's routes for the single route table (T4-E, RR2). All four are operator routes (authLevel admin,
-// as /api/manage/*): the admin key holder can already register hooks and secrets, and no weaker key may move trust.
+// The trust plane's routes for the single route table (T4-E, RR2). All four are operator routes (authLevel admin, as
+// /api/manage/*), so the table's guard (functions/http/guard-routes.ts) requires the Entra operator role in Azure.
 import type { RouteDef } from '../route-def';
 import { getTrustGraphHandler } from './get-trust-graph';
 import { getTrustScoreHandler } from './get-trust-score';

@@ -16,6 +16,7 @@ import type { SignedTrustUpdate } from '../../../core/trust/trust-update';
 import { createTrustApplyTrigger } from '../../../functions/trust/apply-trust-trigger';
 import { buildTrustDeps } from '../../../functions/trust/build-trust-deps';
 import { createTrustRoutes } from '../../../functions/trust/trust-routes';
+import { guardRoutes } from '../../../functions/http/guard-routes';
 import { startCosmosServer, type LocalCosmosServer } from '../../../infra/local/cosmos/start-cosmos-server';
 import { startLocalHost, type LocalHost } from '../../../infra/local/host/local-host';
 import { startQueueDriver, type QueueDriver } from '../../../infra/local/host/queue-driver';
@@ -52,7 +53,9 @@ beforeAll(async () => {
     replayDocuments: new CosmosDocumentStore(containers.get(TRUST_REPLAY_CONTAINER.id)!),
     bus, receipts: createMemoryReceiptSink(), clock: systemClock, logger,
   });
-  host = await startLocalHost({ routes: createTrustRoutes(async () => deps), keys: { functionKey: 'fn-key', masterKey: MASTER }, logger, port: 0 });
+  // Guarded as the route table guards them (no Entra settings locally: the local host's key check stands in).
+  const routes = guardRoutes(createTrustRoutes(async () => deps), { operatorAuthenticator: () => undefined, logger });
+  host = await startLocalHost({ routes, keys: { functionKey: 'fn-key', masterKey: MASTER }, logger, port: 0 });
   driver = startQueueDriver({ bus, triggers: [createTrustApplyTrigger(async () => deps)], logger });
 }, 60_000);
 
