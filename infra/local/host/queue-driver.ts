@@ -26,7 +26,8 @@ export function startQueueDriver(options: QueueDriverOptions): QueueDriver {
   const stopping = new AbortController();
   const loops = options.triggers.map((def) => runTrigger(def));
 
-  async function dispatch(def: QueueTriggerDef, receiver: BusReceiver, message: ReceivedBusMessage): Promise<void> {
+  /** @returns false when the handler threw (the message was abandoned). */
+  async function dispatch(def: QueueTriggerDef, receiver: BusReceiver, message: ReceivedBusMessage): Promise<boolean> {
     const context = new InvocationContext({
       invocationId: randomUUID(),
       functionName: def.name,
@@ -43,11 +44,13 @@ export function startQueueDriver(options: QueueDriverOptions): QueueDriver {
     }
     try {
       await def.handler(body, context);
-      await receiver.complete(message);
     } catch (e) {
       logger.warn('queue.handler_failed', { name: def.name, queue: def.queueName, code: (e as { code?: string }).code ?? 'INTERNAL' });
       await receiver.abandon(message).catch(() => undefined);
+      return false;
     }
+    await receiver.complete(message);
+    return true;
   }
 
   async function runTrigger(def: QueueTriggerDef): Promise<void> {
@@ -63,7 +66,19 @@ export function startQueueDriver(options: QueueDriverOptions): QueueDriver {
           if (stopping.signal.aborted) break;
           const messages = await receiver.receive(options.batchSize ?? 16, { maxWaitMs: 500, abortSignal: stopping.signal });
           if (messages.length === 0) break;
-          for (const m of messages) await dispatch(def, receiver, m);
+          let failedAt = -1;
+          for (const [i, m] of messages.entries()) {
+            if (!(await dispatch(def, receiver, m))) {
+              failedAt = i;
+              break;
+            }
+          }
+          if (failedAt >= 0) {
+            // Session order: the messages after a failed one are handed back unprocessed, so the broker delivers the
+            // failed one again first (a session's messages come in sequence order).
+            for (const m of messages.slice(failedAt + 1)) await receiver.abandon(m).catch(() => undefined);
+            break;
+          }
         }
       } catch (e) {
         if (stopping.signal.aborted) break;
