@@ -7,6 +7,8 @@ import { auditVerifyCommand } from './commands/audit-verify';
 import { deployCommand } from './commands/deploy';
 import { webhookCreateCommand, webhookRotateCommand } from './commands/webhook-manage';
 import { webhookSendCommand } from './commands/webhook-send';
+import { trustShowCommand } from './commands/trust-show';
+import { trustSignCommand } from './commands/trust-sign';
 import { isKarsError } from '../core/errors';
 
 /**
@@ -17,6 +19,7 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.fromEntries
   auditVerifyCommand, auditProveCommand,
   webhookSendCommand, webhookCreateCommand, webhookRotateCommand,
   deployCommand,
+  trustSignCommand, trustShowCommand,
 ].map((c) => [c.name, c]));
 
 /** @returns the exit code. Never throws: unexpected errors print their code (never a stack with values) and exit 1. */

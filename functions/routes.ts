@@ -18,6 +18,9 @@ import { KarsError } from '../core/errors';
 import { createLazyMeshRoutes, type MeshRouteDeps } from './mesh/mesh-routes';
 import { buildMeshRouteDeps } from './mesh/build-mesh-deps';
 import { loadMeshSettings } from './mesh/mesh-settings';
+import { createTrustRoutes } from './trust/trust-routes';
+import { getTrustDeps } from './trust/get-trust-deps';
+import type { TrustRouteDeps } from './trust/trust-route-deps';
 
 export interface AppRouteSources {
   /** The hook routes' dependencies, built on the first webhook request. */
@@ -26,6 +29,8 @@ export interface AppRouteSources {
   rolloutClient(context: InvocationContext): OrchestrationClient | Promise<OrchestrationClient>;
   /** The mesh routes' dependencies (registry, relay store, router authentication), built on the first mesh request. */
   meshDeps?(): Promise<MeshRouteDeps>;
+  /** The trust routes' dependencies (functions/trust/build-trust-deps.ts); without it the trust routes answer 500. */
+  trustDeps?(): Promise<TrustRouteDeps>;
 }
 
 /** Terminate-hook name of the edge's pending pre-auth summaries. */
@@ -44,6 +49,7 @@ export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard:
     ...hookRoutes.routes,
     ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) }),
     ...createLazyMeshRoutes(() => sources.meshDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'mesh routes not configured'))),
+    ...createTrustRoutes(() => sources.trustDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no trust dependencies'))),
   ], guard);
 }
 
@@ -81,6 +87,7 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
         settings,
       );
     },
+    trustDeps: getTrustDeps,
   },
   appHooks,
 );

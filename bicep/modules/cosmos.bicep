@@ -37,11 +37,13 @@ param workspaceId string
 // Every container is partitioned on /pk (adapters/cosmos/cosmos-containers.ts DOCUMENT_PARTITION_KEY_PATH).
 // Containers whose documents carry expiresAtMs need defaultTtl -1 so the per-item ttl the adapter writes is honoured.
 var expiringContainers = [
+  'trust-replay'
   'edge-replay'
   'limits'
 ]
-// Receipts (the audit chains) and hook registrations never expire in the store: no TTL at all.
+// Receipts (the audit chains), hook registrations and trust projections / issuers never expire in the store: no TTL.
 var permanentContainers = [
+  'trust'
   'receipts'
   'hooks'
 ]

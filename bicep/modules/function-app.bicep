@@ -315,6 +315,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     KARS_COSMOS_ENDPOINT: cosmosEndpoint
     KARS_COSMOS_DATABASE: cosmosDatabaseName
     KARS_SERVICEBUS_NAMESPACE: serviceBusNamespace
+    // The trustApply Service Bus trigger's identity-based connection (functions/trust/apply-trust-trigger.ts).
+    KarsServiceBus__fullyQualifiedNamespace: serviceBusNamespace
+    KarsServiceBus__credential: 'managedidentity'
+    KarsServiceBus__clientId: identityClientId
     KARS_DURABLE_TASKHUB: durableTaskHub
     KARS_SECRETS_SOURCE: 'keyvault'
     KARS_KEYVAULT_URL: keyVaultUrl

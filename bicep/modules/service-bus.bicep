@@ -114,8 +114,49 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
   }
 }
 
+// Must equal TRUST_UPDATES_QUEUE in adapters/trust/trust-containers.ts. Session = subject DID (T4-E: one subject's
+// updates apply in order). Only the Function app sends (POST /api/trust/updates) and receives (its trustApply trigger).
+var trustQueueName = 'kars-trust-updates'
+
+resource trustQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
+  parent: namespace
+  name: trustQueueName
+  properties: {
+    requiresSession: true
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    maxDeliveryCount: 10
+    lockDuration: lockDuration
+    defaultMessageTimeToLive: messageTimeToLive
+    deadLetteringOnMessageExpiration: true
+    enablePartitioning: false
+  }
+}
+
+resource trustSenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for principalId in senderPrincipalIds: {
+  name: guid(trustQueue.id, principalId, serviceBusDataSender)
+  scope: trustQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataSender)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+// The senders are the Function app, which also runs the trust applier; routers get nothing on this queue.
+resource trustReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for principalId in senderPrincipalIds: {
+  name: guid(trustQueue.id, principalId, serviceBusDataReceiver)
+  scope: trustQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataReceiver)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}]
+
 output namespaceName string = namespace.name
 output namespaceId string = namespace.id
 // Fully qualified namespace without hard-coding the cloud's DNS suffix (serviceBusEndpoint is https://<fqdn>:443/).
 output fullyQualifiedNamespace string = split(replace(namespace.properties.serviceBusEndpoint, 'https://', ''), ':')[0]
 output edgeQueueName string = edgeQueue.name
+output trustQueueName string = trustQueue.name

@@ -13,13 +13,19 @@ import { DEFAULT_LOCAL_DEPLOYMENTS, startModelUpstream } from './model-upstream/
 import { startChildService, type ChildService } from './stack/child-service';
 import { portOf, readLocalSettings } from './stack/local-settings';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+import { TRUST_UPDATES_QUEUE } from '../../adapters/trust/trust-containers';
 import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../adapters/cosmos/cosmos-containers';
 import { redact } from '../../core/secrets/redacted';
 import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
 
-// Queues as bicep/ declares them: deliveries to sandboxes are ordered per sandbox (session = sandbox id).
-const LOCAL_QUEUES = [{ name: DEFAULT_EDGE_QUEUE, requiresSession: true }, { name: DEFAULT_MESH_QUEUE, requiresSession: true }];
+// Queues as bicep/ declares them: deliveries to sandboxes and mesh notifications are ordered per sandbox (session =
+// sandbox id), trust updates per subject DID (session = DID).
+const LOCAL_QUEUES = [
+  { name: DEFAULT_EDGE_QUEUE, requiresSession: true },
+  { name: DEFAULT_MESH_QUEUE, requiresSession: true },
+  { name: TRUST_UPDATES_QUEUE, requiresSession: true },
+];
 
 const root = resolve(__dirname, '..', '..', '..');
 const dist = join(root, 'dist', 'infra', 'local');

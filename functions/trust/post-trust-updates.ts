@@ -1,0 +1,28 @@
+// POST /api/trust/updates (operator route): a batch of signed trust updates, admitted whole or refused
+// whole (core/trust/admit-trust-batch.ts), then queued per subject DID for the applier. 202: queued, not yet applied.
+import type { HttpHandler } from '@azure/functions';
+import { admitTrustBatch } from '../../core/trust/admit-trust-batch';
+import { trustBatchSchema } from '../../core/trust/trust-update';
+import { readAdminJson } from '../hooks/read-admin-json';
+import { errorResponse, jsonResponse } from '../http/json-response';
+import type { TrustRouteDeps } from './trust-route-deps';
+import { trustErrorResponse } from './trust-error';
+
+export function postTrustUpdatesHandler(getDeps: () => Promise<TrustRouteDeps>): HttpHandler {
+  return async (req) => {
+    const input = await readAdminJson(req, trustBatchSchema);
+    if (!input.ok) return input.response;
+    const deps = await getDeps();
+    try {
+      const result = await admitTrustBatch(deps.admit, input.value, { _disable: deps._disable });
+      if (!result.ok) {
+        deps.logger.warn('trust.update_refused', { code: result.code, tenantId: input.value.updates[0]!.payload.tenantId });
+        return errorResponse(result.code, result.message);
+      }
+      deps.logger.info('trust.update_queued', { tenantId: result.tenantId, code: 'ACCEPTED' });
+      return jsonResponse(202, { accepted: result.accepted, subjects: result.subjects, receiptId: result.receiptId });
+    } catch (e) {
+      return trustErrorResponse(e, deps.logger, 'trust/updates');
+    }
+  };
+}

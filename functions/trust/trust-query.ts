@@ -1,0 +1,26 @@
+// Query parameters of the trust read routes, one zod schema each; errors name parameters, never values.
+import type { HttpRequest } from '@azure/functions';
+import { z } from 'zod';
+import { ENTITY_ID_RE } from '../../core/edge/edge-ids';
+import { issuePaths } from '../../core/webhook/parse-event';
+
+export const trustGraphQuerySchema = z.strictObject({
+  tenant: z.string().regex(ENTITY_ID_RE),
+  since: z.string().regex(/^\d{1,15}$/).transform(Number).optional(),
+});
+
+export const trustScoreQuerySchema = z.strictObject({
+  tenant: z.string().regex(ENTITY_ID_RE),
+  observer: z.string().regex(ENTITY_ID_RE),
+});
+
+export function parseQuery<S extends z.ZodType>(req: HttpRequest, schema: S): { ok: true; value: z.infer<S> } | { ok: false; message: string } {
+  const entries: Record<string, string> = {};
+  for (const [k, v] of req.query.entries()) {
+    // A repeated parameter is ambiguous: refuse it rather than pick one.
+    if (Object.hasOwn(entries, k)) return { ok: false, message: 'repeated query parameter' };
+    entries[k] = v;
+  }
+  const parsed = schema.safeParse(entries);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: `invalid query parameters: ${issuePaths(parsed.error).join(', ')}` };
+}
