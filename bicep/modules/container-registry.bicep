@@ -36,7 +36,7 @@ param untaggedRetentionDays int = 30
 
 var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' = {
   // 5..50 alphanumerics, globally unique: the login server is <name>.azurecr.io.
   name: take(replace('${namePrefix}acr${suffix}', '-', ''), 50)
   location: location
@@ -50,6 +50,8 @@ resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
     // Reached through its private endpoint only: the AKS nodes and the build agent pool sit in the VNet.
     publicNetworkAccess: 'Disabled'
     networkRuleBypassOptions: 'None'
+    // The shared ACR Tasks hosts get no way around the network rules either: builds use the in-VNet pool below.
+    networkRuleBypassAllowedForTasks: false
     networkRuleSet: {
       defaultAction: 'Deny'
     }

@@ -17,6 +17,7 @@ const MUTATIONS: ReadonlyArray<{ name: string; rule: string; edits: SourceEdit[]
   { name: 'anonymous pull left to the default', rule: 'REGISTRY_ANONYMOUS', edits: [{ file: ACR, from: '    anonymousPullEnabled: false\n', to: '' }] },
   { name: 'public network access on', rule: 'REGISTRY_PRIVATE', edits: [{ file: ACR, from: "publicNetworkAccess: 'Disabled'", to: "publicNetworkAccess: 'Enabled'" }] },
   { name: 'trusted services bypass', rule: 'REGISTRY_PRIVATE', edits: [{ file: ACR, from: "networkRuleBypassOptions: 'None'", to: "networkRuleBypassOptions: 'AzureServices'" }] },
+  { name: 'shared ACR Tasks hosts bypass the network rules', rule: 'REGISTRY_PRIVATE', edits: [{ file: ACR, from: 'networkRuleBypassAllowedForTasks: false', to: 'networkRuleBypassAllowedForTasks: true' }] },
   { name: 'Standard tier (no private endpoints)', rule: 'REGISTRY_PRIVATE', edits: [{ file: ACR, from: "name: 'Premium'", to: "name: 'Standard'" }] },
   { name: 'no private endpoint', rule: 'REGISTRY_PRIVATE', edits: [{ file: ACR, from: "groupId: 'registry'", to: "groupId: 'registry_data_westeurope'" }] },
   { name: 'endpoint in another DNS zone', rule: 'REGISTRY_PRIVATE', edits: [{ file: 'main.bicep', from: 'privateDnsZoneId: network.outputs.registryZoneId', to: 'privateDnsZoneId: network.outputs.blobZoneId' }] },

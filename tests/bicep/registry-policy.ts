@@ -29,6 +29,7 @@ export function checkRegistry(input: DeploymentPolicyInput, deployed: (file: Bic
     const pna = deployed(file, prop(r.body, 'properties.publicNetworkAccess', file));
     if (pna !== 'Disabled') v('REGISTRY_PRIVATE', file, `${r.symbol}: publicNetworkAccess must be Disabled as deployed, found ${String(typeof pna === 'string' ? pna : 'unresolved')}`);
     expectLit('REGISTRY_PRIVATE', file, r, 'properties.networkRuleBypassOptions', 'None');
+    expectLit('REGISTRY_PRIVATE', file, r, 'properties.networkRuleBypassAllowedForTasks', false);
 
     // A private endpoint for the 'registry' sub-resource of this registry, registered in the registry zone.
     const endpoints = file.modules.filter((m) => resolveModulePath(file, m) === 'bicep/modules/private-endpoint.bicep'

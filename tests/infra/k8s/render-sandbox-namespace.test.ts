@@ -115,6 +115,14 @@ describe('render-sandbox-main', () => {
     expect(r.stdout).toBe(renderSandboxManifests('kars-acme', { routerClientId: CLIENT_ID }));
   });
 
+  it('takes the router image kars deploy printed, and refuses one that is not by digest', () => {
+    const image = `karsacrx1y2z3.azurecr.io/kars/router@sha256:${'c'.repeat(64)}`;
+    const r = run(['kars-acme', '--router-image', image]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`image: ${image}`);
+    expect(run(['kars-acme', '--router-image', 'karsacrx1y2z3.azurecr.io/kars/router:latest']).code).toBe(2);
+  });
+
   it('exits 2 with usage on a bad namespace, a missing value or an unknown flag, without echoing the argument', () => {
     expect(run([]).code).toBe(2);
     expect(run(['kars-system']).code).toBe(2);
