@@ -467,8 +467,26 @@ module aks 'modules/aks.bicep' = if (deployAks) {
     sandboxPoolKata: aksSandboxPoolKata
     routerIdentityName: identities.outputs.routerIdentityName
     sandboxNamespaces: sandboxNamespaces
+    nodeSubnetId: network.outputs.aksNodesSubnetId
     workspaceId: monitoring.outputs.workspaceId
     operatorGroupObjectIds: aksOperatorGroupObjectIds
+  }
+}
+
+// The sandbox images' registry: private, no admin user or anonymous pull, AcrPull for the kubelet identity only; the
+// deploy builds the router image into it with ACR Tasks on the in-VNet agent pool (docs/deploy.md).
+module registry 'modules/container-registry.bicep' = if (deployAks) {
+  name: 'kars-registry'
+  params: {
+    location: location
+    namePrefix: prefix
+    suffix: suffix
+    tags: tags
+    kubeletPrincipalId: aks!.outputs.kubeletPrincipalId
+    privateEndpointsSubnetId: network.outputs.privateEndpointsSubnetId
+    privateDnsZoneId: network.outputs.registryZoneId
+    buildSubnetId: network.outputs.buildSubnetId
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -504,3 +522,9 @@ output routerPrincipalId string = identities.outputs.routerPrincipalId
 output routerClientId string = identities.outputs.routerClientId
 output aksClusterName string = deployAks ? aks!.outputs.clusterName : ''
 output aksOidcIssuerUrl string = deployAks ? aks!.outputs.oidcIssuerUrl : ''
+@description('The registry the deploy builds the router image into (az acr build --registry).')
+output registryName string = deployAks ? registry!.outputs.registryName : ''
+@description('Login server of the registry: the sandbox images are <registryLoginServer>/kars/<name>@<digest>.')
+output registryLoginServer string = deployAks ? registry!.outputs.loginServer : ''
+@description('ACR Tasks agent pool inside the VNet (az acr build --agent-pool).')
+output registryBuildAgentPool string = deployAks ? registry!.outputs.buildAgentPoolName : ''

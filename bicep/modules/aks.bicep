@@ -64,6 +64,9 @@ param sandboxNamespaces array
 @description('Service account of the router in each sandbox namespace (infra/k8s/sandbox/service-account.yaml).')
 param routerServiceAccountName string = 'kars-router'
 
+@description('Subnet of every node pool (network.bicep): inside the VNet whose private DNS zones resolve the registry and Service Bus to their private endpoints.')
+param nodeSubnetId string
+
 @description('Log Analytics workspace for Container insights, Defender and the control-plane logs.')
 param workspaceId string
 
@@ -96,8 +99,33 @@ param podSecurityExcludedNamespaces array = [
 
 // Built-in role and policy ids.
 var aksRbacClusterAdmin = 'b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b'
+var networkContributor = '4d97b98b-1d4f-4787-a291-c67834d212e7'
+// /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>
+var nodeSubnetParts = split(nodeSubnetId, '/')
 // "Kubernetes cluster pod security restricted standards for Linux-based workloads" (initiative).
 var restrictedPodSecurityInitiative = '42b8ef37-b724-4e24-bbc8-7a7708edfe00'
+
+// The control plane's identity, created before the cluster so it can hold Network Contributor on the node subnet (a
+// cluster in a subnet of its own VNet needs it, and a system-assigned identity would only exist after the cluster).
+resource controlPlaneIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${namePrefix}-id-aks'
+  location: location
+  tags: tags
+}
+
+resource nodeSubnet 'Microsoft.Network/virtualNetworks/subnets@2024-05-01' existing = {
+  name: '${nodeSubnetParts[8]}/${last(nodeSubnetParts)}'
+}
+
+resource controlPlaneNetwork 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(nodeSubnetId, controlPlaneIdentity.id, networkContributor)
+  scope: nodeSubnet
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', networkContributor)
+    principalId: controlPlaneIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
   name: '${namePrefix}-aks'
@@ -108,8 +136,14 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
     tier: 'Standard'
   }
   identity: {
-    type: 'SystemAssigned'
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${controlPlaneIdentity.id}': {}
+    }
   }
+  dependsOn: [
+    controlPlaneNetwork
+  ]
   properties: {
     kubernetesVersion: empty(kubernetesVersion) ? null : kubernetesVersion
     dnsPrefix: '${namePrefix}-aks'
@@ -184,6 +218,7 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
         vmSize: systemPoolVmSize
         count: systemPoolCount
         type: 'VirtualMachineScaleSets'
+        vnetSubnetID: nodeSubnetId
         availabilityZones: availabilityZones
         // Only critical add-ons here; sandboxes never share a node with system pods.
         nodeTaints: [
@@ -200,6 +235,7 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
         vmSize: platformPoolVmSize
         count: platformPoolCount
         type: 'VirtualMachineScaleSets'
+        vnetSubnetID: nodeSubnetId
         availabilityZones: availabilityZones
         nodeLabels: {
           'kars.azure.com/pool': 'platform'
@@ -215,6 +251,7 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2025-07-01' = {
         vmSize: sandboxPoolVmSize
         count: sandboxPoolCount
         type: 'VirtualMachineScaleSets'
+        vnetSubnetID: nodeSubnetId
         // Matched by nodeSelector/tolerations in infra/k8s/sandbox and the node DaemonSets (seccomp, egress guard).
         nodeLabels: {
           'kars.azure.com/pool': 'sandbox'
@@ -400,4 +437,4 @@ output clusterName string = cluster.name
 output clusterId string = cluster.id
 output oidcIssuerUrl string = cluster.properties.oidcIssuerProfile.issuerURL
 output kubeletPrincipalId string = cluster.properties.identityProfile.kubeletidentity.objectId
-output clusterPrincipalId string = cluster.identity.principalId
+output clusterPrincipalId string = controlPlaneIdentity.properties.principalId

@@ -1,6 +1,8 @@
 // The private data plane: one VNet with a subnet the Function app integrates with (all its outbound traffic goes
-// through it) and a subnet for the private endpoints of Cosmos DB, Service Bus, Key Vault and Storage, plus the private
-// DNS zones that make their public host names resolve to those endpoints inside the VNet. Zone names follow the cloud
+// through it), a subnet for the private endpoints of Cosmos DB, Service Bus, Key Vault, Storage and the container
+// registry, the AKS node subnet (so nodes pull images and routers reach Service Bus over those endpoints) and the ACR
+// Tasks build subnet, plus the private DNS zones that make the services' public host names resolve to the endpoints
+// inside the VNet. Zone names follow the cloud
 // (environment()), so the template works in sovereign clouds too.
 @description('Azure region.')
 param location string
@@ -20,6 +22,12 @@ param functionsSubnetPrefix string = '10.40.0.0/24'
 @description('Subnet for private endpoints.')
 param privateEndpointsSubnetPrefix string = '10.40.1.0/24'
 
+@description('Subnet of the ACR Tasks agent pool (image builds inside the VNet).')
+param buildSubnetPrefix string = '10.40.2.0/24'
+
+@description('Subnet of the AKS nodes (Azure CNI overlay: pods take addresses from the pod CIDR, not from here).')
+param aksNodesSubnetPrefix string = '10.40.16.0/20'
+
 // documents.azure.com / .us / .cn: the Cosmos DB zone has no environment() suffix of its own.
 var cloudName = environment().name
 var cosmosTld = cloudName == 'AzureUSGovernment' ? 'us' : (cloudName == 'AzureChinaCloud' ? 'cn' : 'com')
@@ -30,6 +38,7 @@ var zones = {
   blob: 'privatelink.blob.${environment().suffixes.storage}'
   queue: 'privatelink.queue.${environment().suffixes.storage}'
   table: 'privatelink.table.${environment().suffixes.storage}'
+  registry: 'privatelink${environment().suffixes.acrLoginServer}'
 }
 var zoneKeys = [
   'cosmos'
@@ -38,6 +47,7 @@ var zoneKeys = [
   'blob'
   'queue'
   'table'
+  'registry'
 ]
 
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
@@ -72,6 +82,18 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
           privateEndpointNetworkPolicies: 'Enabled'
         }
       }
+      {
+        name: 'acr-build'
+        properties: {
+          addressPrefix: buildSubnetPrefix
+        }
+      }
+      {
+        name: 'aks-nodes'
+        properties: {
+          addressPrefix: aksNodesSubnetPrefix
+        }
+      }
     ]
   }
 }
@@ -104,3 +126,6 @@ output keyVaultZoneId string = privateZones[2].id
 output blobZoneId string = privateZones[3].id
 output queueZoneId string = privateZones[4].id
 output tableZoneId string = privateZones[5].id
+output registryZoneId string = privateZones[6].id
+output buildSubnetId string = vnet.properties.subnets[2].id
+output aksNodesSubnetId string = vnet.properties.subnets[3].id

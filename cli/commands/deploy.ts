@@ -1,15 +1,18 @@
-// `kars deploy`: deploys bicep/main.bicep with the Azure CLI (prerequisites, what-if, then create), the same az calls
-// as bicep/deploy.sh. az runs from an argument array (no shell), and nothing secret is passed or printed: the template
-// takes no secret parameter and its outputs carry none.
+// `kars deploy`: deploys bicep/main.bicep with the Azure CLI (prerequisites, what-if, then create), then builds the
+// router image into the deployed registry with ACR Tasks (deploy-image.ts); the same az calls as bicep/deploy.sh. az
+// runs from an argument array (no shell), and nothing secret is passed or printed: the template takes no secret
+// parameter and its outputs carry none.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CliCommand, CliIo } from '../command';
 import { CliUsageError } from '../command';
+import { defaultImageTag, IMAGE_TAG, imageCommands, imageSourceProblem, routerImageRef } from './deploy-image';
 
 const USAGE = `usage: kars deploy --resource-group <name> --location <region> [--what-if] [--parameters <file.json> ...]
                    [--name <deployment>] [--template <main.bicep>] [--yes]
+                   [--skip-image] [--image-tag <tag>] [--source <dir>]
   --resource-group  target resource group (created when missing, unless --what-if)
   --location        Azure region of the resource group and of the regional resources (e.g. westeurope)
   --what-if         preview the changes (az deployment group what-if) and stop
@@ -19,9 +22,15 @@ const USAGE = `usage: kars deploy --resource-group <name> --location <region> [-
                     in it: the template takes none
   --name            deployment name (default kars)
   --template        Bicep template (default: bicep/main.bicep of this package)
-  runs              az account show; az group show|create; az deployment group what-if; az deployment group create
+  --skip-image      deploy only; do not build the router image
+  --image-tag       tag of the router image build (default: UTC yyyymmdd-HHMMSS); it is printed by digest
+  --source          build context holding sandbox-node/router/Dockerfile (default: this package)
+  runs              az account show; az group show|create; az deployment group what-if; az deployment group create;
+                    then az deployment group show (registry outputs); az acr build --agent-pool (ACR Tasks inside
+                    the VNet); az acr task list-runs (the image digest)
   needs             the Azure CLI (az, with its bundled Bicep) on PATH and az login; Owner or User Access
-                    Administrator on the resource group (the template creates role assignments and one custom role)
+                    Administrator on the resource group (the template creates role assignments and one custom role);
+                    for the image, Container Registry Tasks Contributor on the registry (docs/deploy.md)
   exit codes        0 deployed (or previewed), 1 az reported a failure, 2 usage or a missing prerequisite,
                     3 the what-if was not confirmed (nothing deployed)`;
 
@@ -39,6 +48,11 @@ export interface DeployPlan {
   whatIfOnly: boolean;
   /** Deploy after the what-if without asking. */
   assumeYes: boolean;
+  /** Build the router image after the deployment (false with --skip-image). */
+  buildImage: boolean;
+  imageTag: string;
+  /** Build context of the router image. */
+  source: string;
 }
 
 /** The az argument lists, in order, that a deployment runs (bicep/deploy.sh runs the same). */
@@ -71,6 +85,12 @@ export const deployCommand: CliCommand = {
     const plan = readPlan(args, io.cwd);
     const commands = deployCommands(plan);
     const az = (argv: string[], quiet = false) => runAz(argv, io, { quiet });
+    // Checked before anything is created: a deployment whose image cannot be built is stopped at the start.
+    const sourceProblem = plan.buildImage && !plan.whatIfOnly ? imageSourceProblem(plan.source) : undefined;
+    if (sourceProblem) {
+      io.err(`kars deploy: ${sourceProblem}`);
+      return 2;
+    }
 
     const account = await az(commands.account, true);
     if (account.missing) {
@@ -110,9 +130,45 @@ export const deployCommand: CliCommand = {
       io.err('kars deploy: deployment failed (az deployment group show / operation list name the failing resource)');
       return 1;
     }
-    return 0;
+    return plan.buildImage ? buildRouterImage(plan, io, az) : 0;
   },
 };
+
+type Az = (argv: string[], quiet?: boolean) => Promise<AzResult>;
+
+/** deploy-image.ts: registry from the outputs → az acr build on the in-VNet pool → the image by digest. */
+async function buildRouterImage(plan: DeployPlan, io: CliIo, az: Az): Promise<number> {
+  const image = { resourceGroup: plan.resourceGroup, deploymentName: plan.name, source: plan.source, tag: plan.imageTag };
+  const outputs = await az(imageCommands(image).outputs, true);
+  if (outputs.code !== 0) {
+    io.err('kars deploy: could not read the registry from the deployment outputs');
+    return 1;
+  }
+  const [registry = '', loginServer = '', pool = ''] = outputs.stdout.trim().split('\t');
+  if (registry === '') {
+    io.out('router image: no registry in this deployment (deployAks=false); not built');
+    return 0;
+  }
+  if (!/^[A-Za-z0-9]{5,50}$/.test(registry) || !/^[A-Za-z0-9-]{3,20}$/.test(pool)) {
+    io.err('kars deploy: the deployment outputs name no valid registry and agent pool');
+    return 1;
+  }
+  const commands = imageCommands(image, registry, pool);
+  io.out(`building ${registry}/kars/router:${plan.imageTag} with ACR Tasks (agent pool ${pool})`);
+  if ((await az(commands.build)).code !== 0) {
+    io.err(`kars deploy: router image build failed (az acr task list-runs --registry ${registry} shows the run)`);
+    return 1;
+  }
+  const digest = await az(commands.digest, true);
+  const ref = digest.code === 0 ? routerImageRef(loginServer, digest.stdout.trim()) : undefined;
+  if (!ref) {
+    io.err('kars deploy: the build finished but its digest could not be read (az acr task list-runs)');
+    return 1;
+  }
+  io.out(`router image: ${ref}`);
+  io.out(`sandbox manifests: node dist/infra/k8s/render-sandbox-main.js kars-<name> --router-image ${ref} --router-client-id <routerClientId> --tenant-id <tenant>`);
+  return 0;
+}
 
 function readPlan(args: readonly string[], cwd: string): DeployPlan {
   let parsed;
@@ -127,6 +183,9 @@ function readPlan(args: readonly string[], cwd: string): DeployPlan {
         name: { type: 'string', short: 'n' },
         template: { type: 'string' },
         yes: { type: 'boolean', short: 'y', default: false },
+        'skip-image': { type: 'boolean', default: false },
+        'image-tag': { type: 'string' },
+        source: { type: 'string' },
       },
       allowPositionals: false,
       strict: true,
@@ -157,7 +216,14 @@ function readPlan(args: readonly string[], cwd: string): DeployPlan {
       throw new CliUsageError(`--parameters: ${file} has no "parameters" object (ARM deployment parameters file)`);
     }
   }
-  return { resourceGroup, location, name, template, parameterFiles, whatIfOnly: v['what-if'] ?? false, assumeYes: v.yes ?? false };
+  const imageTag = v['image-tag'] ?? defaultImageTag(new Date());
+  if (!IMAGE_TAG.test(imageTag)) throw new CliUsageError('--image-tag: 1..128 letters, digits, _ . -, not starting with . or -');
+  const packageJson = findPackageFile('package.json');
+  const source = v.source !== undefined ? resolve(cwd, v.source) : packageJson ? dirname(packageJson) : cwd;
+  return {
+    resourceGroup, location, name, template, parameterFiles, whatIfOnly: v['what-if'] ?? false, assumeYes: v.yes ?? false,
+    buildImage: !(v['skip-image'] ?? false), imageTag, source,
+  };
 }
 
 function isFile(path: string): boolean {

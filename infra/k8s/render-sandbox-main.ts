@@ -1,10 +1,11 @@
-// `node dist/infra/k8s/render-sandbox-main.js <namespace> [--router-client-id <guid>] [--tenant-id <guid>]`: prints
-// one sandbox's manifests (T1-E, its own namespace) for `kubectl apply -f -`. Exit 0 printed, 2 usage error.
+// `node dist/infra/k8s/render-sandbox-main.js <namespace> [--router-client-id <guid>] [--tenant-id <guid>]
+// [--router-image <ref>]`: prints one sandbox's manifests (T1-E, its own namespace) for `kubectl apply -f -`, with the
+// router image `kars deploy` built. Exit 0 printed, 2 usage error.
 import { isKarsError } from '../../core/errors';
 import { renderSandboxManifests } from './render-sandbox-namespace';
 import type { RenderSandboxOptions } from './render-sandbox-namespace';
 
-const USAGE = 'usage: render-sandbox-main <kars-namespace> [--router-client-id <guid>] [--tenant-id <guid>]';
+const USAGE = 'usage: render-sandbox-main <kars-namespace> [--router-client-id <guid>] [--tenant-id <guid>] [--router-image <registry>.azurecr.io/kars/router@sha256:<digest>]';
 
 export interface CliOutput {
   stdout(text: string): void;
@@ -18,9 +19,10 @@ export function renderSandboxCli(argv: readonly string[], out: CliOutput): numbe
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     const value = argv[i + 1];
-    if ((arg === '--router-client-id' || arg === '--tenant-id') && value !== undefined) {
+    if ((arg === '--router-client-id' || arg === '--tenant-id' || arg === '--router-image') && value !== undefined) {
       if (arg === '--router-client-id') options.routerClientId = value;
-      else options.tenantId = value;
+      else if (arg === '--tenant-id') options.tenantId = value;
+      else options.routerImage = value;
       i += 1;
     } else if (!arg.startsWith('-') && namespace === undefined) {
       namespace = arg;

@@ -32,12 +32,18 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLIENT_ID_ANNOTATION = /^(\s*azure\.workload\.identity\/client-id: )"0{8}-0{4}-0{4}-0{4}-0{12}"/m;
 const CLIENT_ID_ENV = /(- name: AZURE_CLIENT_ID\n\s*value: )"0{8}-0{4}-0{4}-0{4}-0{12}"/;
 const TENANT_ID_ENV = /(- name: AZURE_TENANT_ID\n\s*value: )"0{8}-0{4}-0{4}-0{4}-0{12}"/;
+/** The router container's image line of deployment.yaml (the template's example reference). */
+const ROUTER_IMAGE_LINE = /^(\s*image: )kars\.azurecr\.io\/kars\/router:[\w.-]+[ \t]*$/m;
+/** What `kars deploy` prints: the deployed registry's router image, by digest only (a tag can be moved). */
+export const ROUTER_IMAGE_PATTERN = /^[a-z0-9]{5,50}\.azurecr\.(io|cn|us)\/kars\/router@sha256:[0-9a-f]{64}$/;
 
 export interface RenderSandboxOptions {
   /** Client id of the router identity (main.bicep output routerClientId): SA annotation and AZURE_CLIENT_ID. */
   routerClientId?: string;
   /** Entra tenant id (AZURE_TENANT_ID of the router). */
   tenantId?: string;
+  /** The router image built by `kars deploy` (`<registry>.azurecr.io/kars/router@sha256:…`). */
+  routerImage?: string;
   templateDir?: string;
 }
 
@@ -57,6 +63,9 @@ export function renderSandboxManifests(namespace: string, options: RenderSandbox
   for (const [name, value] of [['routerClientId', options.routerClientId], ['tenantId', options.tenantId]] as const) {
     if (value !== undefined && !GUID.test(value)) throw new KarsError('INPUT_INVALID', `${name} must be a GUID`);
   }
+  if (options.routerImage !== undefined && !ROUTER_IMAGE_PATTERN.test(options.routerImage)) {
+    throw new KarsError('INPUT_INVALID', 'routerImage must be <registry>.azurecr.io/kars/router@sha256:<digest>');
+  }
   const dir = options.templateDir ?? SANDBOX_TEMPLATE_DIR;
   const docs = SANDBOX_TEMPLATE_FILES.map((file) => {
     let text = readFileSync(join(dir, file), 'utf8');
@@ -66,6 +75,10 @@ export function renderSandboxManifests(namespace: string, options: RenderSandbox
       text = text.replace(CLIENT_ID_ANNOTATION, `$1"${options.routerClientId}"`).replace(CLIENT_ID_ENV, `$1"${options.routerClientId}"`);
     }
     if (options.tenantId) text = text.replace(TENANT_ID_ENV, `$1"${options.tenantId}"`);
+    if (options.routerImage && file === 'deployment.yaml') {
+      if (!ROUTER_IMAGE_LINE.test(text)) throw new KarsError('CONFIG_INVALID', `${file}: router image line not found`);
+      text = text.replace(ROUTER_IMAGE_LINE, `$1${options.routerImage}`);
+    }
     // A template whose shape changed would otherwise leave an object in the example namespace, shared by everyone.
     if (namespace !== SANDBOX_TEMPLATE_NAMESPACE && text.includes(SANDBOX_TEMPLATE_NAMESPACE)) throw new KarsError('CONFIG_INVALID', `${file}: template namespace left after rendering`);
     if (options.routerClientId && (CLIENT_ID_ANNOTATION.test(text) || CLIENT_ID_ENV.test(text))) {

@@ -5,6 +5,7 @@ import { entries, evaluate, literal, moduleInstance, paramScope, prop, UNKNOWN }
 import type { BicepFile, ResourceDecl, SyntaxNode } from './bicep-model';
 import { collectObjects, describe, resolveModulePath, roleAssignmentsIn } from './bicep-policy';
 import type { PolicyContext } from './bicep-policy';
+import { checkRegistry } from './registry-policy';
 
 export interface DeploymentPolicyInput {
   files: ReadonlyMap<string, BicepFile>;
@@ -36,7 +37,7 @@ const PRIVATE_ENDPOINTS: ReadonlyArray<readonly [groupId: string, service: RegEx
 /** Resource types that must send their logs to the workspace. */
 const DIAGNOSED_TYPES = [
   'Microsoft.Web/sites', 'Microsoft.DocumentDB/databaseAccounts', 'Microsoft.ServiceBus/namespaces', 'Microsoft.KeyVault/vaults',
-  'Microsoft.ContainerService/managedClusters', 'Microsoft.Cdn/profiles',
+  'Microsoft.ContainerService/managedClusters', 'Microsoft.Cdn/profiles', 'Microsoft.ContainerRegistry/registries',
 ];
 const STORAGE_SERVICES = ['Microsoft.Storage/storageAccounts/blobServices', 'Microsoft.Storage/storageAccounts/queueServices', 'Microsoft.Storage/storageAccounts/tableServices'];
 
@@ -214,6 +215,9 @@ export function checkDeployment(input: DeploymentPolicyInput): void {
     for (const w of ['aksManagedAutoUpgradeSchedule', 'aksManagedNodeOSUpgradeSchedule']) if (!windows.has(w)) v('AKS_MAINTENANCE', file, `no maintenance window ${w}: upgrades could start at any hour`);
   }
   if (mainFile?.modules.some((m) => resolveModulePath(mainFile, m) === 'bicep/modules/aks.bicep')) wiring('AKS_OPERATORS', 'modules/aks.bicep', 'operatorGroupObjectIds', /^aksOperatorGroupObjectIds$/);
+
+  // --- the sandbox images' registry (registry-policy.ts) ----------------------------------------------------------
+  checkRegistry(input, deployed);
 
   // --- watch and keep ---------------------------------------------------------------------------------------------
   const diagnostics = resources('Microsoft.Insights/diagnosticSettings');

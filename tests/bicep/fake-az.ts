@@ -38,6 +38,13 @@ if (cmd.startsWith('account show')) {
   }
 } else if (cmd.startsWith('deployment group what-if')) {
   process.stdout.write('Resource and property changes are indicated with these symbols:\\n  + Create\\n\\nResource changes: 42 to create.\\n');
+} else if (cmd.startsWith('deployment group show')) {
+  // The registry outputs of main.bicep (registryName, registryLoginServer, registryBuildAgentPool), as tsv.
+  process.stdout.write(process.env.FAKE_AZ_NO_REGISTRY ? '\\t\\t\\n' : 'karsacrx1y2z3\\tkarsacrx1y2z3.azurecr.io\\tkars-build\\n');
+} else if (cmd.startsWith('acr build')) {
+  process.stdout.write('Queued a build with ID: ca1\\nStep 1/20 : FROM node:20-bookworm-slim\\nRun ID: ca1 was successful\\n');
+} else if (cmd.startsWith('acr task list-runs')) {
+  process.stdout.write(process.env.FAKE_AZ_NO_DIGEST ? '\\n' : 'sha256:' + 'c'.repeat(64) + '\\n');
 } else if (cmd.startsWith('deployment group create')) {
   process.stdout.write(JSON.stringify({ hooksBaseUrl: { type: 'String', value: 'https://kars-hooks.example.azurefd.net/api/hooks' } }, null, 2) + '\\n');
 }

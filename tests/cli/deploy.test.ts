@@ -1,7 +1,8 @@
 // `kars deploy` and bicep/deploy.sh against a fake `az` on PATH that records its argv: prerequisites first, what-if
-// before create, identical az calls from both, arguments passed without a shell, and no secret ever printed.
+// before create, then the router image built by ACR Tasks in the deployed registry, identical az calls from both,
+// arguments passed without a shell, and no secret ever printed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,13 @@ const fake = createFakeAz();
 const work = mkdtempSync(join(tmpdir(), 'kars-deploy-'));
 const paramsFile = join(work, 'kars.parameters.json');
 writeFileSync(paramsFile, JSON.stringify({ parameters: { namePrefix: { value: 'karsx' } } }));
+// A build context whose Dockerfile has its base images pinned (the committed one carries the placeholder digest).
+const pinnedSource = join(work, 'src');
+mkdirSync(join(pinnedSource, 'sandbox-node', 'router'), { recursive: true });
+writeFileSync(join(pinnedSource, 'package.json'), '{"name":"kars-functions"}');
+writeFileSync(join(pinnedSource, 'sandbox-node', 'router', 'Dockerfile'), readFileSync(join(REPO, 'sandbox-node', 'router', 'Dockerfile'), 'utf8').replaceAll('0'.repeat(64), 'ab'.repeat(32)));
+/** Tests of the deployment itself skip the image step unless they pass --source (the image tests below). */
+const withImageChoice = (args: string[]): string[] => (args.includes('--source') || args.includes('--help') ? args : [...args, '--skip-image']);
 
 afterAll(() => {
   fake.dispose();
@@ -28,18 +36,18 @@ beforeEach(() => fake.reset());
 async function cli(args: string[], extraEnv: Record<string, string> = {}, confirm?: (question: string) => Promise<boolean>) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(['deploy', ...args], {
+  const code = await runCli(['deploy', ...withImageChoice(args)], {
     out: (l) => out.push(l), err: (l) => err.push(l), env: fake.env({ ...CANARY, ...extraEnv }), cwd: work, ...(confirm ? { confirm } : {}),
   });
   return { code, out: out.join('\n'), err: err.join('\n'), calls: fake.calls() };
 }
 
 function script(args: string[], extraEnv: Record<string, string> = {}) {
-  const r = spawnSync('/bin/bash', [SCRIPT, ...args], { cwd: work, env: fake.env({ ...CANARY, ...extraEnv }), encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('/bin/bash', [SCRIPT, ...withImageChoice(args)], { cwd: work, env: fake.env({ ...CANARY, ...extraEnv }), encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, out: r.stdout, err: r.stderr, calls: fake.calls() };
 }
 
-const verbs = (calls: string[][]): string[] => calls.map((c) => c.slice(0, c[0] === 'deployment' ? 3 : 2).join(' '));
+const verbs = (calls: string[][]): string[] => calls.map((c) => c.slice(0, c[0] === 'deployment' || c[1] === 'task' ? 3 : 2).join(' '));
 
 function expectNoCanary(run: { out: string; err: string; calls: string[][] }): void {
   const everything = [run.out, run.err, JSON.stringify(run.calls)].join('\n');
@@ -122,7 +130,7 @@ describe('kars deploy', () => {
     const err: string[] = [];
     const empty = mkdtempSync(join(tmpdir(), 'kars-no-az-'));
     try {
-      const code = await runCli(['deploy', '-g', 'rg-kars', '-l', 'westeurope'], { out: (l) => out.push(l), err: (l) => err.push(l), env: { PATH: empty }, cwd: work });
+      const code = await runCli(['deploy', '-g', 'rg-kars', '-l', 'westeurope', '--skip-image'], { out: (l) => out.push(l), err: (l) => err.push(l), env: { PATH: empty }, cwd: work });
       expect(code).toBe(2);
       expect(err.join('\n')).toMatch(/not on PATH/);
     } finally {
@@ -191,7 +199,7 @@ describe('bicep/deploy.sh', () => {
     expect(verbs(run.calls)).toEqual(['account show', 'group show', 'deployment group what-if']);
     fake.reset();
     // Input piped in is not a terminal: it cannot confirm either.
-    const piped = spawnSync('/bin/bash', [SCRIPT, '-g', 'rg-kars', '-l', 'westeurope'], { cwd: work, env: fake.env(), input: 'y\n', encoding: 'utf8' });
+    const piped = spawnSync('/bin/bash', [SCRIPT, '-g', 'rg-kars', '-l', 'westeurope', '--skip-image'], { cwd: work, env: fake.env(), input: 'y\n', encoding: 'utf8' });
     expect(piped.status).toBe(3);
     expect(verbs(fake.calls())).not.toContain('deployment group create');
   });
@@ -224,11 +232,95 @@ describe('bicep/deploy.sh', () => {
   it('says so when az is not installed', () => {
     const empty = mkdtempSync(join(tmpdir(), 'kars-no-az-'));
     try {
-      const r = spawnSync('/bin/bash', [SCRIPT, '-g', 'rg-kars', '-l', 'westeurope'], { cwd: work, env: { PATH: empty }, encoding: 'utf8' });
+      const r = spawnSync('/bin/bash', [SCRIPT, '-g', 'rg-kars', '-l', 'westeurope', '--skip-image'], { cwd: work, env: { PATH: empty }, encoding: 'utf8' });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/not on PATH/);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe('router image step (kars deploy and bicep/deploy.sh)', () => {
+  const DIGEST = `sha256:${'c'.repeat(64)}`;
+  const image = ['--source', pinnedSource, '--image-tag', 't20261208-1'];
+
+  it('after the deployment, builds with ACR Tasks on the registry\'s in-VNet pool and prints the image by digest', async () => {
+    const run = await cli(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image]);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(verbs(run.calls)).toEqual(['account show', 'group show', 'deployment group what-if', 'deployment group create',
+      'deployment group show', 'acr build', 'acr task list-runs']);
+    expect(run.calls[4]!.slice(0, 7)).toEqual(['deployment', 'group', 'show', '--resource-group', 'rg-kars', '--name', 'kars']);
+    expect(run.calls[5]).toEqual(['acr', 'build', '--registry', 'karsacrx1y2z3', '--resource-group', 'rg-kars', '--agent-pool', 'kars-build',
+      '--image', 'kars/router:t20261208-1', '--file', 'sandbox-node/router/Dockerfile', '--platform', 'linux/amd64', pinnedSource]);
+    expect(run.calls[6]).toEqual(expect.arrayContaining(['--registry', 'karsacrx1y2z3', '--run-status', 'Succeeded']));
+    expect(run.calls[6]!.join(' ')).toContain("tag=='t20261208-1'");
+    expect(run.out).toContain(`router image: karsacrx1y2z3.azurecr.io/kars/router@${DIGEST}`);
+    expect(run.out).toContain(`--router-image karsacrx1y2z3.azurecr.io/kars/router@${DIGEST}`);
+    expectNoCanary(run);
+  });
+
+  it('deploy.sh runs exactly the same image calls', async () => {
+    const viaScript = script(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image]);
+    expect(viaScript.code, viaScript.err).toBe(0);
+    expect(viaScript.out).toContain(`router image: karsacrx1y2z3.azurecr.io/kars/router@${DIGEST}`);
+    fake.reset();
+    const viaCli = await cli(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image]);
+    expect(viaScript.calls).toEqual(viaCli.calls);
+    expectNoCanary(viaScript);
+  });
+
+  it('refuses to start while the Dockerfile carries the placeholder digest (nothing created), but a preview runs', async () => {
+    const unpinned = ['-g', 'rg-kars', '-l', 'westeurope', '--yes', '--source', REPO];
+    const viaCli = await cli(unpinned);
+    expect(viaCli.code).toBe(2);
+    expect(viaCli.err).toMatch(/placeholder base image digest/);
+    expect(viaCli.calls).toEqual([]);
+    const viaScript = script(unpinned);
+    expect(viaScript.code).toBe(2);
+    expect(viaScript.err).toMatch(/placeholder base image digest/);
+    expect(viaScript.calls).toEqual([]);
+    const preview = await cli(['-g', 'rg-kars', '-l', 'westeurope', '--what-if', '--source', REPO]);
+    expect(preview.code).toBe(0);
+    expect(verbs(preview.calls)).not.toContain('acr build');
+  });
+
+  it('builds nothing when the deployment has no registry (deployAks=false)', async () => {
+    for (const run of [await cli(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image], { FAKE_AZ_NO_REGISTRY: '1' }),
+      (fake.reset(), script(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image], { FAKE_AZ_NO_REGISTRY: '1' }))]) {
+      expect(run.code).toBe(0);
+      expect(run.out).toMatch(/no registry in this deployment/);
+      expect(verbs(run.calls)).not.toContain('acr build');
+      fake.reset();
+    }
+  });
+
+  it('a failed build exits 1 without reading a digest; a missing digest exits 1', async () => {
+    const failed = await cli(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image], { FAKE_AZ_FAIL: 'acr build' });
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/router image build failed/);
+    expect(verbs(failed.calls)).not.toContain('acr task list-runs');
+    fake.reset();
+    const scriptFailed = script(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image], { FAKE_AZ_FAIL: 'acr build' });
+    expect(scriptFailed.code).toBe(1);
+    fake.reset();
+    for (const run of [await cli(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image], { FAKE_AZ_NO_DIGEST: '1' }),
+      (fake.reset(), script(['-g', 'rg-kars', '-l', 'westeurope', '--yes', ...image], { FAKE_AZ_NO_DIGEST: '1' }))]) {
+      expect(run.code).toBe(1);
+      expect(run.err).toMatch(/digest could not be read/);
+      expect(run.out).not.toMatch(/router image: /);
+      fake.reset();
+    }
+  });
+
+  it('refuses a bad image tag before running az', async () => {
+    const bad = ['-g', 'rg-kars', '-l', 'westeurope', '--yes', '--source', pinnedSource, '--image-tag', 'x;rm -rf /'];
+    const viaCli = await cli(bad);
+    expect(viaCli.code).toBe(2);
+    expect(viaCli.calls).toEqual([]);
+    const viaScript = script(bad);
+    expect(viaScript.code).toBe(2);
+    expect(viaScript.calls).toEqual([]);
   });
 });

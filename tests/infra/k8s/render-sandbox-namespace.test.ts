@@ -74,6 +74,18 @@ describe('renderSandboxManifests', () => {
     expect(codeOf(() => renderSandboxManifests(ns))).toBe('INPUT_INVALID');
   });
 
+  it('sets the router image kars deploy built (by digest), and only the router\'s', () => {
+    const image = `karsacrx1y2z3.azurecr.io/kars/router@sha256:${'c'.repeat(64)}`;
+    const rendered = parseManifests(renderSandboxManifests('kars-acme', { routerImage: image }));
+    const containers = rendered.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers as Obj[];
+    expect(containers.find((c) => c.name === 'router')!.image).toBe(image);
+    expect(containers.find((c) => c.name === 'agent')!.image).toBe('kars.azurecr.io/kars/agent:0.1.0');
+    for (const bad of [`karsacrx1y2z3.azurecr.io/kars/router:latest`, `evil.example/kars/router@sha256:${'c'.repeat(64)}`,
+      `karsacrx1y2z3.azurecr.io/kars/agent@sha256:${'c'.repeat(64)}`, `${image}\n        command: [sh]`]) {
+      expect(codeOf(() => renderSandboxManifests('kars-acme', { routerImage: bad })), bad).toBe('INPUT_INVALID');
+    }
+  });
+
   it('refuses ids that are not GUIDs (they are written into YAML)', () => {
     expect(codeOf(() => renderSandboxManifests('kars-acme', { routerClientId: 'x"\nkind: ClusterRoleBinding' }))).toBe('INPUT_INVALID');
     expect(codeOf(() => renderSandboxManifests('kars-acme', { tenantId: 'tenant' }))).toBe('INPUT_INVALID');
@@ -101,6 +113,14 @@ describe('render-sandbox-main', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(renderSandboxManifests('kars-acme', { routerClientId: CLIENT_ID }));
+  });
+
+  it('takes the router image kars deploy printed, and refuses one that is not by digest', () => {
+    const image = `karsacrx1y2z3.azurecr.io/kars/router@sha256:${'c'.repeat(64)}`;
+    const r = run(['kars-acme', '--router-image', image]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`image: ${image}`);
+    expect(run(['kars-acme', '--router-image', 'karsacrx1y2z3.azurecr.io/kars/router:latest']).code).toBe(2);
   });
 
   it('exits 2 with usage on a bad namespace, a missing value or an unknown flag, without echoing the argument', () => {
