@@ -2,7 +2,7 @@
 // router has one). It attributes the call (sandbox, agent, operation, model or tool host, trace id, status, usage)
 // and links it to the trace; it never holds content (prompts, completions, tunnelled bytes) or credentials.
 import { sha256Hex } from '../edge/sha256-hex';
-import type { ReceiptInput } from '../ports/receipt-sink.port';
+import type { RequestReceipt } from '../ports/receipt-sink.port';
 
 export const MODEL_CALL_RECEIPT_KIND = 'router.model';
 export const TOOL_CALL_RECEIPT_KIND = 'router.tool';
@@ -27,7 +27,7 @@ export interface CallRecord {
 }
 
 /** The hash covers every subject field in a fixed order, so a verifier can recompute it. */
-export function callReceipt(r: CallRecord): ReceiptInput {
+export function callReceipt(r: CallRecord): RequestReceipt {
   const subject: Record<string, string | null> = {
     sandboxId: r.sandboxId, agentId: r.agentId, operation: r.operation, target: r.target, traceId: r.traceId,
     spanId: r.spanId, inputTokens: r.inputTokens === undefined ? null : String(r.inputTokens),

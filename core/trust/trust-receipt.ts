@@ -3,7 +3,7 @@
 // holds signatures or private material, only key hints and nonces.
 import { canonicalJson } from '../audit/canonical-json';
 import { sha256Hex } from '../edge/sha256-hex';
-import type { ReceiptInput, ReceiptSink } from '../ports/receipt-sink.port';
+import type { RequestReceipt, ReceiptSink } from '../ports/receipt-sink.port';
 
 export type TrustReceiptKind = 'trust.update' | 'trust.apply';
 
@@ -11,7 +11,7 @@ export interface TrustReceiptFacts {
   readonly kind: TrustReceiptKind;
   readonly tenantId: string | null;
   readonly atMs: number;
-  readonly outcome: ReceiptInput['outcome'];
+  readonly outcome: RequestReceipt['outcome'];
   readonly status: number;
   readonly code?: string;
   readonly subject: Readonly<Record<string, string | null>>;

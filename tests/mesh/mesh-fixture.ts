@@ -105,9 +105,11 @@ export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture
     async meshReceipts() {
       const out: Record<string, unknown>[] = [];
       for (const chain of await receiptStore.listChains()) {
-        for await (const record of receiptStore.listReceipts(chain)) {
-          const body = record.body as { kind?: string; outcome: string; data: Record<string, unknown> };
-          if (body.kind === 'mesh.envelope') out.push({ outcome: body.outcome, ...body.data });
+        for await (const record of receiptStore.listEntries(chain)) {
+          type Leaf = { kind?: string; outcome: string; data: Record<string, unknown> };
+          for (const leaf of (record.body['receipts'] as string[]).map((r) => JSON.parse(r) as Leaf)) {
+            if (leaf.kind === 'mesh.envelope') out.push({ outcome: leaf.outcome, ...leaf.data });
+          }
         }
       }
       return out;

@@ -8,7 +8,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitBreakerSet, TOOL_BREAKER_DEFAULTS } from '../../core/limits/circuit-breaker-set';
 import { silentLogger } from '../../core/ports/logger.port';
-import type { ReceiptInput, ReceiptSink } from '../../core/ports/receipt-sink.port';
+import type { RequestReceipt, ReceiptSink } from '../../core/ports/receipt-sink.port';
 import { parseEgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import type { RouterMitigation } from '../../core/router/router-mitigations';
 import { startIdentityServer, type IdentityServer } from '../../infra/local/identity/identity-server';
@@ -37,7 +37,7 @@ afterAll(async () => {
 async function scenario(disable: RouterMitigation[]) {
   const exporter = new InMemorySpanExporter();
   const telemetry = createRouterTelemetry({ sandboxId: 'sbx-r', processors: [new SimpleSpanProcessor(exporter)] });
-  const receipts: ReceiptInput[] = [];
+  const receipts: RequestReceipt[] = [];
   const sink: ReceiptSink = { append: async (r) => { receipts.push(r); return r.requestHash; } };
   const connect = createConnectHandler(
     { resolver: new ScriptedResolver({ 'tool.example.com': [['52.20.0.9']] }), audit: new MemoryEgressAudit(), breakers: new CircuitBreakerSet({ nowMs: () => Date.now() }, TOOL_BREAKER_DEFAULTS), clock: { nowMs: () => Date.now() }, logger: silentLogger, dial: natDialer(new Map([['52.20.0.9:443', tool.port]])) },

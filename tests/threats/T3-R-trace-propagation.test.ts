@@ -6,7 +6,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReceiptInput, ReceiptSink } from '../../core/ports/receipt-sink.port';
+import type { RequestReceipt, ReceiptSink } from '../../core/ports/receipt-sink.port';
 import type { RouterMitigation } from '../../core/router/router-mitigations';
 import { startIdentityServer, type IdentityServer } from '../../infra/local/identity/identity-server';
 import { createRouterTelemetry } from '../../sandbox-node/router/router-telemetry';
@@ -30,7 +30,7 @@ afterAll(async () => {
 async function callOnce(disable: RouterMitigation[], traceparent?: string) {
   const exporter = new InMemorySpanExporter();
   const telemetry = createRouterTelemetry({ sandboxId: 'test-sandbox', processors: [new SimpleSpanProcessor(exporter)] });
-  const receipts: ReceiptInput[] = [];
+  const receipts: RequestReceipt[] = [];
   const sink: ReceiptSink = { append: async (r) => { receipts.push(r); return r.requestHash; } };
   const s = await startRouterStack({ identity, upstreamUrl: upstream.url, tracer: telemetry.tracer, receipts: sink, _disable: disable });
   try {
