@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createDocumentHookRegistry } from '../../adapters/edge/document-hook-registry';
 import { createDocumentReplayGuard } from '../../adapters/edge/document-replay-guard';
 import { createLocalEdgeLimiter } from '../../adapters/edge/local-edge-limiter';
-import { createJsonLogger } from '../../adapters/logging/json-logger';
+import { captureLogs } from '../support/log-sink';
 import { MemoryDocumentStore } from '../../adapters/memory/memory-document-store';
 import { createMemoryEdgeQueue } from '../../adapters/memory/memory-edge-queue';
 import { createMemoryReceiptSink } from '../../adapters/memory/memory-edge-receipts';
@@ -44,7 +44,8 @@ const emptyOrchestrations: OrchestrationClient = {
 
 export async function startAppRouteStack(options: AppRouteStackOptions): Promise<AppRouteStack> {
   const logs: string[] = [];
-  const logger = createJsonLogger({ write: (line) => logs.push(line), component: 'app-route-stack' });
+  const sink = captureLogs({ into: logs, component: 'app-route-stack', ...(options.pipelineOptions?._disable ? { disabled: options.pipelineOptions._disable } : {}) });
+  const logger = sink.logger;
   const store = new MemoryDocumentStore({ clock: systemClock });
   const secrets = createMemorySecretSource();
   const hooks = createAppHooks();

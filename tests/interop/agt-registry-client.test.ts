@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers, type CosmosContainerSpec } from '../../adapters/cosmos/cosmos-containers';
 import { CosmosDocumentStore } from '../../adapters/cosmos/cosmos-document-store';
-import { createJsonLogger } from '../../adapters/logging/json-logger';
+import { captureLogs } from '../support/log-sink';
 import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
 import { createOidcRouterAuthenticator } from '../../adapters/mesh/oidc-router-authenticator';
 import { createServiceBusBus } from '../../adapters/service-bus/create-service-bus-bus';
@@ -52,7 +52,7 @@ beforeAll(async () => {
   const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
   const documents = async (spec: CosmosContainerSpec) => new CosmosDocumentStore((await ensureCosmosContainers(client, 'kars', [spec])).get(spec.id)!);
   bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
-  const logger = createJsonLogger({ write: () => undefined, component: 'mesh-interop' });
+  const logger = captureLogs({ component: 'mesh-interop' }).logger;
   const settings = loadMeshSettings({ KARS_MESH_OIDC_ISSUER: identity.serviceAccountIssuer, KARS_MESH_OIDC_JWKS_URL: `${identity.serviceAccountIssuer}/openid/v1/jwks` });
   const deps = await buildMeshRouteDeps({
     documents, bus, logger, maxInstances: 1,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCosmosClient } from '../../../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers } from '../../../adapters/cosmos/cosmos-containers';
 import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
-import { createJsonLogger } from '../../../adapters/logging/json-logger';
+import { captureLogs } from '../../support/log-sink';
 import { createMemoryReceiptSink } from '../../../adapters/memory/memory-edge-receipts';
 import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
 import { TRUST_CONTAINER, TRUST_REPLAY_CONTAINER, TRUST_UPDATES_QUEUE } from '../../../adapters/trust/trust-containers';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   disposeCosmos = () => client.dispose();
   const containers = await ensureCosmosContainers(client, 'trust-flow', [TRUST_CONTAINER, TRUST_REPLAY_CONTAINER]);
   bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, operationTimeoutMs: 10_000 });
-  const logger = createJsonLogger({ component: 'trust-flow-test', write: () => undefined });
+  const logger = captureLogs({ component: 'trust-flow-test' }).logger;
   const deps = buildTrustDeps({
     trustDocuments: new CosmosDocumentStore(containers.get(TRUST_CONTAINER.id)!),
     replayDocuments: new CosmosDocumentStore(containers.get(TRUST_REPLAY_CONTAINER.id)!),
