@@ -47,7 +47,6 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
       const [appender, limiter] = await Promise.all([s.receipts(), s.edgeLimiter()]);
       return buildHookRouteDeps(
         {
-          mode: s.config.mode,
           documents: s.documents,
           secrets: s.secrets,
           bus: s.bus,
@@ -56,6 +55,7 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
           logger: s.logger,
           // The pre-auth budgets are per deployment; the shared limiter is sized with the same count.
           maxInstances: s.config.limits.maxInstances,
+          ...(s.prepareHookRegistry ? { prepareHookRegistry: s.prepareHookRegistry } : {}),
         },
         loadEdgeSettings(process.env, s.config.mode),
       );

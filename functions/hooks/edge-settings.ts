@@ -41,7 +41,7 @@ export interface EdgeSettings {
   readonly preAuthGlobal: TokenBucketConfig;
   readonly queue: string;
   readonly hookCacheTtlMs: number;
-  /** Seed the DEV-ONLY demo hooks (local mode only; refused in azure mode). */
+  /** Seed the DEV-ONLY demo hooks: read by the local host (infra/local/host/main.ts) only; refused in azure mode. */
   readonly demoHooks: boolean;
 }
 

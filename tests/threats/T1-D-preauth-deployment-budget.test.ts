@@ -51,7 +51,7 @@ async function deployment(maxInstances: number | undefined): Promise<Deployment>
   let hookId = '';
   for (let i = 0; i < INSTANCES; i += 1) {
     const deps = await buildHookRouteDeps({
-      mode: 'local', documents: async () => store, secrets, bus: createMemoryBus(), receipts, clock, logger: silent,
+      documents: async () => store, secrets, bus: createMemoryBus(), receipts, clock, logger: silent,
       // Far above the few signed deliveries: this file is about the refusals.
       limiter: createLocalEdgeLimiter({ clock, agent: perSecond(1000, 1000), tenantBudget: { requestRate: perSecond(1000, 1000) } }),
       ...(maxInstances !== undefined ? { maxInstances } : {}),

@@ -18,7 +18,6 @@ const silent: Logger = { info: () => undefined, warn: () => undefined, error: ()
 function services(maxInstances?: number): HookServices {
   const store = new MemoryDocumentStore();
   return {
-    mode: 'local',
     documents: async () => store,
     secrets: createMemorySecretSource(),
     bus: createMemoryBus(),

@@ -124,7 +124,6 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
       // The composition helper the Function app uses, over this stack's stores.
       const deps = await buildHookRouteDeps({
-        mode: 'local',
         documents: async (spec) => (spec.id === HOOKS_CONTAINER.id ? hookStore : replayStore),
         secrets,
         bus,
