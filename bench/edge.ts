@@ -535,7 +535,7 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
   const ceiling = await startNullServer();
   const bare = await startBareServer();
   const edge = await startPipelineServer(createEdgePipeline(deps));
-  const host = await startLocalHost({ routes: createHookRoutes(deps), keys: { functionKey: 'bench-fk', masterKey: 'bench-mk' }, logger: silentLogger, port: 0 });
+  const host = await startLocalHost({ routes: createHookRoutes(deps).routes, keys: { functionKey: 'bench-fk', masterKey: 'bench-mk' }, logger: silentLogger, port: 0 });
   const path = '/api/hooks/standard/hk-bench-1';
   const urlOf = (server: Server): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   try {

@@ -5,7 +5,7 @@ import type { RouteDef } from './route-def';
 import type { OrchestrationClient } from '../core/ports/orchestration-client.port';
 import { healthRoute } from './health';
 import { createRolloutRoutes } from './rollouts/rollout-routes';
-import { createLazyHookRoutesWithShutdown, type HookRouteDeps } from './hooks/hook-routes';
+import { createLazyHookRoutes, type HookRouteDeps } from './hooks/hook-routes';
 import { buildHookRouteDeps } from './hooks/build-hook-route-deps';
 import { loadEdgeSettings } from './hooks/edge-settings';
 import { appHooks, type AppHooks } from './app-hooks';
@@ -31,7 +31,7 @@ export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
  * guarded (functions/http/guard-routes.ts): no credential in a query string, operator routes for the operator role.
  */
 export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard: RouteGuardOptions = productionGuard()): RouteDef[] {
-  const hookRoutes = createLazyHookRoutesWithShutdown(() => sources.hookDeps());
+  const hookRoutes = createLazyHookRoutes(() => sources.hookDeps());
   hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
   return guardRoutes([healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) })], guard);
 }

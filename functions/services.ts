@@ -35,6 +35,7 @@ import { createSecretCheckpointSigner } from '../core/audit/checkpoint-signer';
 import { systemClock } from '../core/ports/clock.port';
 import type { EdgeLimiter } from '../core/ports/edge-limiter.port';
 import { createSharedEdgeLimiter } from '../adapters/edge-limiter/shared-edge-limiter';
+import { memoizePromise, memoizePromiseByKey } from '../core/async/memoize-promise';
 import { loadConfig, type Config } from './config';
 import { LIMITS_CONTAINER, sharedEdgeLimiterOptions } from './edge-limiter-options';
 
@@ -106,21 +107,15 @@ export async function buildServices(config: Config, options: BuildServicesOption
       ? { endpoint: config.cosmos.endpoint, key: redact(config.cosmos.key) }
       : { endpoint: config.cosmos.endpoint, credential: credential.credential },
   );
-  const containers = new Map<string, Promise<DocumentStore>>();
-  const documents = (spec: CosmosContainerSpec): Promise<DocumentStore> => {
-    let store = containers.get(spec.id);
-    if (!store) {
-      store = ensureCosmosContainers(cosmos, config.cosmos.database, [spec]).then((m) => new CosmosDocumentStore(m.get(spec.id)!));
-      // A failed bootstrap (Cosmos down) must not poison later calls.
-      store.catch(() => containers.delete(spec.id));
-      containers.set(spec.id, store);
-    }
-    return store;
-  };
+  // Each build is kept once it succeeds and retried after a failure (Cosmos down at start-up must not poison later calls).
+  const documents = memoizePromiseByKey(
+    (spec: CosmosContainerSpec): Promise<DocumentStore> =>
+      ensureCosmosContainers(cosmos, config.cosmos.database, [spec]).then((m) => new CosmosDocumentStore(m.get(spec.id)!)),
+    (spec) => spec.id,
+  );
 
-  let appender: Promise<ReceiptAppender> | undefined;
-  const receipts = (): Promise<ReceiptAppender> => {
-    appender ??= ensureCosmosContainers(cosmos, config.cosmos.database, [RECEIPTS_CONTAINER]).then(
+  const receipts = memoizePromise(() =>
+    ensureCosmosContainers(cosmos, config.cosmos.database, [RECEIPTS_CONTAINER]).then(
       (m) =>
         new ReceiptAppender(createCosmosReceiptStore(m.get(RECEIPTS_CONTAINER.id)!), {
           clock: systemClock,
@@ -129,21 +124,12 @@ export async function buildServices(config: Config, options: BuildServicesOption
           checkpointEvery: config.audit.checkpointEvery,
           logger,
         }),
-    );
-    appender.catch(() => {
-      appender = undefined;
-    });
-    return appender;
-  };
+    ),
+  );
 
-  let limiter: Promise<EdgeLimiter> | undefined;
-  const edgeLimiter = (): Promise<EdgeLimiter> => {
-    limiter ??= documents(LIMITS_CONTAINER).then((store) => createSharedEdgeLimiter(store, sharedEdgeLimiterOptions(config.limits, logger)));
-    limiter.catch(() => {
-      limiter = undefined;
-    });
-    return limiter;
-  };
+  const edgeLimiter = memoizePromise(() =>
+    documents(LIMITS_CONTAINER).then((store) => createSharedEdgeLimiter(store, sharedEdgeLimiterOptions(config.limits, logger))),
+  );
 
   const storageTarget = config.storage.connectionString
     ? redact(config.storage.connectionString)
@@ -201,15 +187,17 @@ export async function buildServices(config: Config, options: BuildServicesOption
   };
 }
 
-let pending: Promise<Services> | undefined;
+let current = memoizePromise(() => buildServices(loadConfig(process.env)));
 
-/** Lazily builds the process-wide services from process.env (the Functions host's app settings). */
+/**
+ * Lazily builds the process-wide services from process.env (the Functions host's app settings). A failed build (a bad
+ * setting, a dependency down) is not kept: the next call builds again.
+ */
 export function getServices(): Promise<Services> {
-  pending ??= buildServices(loadConfig(process.env));
-  return pending;
+  return current();
 }
 
 /** For the local host and tests: install services built elsewhere. */
 export function _setServices(services: Services): void {
-  pending = Promise.resolve(services);
+  current = memoizePromise(async () => services);
 }

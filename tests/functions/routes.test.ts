@@ -2,7 +2,7 @@
 // pipeline that exists (a shutdown before the first webhook builds nothing and touches no dependency).
 import { describe, expect, it } from 'vitest';
 import { createAppHooks } from '../../functions/app-hooks';
-import { createLazyHookRoutesWithShutdown } from '../../functions/hooks/hook-routes';
+import { createLazyHookRoutes } from '../../functions/hooks/hook-routes';
 import { buildAppRoutes, EDGE_SUMMARY_FLUSH_HOOK, routes } from '../../functions/routes';
 
 describe('buildAppRoutes', () => {
@@ -20,10 +20,10 @@ describe('buildAppRoutes', () => {
   });
 });
 
-describe('createLazyHookRoutesWithShutdown', () => {
+describe('createLazyHookRoutes', () => {
   it('flushes nothing before the pipeline exists, and a failed build does not poison the next request', async () => {
     let attempts = 0;
-    const lazy = createLazyHookRoutesWithShutdown(async () => { attempts += 1; throw new Error('cosmos down'); });
+    const lazy = createLazyHookRoutes(async () => { attempts += 1; throw new Error('cosmos down'); });
     await expect(lazy.flushRefusalSummaries()).resolves.toBeUndefined();
     expect(attempts).toBe(0);
     const receive = lazy.routes.find((r) => r.name === 'hooksReceive')!;

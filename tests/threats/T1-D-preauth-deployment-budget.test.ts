@@ -18,7 +18,7 @@ import { perSecond } from '../../core/limits/token-bucket';
 import type { Logger } from '../../core/ports/logger.port';
 import { buildHookRouteDeps } from '../../functions/hooks/build-hook-route-deps';
 import { loadEdgeSettings } from '../../functions/hooks/edge-settings';
-import { createHookRoutesWithPipeline } from '../../functions/hooks/hook-routes';
+import { createHookRoutes } from '../../functions/hooks/hook-routes';
 import { edgeRequest, registerHook, SECRETS, settableClock, signStandard, type SettableClock } from '../core/edge/edge-fixture';
 
 const INSTANCES = 3;
@@ -57,7 +57,7 @@ async function deployment(maxInstances: number | undefined): Promise<Deployment>
       ...(maxInstances !== undefined ? { maxInstances } : {}),
     }, settings);
     if (i === 0) hookId = (await registerHook(deps, 'standard')).hookId;
-    instances.push(createHookRoutesWithPipeline(deps).pipeline);
+    instances.push(createHookRoutes(deps).pipeline);
   }
   return { instances, receipts, clock, hookId };
 }

@@ -133,7 +133,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
         logger,
       }, loadEdgeSettings({}, 'local'));
       registry = deps.registry;
-      const routes = createHookRoutes({ ...deps, pipelineOptions: { ...deps.pipelineOptions, ...pipelineOptions } });
+      const { routes } = createHookRoutes({ ...deps, pipelineOptions: { ...deps.pipelineOptions, ...pipelineOptions } });
       host = await startLocalHost({ routes, keys: { functionKey, masterKey }, logger, port: 0 });
     };
     const stopApp = async (): Promise<void> => {

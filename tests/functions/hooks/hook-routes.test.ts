@@ -28,7 +28,7 @@ async function createHook(body: Record<string, unknown>): Promise<{ hookId: stri
 
 describe('hook route table', () => {
   it('declares the webhook route anonymous and the management routes admin, none under the reserved admin prefix', () => {
-    const routes = createHookRoutes({} as never);
+    const { routes } = createHookRoutes({} as never);
     expect(routes.map((r) => [r.name, r.methods.join(','), r.route, r.authLevel])).toEqual([
       ['hooksReceive', 'POST', 'hooks/{channel}/{hookId}', 'anonymous'],
       ['hooksCreate', 'POST', 'manage/hooks', 'admin'],
@@ -40,7 +40,7 @@ describe('hook route table', () => {
       expect(r.name.toLowerCase().startsWith('admin')).toBe(false);
       expect(r.route.toLowerCase().startsWith('admin')).toBe(false);
     }
-    expect(createLazyHookRoutes(async () => { throw new Error('not built'); }).map((r) => r.route)).toEqual(routes.map((r) => r.route));
+    expect(createLazyHookRoutes(async () => { throw new Error('not built'); }).routes.map((r) => r.route)).toEqual(routes.map((r) => r.route));
   });
 });
 
