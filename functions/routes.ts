@@ -13,6 +13,7 @@ import { createChainReceiptSink } from '../core/audit/chain-receipt-sink';
 import { getServices } from './services';
 import { guardRoutes, type RouteGuardOptions } from './http/guard-routes';
 import { operatorAuthenticatorFromEnv } from './http/operator-auth';
+import type { Logger } from '../core/ports/logger.port';
 import { createJsonLogger } from '../adapters/logging/json-logger';
 
 export interface AppRouteSources {
@@ -20,6 +21,8 @@ export interface AppRouteSources {
   hookDeps(): Promise<HookRouteDeps>;
   /** The Durable client of the rollout routes. */
   rolloutClient(context: InvocationContext): OrchestrationClient | Promise<OrchestrationClient>;
+  /** Where routes log a refused or failed request (codes only). */
+  logger?: Logger;
 }
 
 /** Terminate-hook name of the edge's pending pre-auth summaries. */
@@ -33,7 +36,7 @@ export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
 export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard: RouteGuardOptions = productionGuard()): RouteDef[] {
   const hookRoutes = createLazyHookRoutes(() => sources.hookDeps());
   hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
-  return guardRoutes([healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) })], guard);
+  return guardRoutes([healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context), logger: sources.logger })], guard);
 }
 
 function productionGuard(): RouteGuardOptions {
@@ -61,6 +64,7 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
       );
     },
     rolloutClient: async (context) => (await getServices()).orchestrationClient(context),
+    logger: createJsonLogger({ component: 'functions' }),
   },
   appHooks,
 );

@@ -7,5 +7,5 @@ export function checkContentType(ctx: EdgeContext): EdgeRejection | undefined {
   if (ctx.options.disabled.has('content-type') || ctx.channel === undefined) return undefined;
   const verdict = checkChannelContentType(ctx.channel, ctx.request.header('content-type'));
   if (verdict.ok) return undefined;
-  return { code: 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED', message: 'content type not accepted for this channel' };
+  return { code: 'HTTP_CONTENT_TYPE_UNSUPPORTED', message: 'content type not accepted for this channel' };
 }

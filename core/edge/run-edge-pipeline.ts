@@ -225,7 +225,7 @@ function throttlePreAuth(ctx: EdgeContext, runtime: PipelineRuntime, rejection: 
     message: 'too many refused requests, retry later',
     retryAfterMs: verdict.retryAfterMs,
     reason: rejection.code,
-    ...(rejection.code === 'WEBHOOK_BODY_TOO_LARGE' ? { closeConnection: true } : {}),
+    ...(rejection.code === 'HTTP_BODY_TOO_LARGE' ? { closeConnection: true } : {}),
   };
 }
 

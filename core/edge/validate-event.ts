@@ -19,7 +19,7 @@ export function validateEvent(ctx: EdgeContext): EdgeRejection | undefined {
     return undefined;
   }
   const json = ctx.options.disabled.has('proto-poisoning') ? parseWithoutPoisonCheck(body) : parseJsonBody(body);
-  if (!json.ok) return { code: 'INPUT_INVALID', message: `invalid payload at: ${json.paths.join(', ')}` };
+  if (!json.ok) return { code: 'HTTP_BODY_MALFORMED', message: 'request body is not valid JSON' };
   const parsed = parseEvent(channel, channel === 'github' ? verified.eventType : undefined, json.value);
   if (!parsed.ok) {
     return parsed.code === 'WEBHOOK_EVENT_UNSUPPORTED'
@@ -53,6 +53,6 @@ function parseWithoutPoisonCheck(body: Uint8Array): ReturnType<typeof parseJsonB
   try {
     return { ok: true, value: JSON.parse(strictDecoder.decode(body)) as unknown };
   } catch {
-    return { ok: false, code: 'INPUT_INVALID', paths: ['(root)'] };
+    return { ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] };
   }
 }

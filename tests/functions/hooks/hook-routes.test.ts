@@ -151,9 +151,9 @@ describe('webhook route over HTTP', () => {
     const total = 32 * 1024 * 1024;
     const result = await streamUpload(`${stack.url}/api/hooks/standard/${hook.hookId}`, total, false);
     expect(result.status).toBe(413);
-    expect(JSON.parse(result.body)).toMatchObject({ code: 'WEBHOOK_BODY_TOO_LARGE' });
+    expect(JSON.parse(result.body)).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE' });
     expect(result.written).toBeLessThan(total);
-    expect((await stack.readReceipts()).find((x) => x.code === 'WEBHOOK_BODY_TOO_LARGE')).toMatchObject({ outcome: 'rejected', code: 'WEBHOOK_BODY_TOO_LARGE', subject: { bodyDigest: null } });
+    expect((await stack.readReceipts()).find((x) => x.code === 'HTTP_BODY_TOO_LARGE')).toMatchObject({ outcome: 'rejected', code: 'HTTP_BODY_TOO_LARGE', subject: { bodyDigest: null } });
   });
 
   it('answers 413 to a declared oversize body without reading it, and 415 without reading; the host stays up', async () => {
