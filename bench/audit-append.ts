@@ -1,7 +1,8 @@
 // Benchmark: receipt append throughput with 1 chain vs 4 chains (ARCHITECTURE §6: appends must not serialize on one
 // global lock), several appender instances racing like Function instances, against the local Cosmos server through
 // the real SDK. Anchor, measured in the same run: plain SDK creates of receipt-sized documents (no chain logic).
-import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { sha256Hex } from '../core/crypto/sha256-hex';
 import { createCosmosClient } from '../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers, RECEIPTS_CONTAINER } from '../adapters/cosmos/cosmos-containers';
 import { createCosmosReceiptStore } from '../adapters/cosmos/cosmos-receipt-store';
@@ -122,7 +123,7 @@ export async function benchAuditAppend(options?: AuditAppendBenchOptions): Promi
       for (const spread of [false, true]) {
         const s = await runScenario('memory+rtt', withRoundTrip(createMemoryReceiptStore().receipts, rttMs), chains, settings, (appender, n) => (
           createChainReceiptSink(appender, { spreadOverChains: spread }).append({
-            kind: 'edge.webhook', partition: 'tenant-busy', atMs: n, requestHash: createHash('sha256').update(String(n)).digest('hex'),
+            kind: 'edge.webhook', partition: 'tenant-busy', atMs: n, requestHash: sha256Hex(String(n)),
             outcome: 'accepted', status: 202, subject: { hookId: 'hk-busy', deliveryId: `d-${n}` },
           })
         ));

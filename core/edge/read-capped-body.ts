@@ -1,7 +1,7 @@
 // Edge step "size cap" (T1-T, T1-D): the webhook body through the shared capped reader (core/http/read-capped.ts),
 // then its digest for the receipt.
 import { readCapped } from '../http/read-capped';
-import { sha256Hex } from './sha256-hex';
+import { sha256Hex } from '../crypto/sha256-hex';
 import type { EdgeContext, EdgeRejection } from './edge-types';
 
 export async function readCappedBody(ctx: EdgeContext): Promise<EdgeRejection | undefined> {
