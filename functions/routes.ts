@@ -3,7 +3,7 @@
 import type { InvocationContext } from '@azure/functions';
 import type { RouteDef } from './route-def';
 import type { OrchestrationClient } from '../core/ports/orchestration-client.port';
-import { healthRoute } from './health';
+import { healthHandler, type HealthDeps } from './health';
 import { createRolloutRoutes } from './rollouts/rollout-routes';
 import { createLazyHookRoutes, type HookRouteDeps } from './hooks/hook-routes';
 import { buildHookRouteDeps } from './hooks/build-hook-route-deps';
@@ -17,6 +17,8 @@ import type { Logger } from '../core/ports/logger.port';
 import { createJsonLogger } from '../adapters/logging/json-logger';
 
 export interface AppRouteSources {
+  /** The health route's probes. */
+  health: HealthDeps['probes'];
   /** The hook routes' dependencies, built on the first webhook request. */
   hookDeps(): Promise<HookRouteDeps>;
   /** The Durable client of the rollout routes. */
@@ -36,7 +38,8 @@ export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
 export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard: RouteGuardOptions = productionGuard()): RouteDef[] {
   const hookRoutes = createLazyHookRoutes(() => sources.hookDeps());
   hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
-  return guardRoutes([healthRoute, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context), logger: sources.logger })], guard);
+  const health: RouteDef = { name: 'health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: healthHandler({ probes: sources.health }) };
+  return guardRoutes([health, ...hookRoutes.routes, ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context), logger: sources.logger })], guard);
 }
 
 function productionGuard(): RouteGuardOptions {
@@ -45,6 +48,10 @@ function productionGuard(): RouteGuardOptions {
 
 export const routes: readonly RouteDef[] = buildAppRoutes(
   {
+    async health() {
+      const s = await getServices();
+      return { probes: s.healthProbes, timeoutMs: s.config.healthTimeoutMs };
+    },
     async hookDeps() {
       const s = await getServices();
       const [appender, limiter] = await Promise.all([s.receipts(), s.edgeLimiter()]);

@@ -5,7 +5,6 @@ import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/fu
 import { describe, expect, it } from 'vitest';
 import { createAppHooks } from '../../functions/app-hooks';
 import { buildAppRoutes } from '../../functions/routes';
-import { _setServices, type Services } from '../../functions/services';
 import { httpStatusOf, KarsError, type KarsErrorCode } from '../../core/errors';
 import { silentLogger } from '../../core/ports/logger.port';
 import type { HookRouteDeps } from '../../functions/hooks/hook-routes';
@@ -62,12 +61,9 @@ async function bodyText(res: HttpResponseInit): Promise<string> {
 
 describe('no route returns an internal error message', () => {
   it.each(CASES)('dependencies throwing %s', async (_label, fail, status) => {
-    _setServices({
-      config: { healthTimeoutMs: 500 },
-      healthProbes: [{ name: 'cosmos', check: async () => fail() }],
-    } as unknown as Services);
-    const routes = buildAppRoutes({ hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), logger: silentLogger }, createAppHooks());
-    const abortRoutes = buildAppRoutes({ hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), logger: silentLogger }, createAppHooks());
+    const health = async () => ({ probes: [{ name: 'cosmos', check: async () => fail() }], timeoutMs: 500 });
+    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), logger: silentLogger }, createAppHooks());
+    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), logger: silentLogger }, createAppHooks());
     expect(routes.map((r) => r.name).sort()).toEqual(Object.keys(REQUESTS).sort());
     const seen: Array<[string, number]> = [];
     for (const route of [...routes, abortRoutes.find((r) => r.name === 'rolloutAbort')!]) {

@@ -11,7 +11,7 @@ describe('buildAppRoutes', () => {
     const names: string[] = [];
     const tracking = { ...hooks, onTerminate: (name: string, handler: () => Promise<void> | void) => { names.push(name); return hooks.onTerminate(name, handler); } };
     let built = 0;
-    const table = buildAppRoutes({ hookDeps: async () => { built += 1; throw new Error('not built in this test'); }, rolloutClient: () => { throw new Error('unused'); } }, tracking);
+    const table = buildAppRoutes({ health: async () => ({ probes: [], timeoutMs: 1000 }), hookDeps: async () => { built += 1; throw new Error('not built in this test'); }, rolloutClient: () => { throw new Error('unused'); } }, tracking);
     expect(table.map((r) => [r.name, r.route])).toEqual(routes.map((r) => [r.name, r.route]));
     expect(names).toEqual([EDGE_SUMMARY_FLUSH_HOOK]);
     // Shutdown before any webhook: nothing to flush, no dependency is built.
