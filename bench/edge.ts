@@ -86,7 +86,7 @@ export interface EdgeBenchResult {
   writes: { replayClaims: number; receiptChain: number; registry: number };
   /** Queue sends per accepted webhook (a broker, not a store; reported apart). */
   queueSendsPerAccepted: number;
-  /** Steady 40 rps through the pipeline with the shared (Azure) limiter over the store, seed limits, one instance. */
+  /** Steady 40 rps through the pipeline with the shared (Azure) limiter over the store, T1-D limits, one instance. */
   withSharedLimiter: { storeWritesPerAccepted: number; limiterWritesPerAccepted: number; accepted: number };
   errors: number;
 }
@@ -336,7 +336,7 @@ async function load(url: string, durationMs: number, concurrency: number, counte
 
 /**
  * Store writes per accepted webhook when the limiter is the shared one (as in Azure): `n` requests at a steady 40 rps
- * (below the seed's 50 rps per agent) on a simulated clock, straight into the pipeline.
+ * (below T1-D's 50 rps per agent) on a simulated clock, straight into the pipeline.
  */
 async function writesWithSharedLimiter(n: number): Promise<EdgeBenchResult['withSharedLimiter']> {
   let t = Date.now();
@@ -592,7 +592,7 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
     log(`edge: same pipeline behind the local Functions host ${result.hostPerSec.toFixed(0)} req/s (ratio ${(result.hostPerSec / result.barePerSec).toFixed(2)}; HttpRequest/web-stream emulation, informative)`);
     log(`edge: store writes per accepted webhook ${result.storeWritesPerAccepted.toFixed(2)} (goal <= 3): replay claim ${writes.replayClaims.toFixed(2)}, receipt chain ${writes.receiptChain.toFixed(2)}, registry ${writes.registry.toFixed(2)}; plus ${result.queueSendsPerAccepted.toFixed(2)} queue send`);
     const shared = result.withSharedLimiter;
-    log(`edge: with the shared limiter (Azure; 1 instance, steady 40 rps, seed limits) ${shared.storeWritesPerAccepted.toFixed(2)} store writes per accepted webhook (limiter ${shared.limiterWritesPerAccepted.toFixed(2)}; ${shared.accepted} accepted)`);
+    log(`edge: with the shared limiter (Azure; 1 instance, steady 40 rps, T1-D limits) ${shared.storeWritesPerAccepted.toFixed(2)} store writes per accepted webhook (limiter ${shared.limiterWritesPerAccepted.toFixed(2)}; ${shared.accepted} accepted)`);
     if (result.errors > 0) log(`edge: ${result.errors} requests were not answered 202`);
     return result;
   } finally {

@@ -32,7 +32,7 @@ const settingsSchema = z.object({
   // Identity: the scope the health probe asks a token for (proves the credential path end to end).
   KARS_IDENTITY_HEALTH_SCOPE: z.string().min(1).default('https://vault.azure.net/.default'),
   KARS_HEALTH_TIMEOUT_MS: intSetting(2000),
-  // Edge and router limits (seed defaults), shared by every instance through the document store.
+  // Edge and router limits (T1-D: 500 rps global, 50 rps per agent), shared by every instance through the document store.
   KARS_LIMIT_GLOBAL_RPS: intSetting(500),
   KARS_LIMIT_GLOBAL_BURST: intSetting(1000),
   KARS_LIMIT_AGENT_RPS: intSetting(50),

@@ -1,4 +1,4 @@
-// Step 4 (T1-S): the hook's registration supplies the channel and the active secrets; the channel's verifier checks the
+// Edge step "signature" (T1-S): the hook's registration supplies the channel and the active secrets; the channel's verifier checks the
 // signature and timestamp over the raw bytes. Every failure, an unknown hook id included, becomes one generic 401;
 // the precise code goes to the receipt only.
 import { sha256Hex } from '../crypto/sha256-hex';
@@ -52,7 +52,7 @@ export async function authenticateWebhook(ctx: EdgeContext): Promise<EdgeRejecti
     return { code: 'WEBHOOK_SECRET_INVALID', message: GENERIC_AUTH_MESSAGE };
   }
   const toleranceSec = ctx.options.disabled.has('timestamp') ? NO_TIMESTAMP_CHECK_SEC : ctx.options.toleranceSec;
-  // The body digest of step 2 is reused (GitHub's replay key is that digest): one SHA-256 pass over the body.
+  // The body digest of the "body" step is reused (GitHub's replay key is that digest): one SHA-256 pass over the body.
   const input = { body, header: ctx.request.header, secrets: hook.secrets, nowMs: ctx.nowMs, bodySha256Hex: ctx.bodyDigest };
   const result = verifyWebhook(channel, input, { toleranceSec });
   if (!result.ok) return { code: result.code, message: GENERIC_AUTH_MESSAGE };

@@ -155,7 +155,7 @@ export function createPreAuthGuard(options: ResolvedPreAuthOptions): PreAuthGuar
         tally = { tenantId: key === OTHER_HOOKS_KEY ? undefined : tenantId, count: 0, codes: new Map() };
         window.set(key, tally);
       }
-      // A hook id's tenant is known once a request reached the registry lookup (step 4); earlier refusals lack it.
+      // A hook id's tenant is known once a request reached the registry lookup (the "signature" step); earlier refusals lack it.
       if (key !== OTHER_HOOKS_KEY) tally.tenantId ??= tenantId;
       tally.count += 1;
       tally.codes.set(code, (tally.codes.get(code) ?? 0) + 1);

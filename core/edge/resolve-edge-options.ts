@@ -1,4 +1,4 @@
-// Edge options with the seed's defaults; a bad value is a programming or configuration bug and throws at start-up.
+// Edge options with their defaults (edge-types.ts: T1-T body cap, webhook tolerance); a bad value is a programming or configuration bug and throws at start-up.
 import { DEFAULT_TOLERANCE_SEC, WEBHOOK_CHANNELS, type WebhookChannel } from '../webhook/types';
 import { aintIn } from '../crypto/assert';
 import { resolvePreAuthOptions } from './preauth-guard';

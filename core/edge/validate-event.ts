@@ -1,5 +1,6 @@
-// Step 6 (T1-T): the verified bytes are parsed as strict JSON and checked against the zod schema of the channel and
-// event type; a failure is 400 naming the failing field paths (schema positions only, never sender text).
+// Edge step "schema" (T1-T): the verified bytes are parsed as strict JSON and checked against the zod schema of the channel and
+// event type; a failure is 400: HTTP_BODY_MALFORMED for bytes that are not strict JSON, INPUT_INVALID naming the failing
+// field paths (schema positions only, never sender text).
 import type { WebhookEvent } from '../webhook/parse-event';
 import { parseEvent } from '../webhook/parse-event';
 import { parseJsonBody } from '../webhook/parse-json-body';

@@ -1,5 +1,6 @@
-// Edge settings parsed once at start-up (seed defaults: 256 KiB bodies, ±300 s; pre-auth budgets per deployment). A
-// bad setting fails fast naming the key, never the value. No setting can switch a mitigation off: `_disable` is not reachable from here.
+// Edge settings parsed once at start-up (defaults from core/edge/edge-types.ts: 256 KiB bodies, ±300 s; pre-auth
+// budgets per deployment). A bad setting fails fast naming the key, never the value. No setting can switch a
+// mitigation off: `_disable` is not reachable from here.
 import { z } from 'zod';
 import { KarsError } from '../../core/errors';
 import { intSetting } from '../int-setting';
