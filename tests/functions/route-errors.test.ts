@@ -62,8 +62,10 @@ async function bodyText(res: HttpResponseInit): Promise<string> {
 describe('no route returns an internal error message', () => {
   it.each(CASES)('dependencies throwing %s', async (_label, fail, status) => {
     const health = async () => ({ probes: [{ name: 'cosmos', check: async () => fail() }], timeoutMs: 500 });
-    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), logger: silentLogger }, createAppHooks());
-    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), logger: silentLogger }, createAppHooks());
+    // Local mode's guard (no Entra settings: the host's key check only), so each request reaches its throwing dependency.
+    const guard = { operatorAuthenticator: () => undefined, logger: silentLogger };
+    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), logger: silentLogger }, createAppHooks(), guard);
+    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), logger: silentLogger }, createAppHooks(), guard);
     expect(routes.map((r) => r.name).sort()).toEqual(Object.keys(REQUESTS).sort());
     const seen: Array<[string, number]> = [];
     for (const route of [...routes, abortRoutes.find((r) => r.name === 'rolloutAbort')!]) {

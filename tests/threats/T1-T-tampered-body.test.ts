@@ -90,11 +90,11 @@ describe('T1-T prototype poisoning in an open schema position: only the poisonin
     })()`, { json }) as boolean;
   }
 
-  it.each(poisoned)('%s: ON 400 INPUT_INVALID with the schema on; nothing delivered', async (_name, raw) => {
+  it.each(poisoned)('%s: ON 400 HTTP_BODY_MALFORMED (the strict parser, before the schema); nothing delivered', async (_name, raw) => {
     const f = createEdgeFixture();
     const hook = await registerHook(f, 'standard');
     const out = await f.pipeline.handle(edgeRequest({ channel: 'standard', hookId: hook.hookId, body: raw, headers: signStandard(SECRETS.standard, 'msg_p', nowSec(f.clock), raw) }));
-    expect(out).toMatchObject({ status: 400, code: 'INPUT_INVALID' });
+    expect(out).toMatchObject({ status: 400, code: 'HTTP_BODY_MALFORMED' });
     expect(f.queue.deliveries).toHaveLength(0);
   });
 
@@ -227,10 +227,10 @@ describe('T1-T size cap over HTTP (real host, Cosmos, Service Bus)', () => {
     return { ...r, sentWhenAnswered: sentWhenAnswered!, total: bytes.length, delivered: await stack.drain(sandboxId) };
   }
 
-  it('chunked, no Content-Length, 300 KiB: ON 413 WEBHOOK_BODY_TOO_LARGE and nothing delivered; OFF delivered', async () => {
+  it('chunked, no Content-Length, 300 KiB: ON 413 HTTP_BODY_TOO_LARGE and nothing delivered; OFF delivered', async () => {
     const r = await chunked(on, 'sandbox-chunked-on', 300 * 1024, 0);
     expect(r.status).toBe(413);
-    expect(r.json).toMatchObject({ code: 'WEBHOOK_BODY_TOO_LARGE' });
+    expect(r.json).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE' });
     expect(r.delivered).toEqual([]);
     const o = await chunked(off, 'sandbox-chunked-off', 300 * 1024, 0);
     expect(o.status).toBe(202);
