@@ -104,7 +104,7 @@ export interface EdgeBenchResult {
    * during the pipeline's slices.
    */
   serverCpu: { ceilingUs: number; bareUs: number; pipelineUs: number; pipelineGcUs: number; bareGcUs: number };
-  /** Steady 40 rps through the pipeline with the shared (Azure) limiter over the store, seed limits, one instance. */
+  /** Steady 40 rps through the pipeline with the shared (Azure) limiter over the store, T1-D limits, one instance. */
   withSharedLimiter: { storeWritesPerAccepted: number; limiterWritesPerAccepted: number; accepted: number };
   errors: number;
 }
@@ -354,7 +354,7 @@ async function load(url: string, durationMs: number, concurrency: number, counte
 
 /**
  * Store writes per accepted webhook when the limiter is the shared one (as in Azure): `n` requests at a steady 40 rps
- * (below the seed's 50 rps per agent) on a simulated clock, straight into the pipeline.
+ * (below T1-D's 50 rps per agent) on a simulated clock, straight into the pipeline.
  */
 async function writesWithSharedLimiter(n: number): Promise<EdgeBenchResult['withSharedLimiter']> {
   let t = Date.now();
@@ -630,7 +630,7 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
   const ceiling = await startNullServer();
   const bare = await startBareServer();
   const edge = await startPipelineServer(createEdgePipeline(deps));
-  const host = await startLocalHost({ routes: createHookRoutes(deps), keys: { functionKey: 'bench-fk', masterKey: 'bench-mk' }, logger: silentLogger, port: 0 });
+  const host = await startLocalHost({ routes: createHookRoutes(deps).routes, keys: { functionKey: 'bench-fk', masterKey: 'bench-mk' }, logger: silentLogger, port: 0 });
   const path = '/api/hooks/standard/hk-bench-1';
   const urlOf = (server: Server): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   try {
@@ -719,7 +719,7 @@ export async function runEdgeBench(options: EdgeBenchOptions = {}): Promise<Edge
         `| beside one entry per receipt: ${off.storeWritesPerAccepted.toFixed(2)} (receipt chain ${off.receiptChain.toFixed(2)})`);
     }
     const shared = result.withSharedLimiter;
-    log(`edge: with the shared limiter (Azure; 1 instance, steady 40 rps, seed limits) ${shared.storeWritesPerAccepted.toFixed(2)} store writes per accepted webhook (limiter ${shared.limiterWritesPerAccepted.toFixed(2)}; ${shared.accepted} accepted)`);
+    log(`edge: with the shared limiter (Azure; 1 instance, steady 40 rps, T1-D limits) ${shared.storeWritesPerAccepted.toFixed(2)} store writes per accepted webhook (limiter ${shared.limiterWritesPerAccepted.toFixed(2)}; ${shared.accepted} accepted)`);
     if (result.errors > 0) log(`edge: ${result.errors} requests were not answered 202`);
     return result;
   } finally {

@@ -2,8 +2,8 @@
 // Settings hold secret NAMES; values come from the SecretSource (Key Vault) only.
 import { z } from 'zod';
 import { KarsError } from '../core/errors';
+import { intSetting } from './int-setting';
 
-const int = (def: number) => z.coerce.number().int().positive().default(def);
 
 const settingsSchema = z.object({
   KARS_MODE: z.enum(['local', 'azure']).default('azure'),
@@ -27,18 +27,18 @@ const settingsSchema = z.object({
   // The vault holding the checkpoint signing key, where the app may read but never write (T1-R); default KARS_KEYVAULT_URL.
   KARS_AUDIT_KEYVAULT_URL: z.url().optional(),
   KARS_AUDIT_CHAIN_PREFIX: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('audit'),
-  KARS_AUDIT_CHAIN_COUNT: int(4),
-  KARS_AUDIT_CHECKPOINT_EVERY: int(64),
+  KARS_AUDIT_CHAIN_COUNT: intSetting(4),
+  KARS_AUDIT_CHECKPOINT_EVERY: intSetting(64),
   // Identity: the scope the health probe asks a token for (proves the credential path end to end).
   KARS_IDENTITY_HEALTH_SCOPE: z.string().min(1).default('https://vault.azure.net/.default'),
-  KARS_HEALTH_TIMEOUT_MS: int(2000),
-  // Edge and router limits (seed defaults), shared by every instance through the document store.
-  KARS_LIMIT_GLOBAL_RPS: int(500),
-  KARS_LIMIT_GLOBAL_BURST: int(1000),
-  KARS_LIMIT_AGENT_RPS: int(50),
-  KARS_LIMIT_AGENT_BURST: int(100),
-  KARS_LIMIT_MAX_INSTANCES: int(3),
-  KARS_LIMIT_AGENT_LEASE: int(2),
+  KARS_HEALTH_TIMEOUT_MS: intSetting(2000),
+  // Edge and router limits (T1-D: 500 rps global, 50 rps per agent), shared by every instance through the document store.
+  KARS_LIMIT_GLOBAL_RPS: intSetting(500),
+  KARS_LIMIT_GLOBAL_BURST: intSetting(1000),
+  KARS_LIMIT_AGENT_RPS: intSetting(50),
+  KARS_LIMIT_AGENT_BURST: intSetting(100),
+  KARS_LIMIT_MAX_INSTANCES: intSetting(3),
+  KARS_LIMIT_AGENT_LEASE: intSetting(2),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

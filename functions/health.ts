@@ -1,14 +1,18 @@
 // GET /api/health: each dependency's state; 503 when any is down so load balancers and `npm start` can tell.
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpHandler } from '@azure/functions';
 import { checkDependencies } from '../core/health/check-dependencies';
-import type { RouteDef } from './route-def';
+import type { HealthProbe } from '../core/ports/health-probe.port';
 import { jsonResponse } from './http/json-response';
-import { getServices } from './services';
 
-export async function health(_req: HttpRequest, _ctx: InvocationContext): Promise<HttpResponseInit> {
-  const services = await getServices();
-  const report = await checkDependencies(services.healthProbes, { timeoutMs: services.config.healthTimeoutMs });
-  return jsonResponse(report.status === 'ok' ? 200 : 503, report);
+export interface HealthDeps {
+  /** The probes and their deadline, from the process's services (built on first use). */
+  probes(): Promise<{ probes: HealthProbe[]; timeoutMs: number }>;
 }
 
-export const healthRoute: RouteDef = { name: 'health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: health };
+export function healthHandler(deps: HealthDeps): HttpHandler {
+  return async () => {
+    const { probes, timeoutMs } = await deps.probes();
+    const report = await checkDependencies(probes, { timeoutMs });
+    return jsonResponse(report.status === 'ok' ? 200 : 503, report);
+  };
+}

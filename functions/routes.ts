@@ -3,9 +3,9 @@
 import type { InvocationContext } from '@azure/functions';
 import type { RouteDef } from './route-def';
 import type { OrchestrationClient } from '../core/ports/orchestration-client.port';
-import { healthRoute } from './health';
+import { healthHandler, type HealthDeps } from './health';
 import { createRolloutRoutes } from './rollouts/rollout-routes';
-import { createLazyHookRoutesWithShutdown, type HookRouteDeps } from './hooks/hook-routes';
+import { createLazyHookRoutes, type HookRouteDeps } from './hooks/hook-routes';
 import { buildHookRouteDeps } from './hooks/build-hook-route-deps';
 import { loadEdgeSettings } from './hooks/edge-settings';
 import { appHooks, type AppHooks } from './app-hooks';
@@ -13,6 +13,7 @@ import { createChainReceiptSink } from '../core/audit/chain-receipt-sink';
 import { getServices } from './services';
 import { guardRoutes, type RouteGuardOptions } from './http/guard-routes';
 import { operatorAuthenticatorFromEnv } from './http/operator-auth';
+import type { Logger } from '../core/ports/logger.port';
 import { createJsonLogger } from '../adapters/logging/json-logger';
 import { KarsError } from '../core/errors';
 import { createLazyMeshRoutes, type MeshRouteDeps } from './mesh/mesh-routes';
@@ -23,6 +24,8 @@ import { getTrustDeps } from './trust/get-trust-deps';
 import type { TrustRouteDeps } from './trust/trust-route-deps';
 
 export interface AppRouteSources {
+  /** The health route's probes. */
+  health: HealthDeps['probes'];
   /** The hook routes' dependencies, built on the first webhook request. */
   hookDeps(): Promise<HookRouteDeps>;
   /** The Durable client of the rollout routes. */
@@ -31,6 +34,8 @@ export interface AppRouteSources {
   meshDeps?(): Promise<MeshRouteDeps>;
   /** The trust routes' dependencies (functions/trust/build-trust-deps.ts); without it the trust routes answer 500. */
   trustDeps?(): Promise<TrustRouteDeps>;
+  /** Where routes log a refused or failed request (codes only). */
+  logger?: Logger;
 }
 
 /** Terminate-hook name of the edge's pending pre-auth summaries. */
@@ -42,12 +47,13 @@ export const EDGE_SUMMARY_FLUSH_HOOK = 'edge.refusal-summaries';
  * guarded (functions/http/guard-routes.ts): no credential in a query string, operator routes for the operator role.
  */
 export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard: RouteGuardOptions = productionGuard()): RouteDef[] {
-  const hookRoutes = createLazyHookRoutesWithShutdown(() => sources.hookDeps());
+  const hookRoutes = createLazyHookRoutes(() => sources.hookDeps());
   hooks.onTerminate(EDGE_SUMMARY_FLUSH_HOOK, () => hookRoutes.flushRefusalSummaries());
+  const health: RouteDef = { name: 'health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: healthHandler({ probes: sources.health }) };
   return guardRoutes([
-    healthRoute,
+    health,
     ...hookRoutes.routes,
-    ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context) }),
+    ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context), logger: sources.logger }),
     ...createLazyMeshRoutes(() => sources.meshDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'mesh routes not configured'))),
     ...createTrustRoutes(() => sources.trustDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no trust dependencies'))),
   ], guard);
@@ -59,12 +65,15 @@ function productionGuard(): RouteGuardOptions {
 
 export const routes: readonly RouteDef[] = buildAppRoutes(
   {
+    async health() {
+      const s = await getServices();
+      return { probes: s.healthProbes, timeoutMs: s.config.healthTimeoutMs };
+    },
     async hookDeps() {
       const s = await getServices();
       const [appender, limiter] = await Promise.all([s.receipts(), s.edgeLimiter()]);
       return buildHookRouteDeps(
         {
-          mode: s.config.mode,
           documents: s.documents,
           secrets: s.secrets,
           bus: s.bus,
@@ -73,6 +82,7 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
           logger: s.logger,
           // The pre-auth budgets are per deployment; the shared limiter is sized with the same count.
           maxInstances: s.config.limits.maxInstances,
+          ...(s.prepareHookRegistry ? { prepareHookRegistry: s.prepareHookRegistry } : {}),
         },
         loadEdgeSettings(process.env, s.config.mode),
       );
@@ -88,6 +98,7 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
       );
     },
     trustDeps: getTrustDeps,
+    logger: createJsonLogger({ component: 'functions' }),
   },
   appHooks,
 );

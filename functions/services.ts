@@ -1,6 +1,7 @@
 // Composition root for the Function app: builds adapters from config once per process and hands them to handlers.
 // Azure mode reaches every service with the managed / workload identity; local mode points the same SDKs at the
-// stand-ins `npm start` runs.
+// stand-ins `npm start` runs. Nothing here imports the local stack: the local host (infra/local/host/main.ts) passes
+// its Durable runner and its DEV-ONLY demo hooks in through BuildServicesOptions.
 import type { InvocationContext } from '@azure/functions';
 import type { HealthProbe } from '../core/ports/health-probe.port';
 import type { Logger } from '../core/ports/logger.port';
@@ -9,8 +10,9 @@ import type { TokenSource } from '../core/ports/token-source.port';
 import type { Bus } from '../core/ports/bus.port';
 import type { OrchestrationClient } from '../core/ports/orchestration-client.port';
 import type { SandboxDriver } from '../core/ports/sandbox-driver.port';
+import type { HookRegistry } from '../core/ports/hook-registry.port';
 import { KarsError } from '../core/errors';
-import { redact } from '../core/secrets/redacted';
+import { redact, type Redacted } from '../core/secrets/redacted';
 import { createJsonLogger } from '../adapters/logging/json-logger';
 import { createAzureCredential, type AzureCredential } from '../adapters/identity/create-azure-credential';
 import { createCredentialTokenSource } from '../adapters/identity/credential-token-source';
@@ -22,7 +24,6 @@ import { createServiceBusBus } from '../adapters/service-bus/create-service-bus-
 import { createStorageHealthProbe } from '../adapters/storage/storage-health-probe';
 import { createDurableFunctionsClient } from '../adapters/durable/durable-functions-client';
 import { MemorySandboxDriver } from '../adapters/memory/memory-sandbox-driver';
-import { startLocalDurableRunner } from '../infra/local/durable/local-durable-runner';
 import { createCosmosClient } from '../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers, RECEIPTS_CONTAINER, type CosmosContainerSpec } from '../adapters/cosmos/cosmos-containers';
 import { CosmosDocumentStore } from '../adapters/cosmos/cosmos-document-store';
@@ -34,6 +35,7 @@ import { createSecretCheckpointSigner } from '../core/audit/checkpoint-signer';
 import { systemClock } from '../core/ports/clock.port';
 import type { EdgeLimiter } from '../core/ports/edge-limiter.port';
 import { createSharedEdgeLimiter } from '../adapters/edge-limiter/shared-edge-limiter';
+import { memoizePromise, memoizePromiseByKey } from '../core/async/memoize-promise';
 import { loadConfig, type Config } from './config';
 import { LIMITS_CONTAINER, sharedEdgeLimiterOptions } from './edge-limiter-options';
 
@@ -53,12 +55,29 @@ export interface Services {
   edgeLimiter(): Promise<EdgeLimiter>;
   orchestrationClient(context: InvocationContext): OrchestrationClient;
   sandboxDriver(): SandboxDriver;
+  /** Run once over the hook registry before the edge serves (the local host's demo hooks); undefined in Azure. */
+  prepareHookRegistry?: (registry: HookRegistry) => Promise<void>;
   close(): Promise<void>;
 }
 
+/** An orchestration client that runs the orchestrations itself, in this process (the local Durable runner). */
+export interface InProcessOrchestrationRunner extends OrchestrationClient {
+  stop(): Promise<void>;
+}
+
+export interface StartOrchestrationRunnerOptions {
+  /** The task hub's storage (Azurite locally). */
+  connectionString: Redacted<string>;
+  taskHub: string;
+  logger: Logger;
+}
+
+/** What only the local host passes in; the Azure entry (functions/index.ts) passes none of it. */
 export interface BuildServicesOptions {
-  /** Run orchestrations in this process with the local Durable runner (local host only). */
-  localDurable?: boolean;
+  /** Runs orchestrations in this process instead of through the Durable extension's client. */
+  startOrchestrationRunner?: (options: StartOrchestrationRunnerOptions) => Promise<InProcessOrchestrationRunner>;
+  /** Prepares the hook registry before the first webhook is served (seeds the local host's DEV-ONLY demo hooks). */
+  prepareHookRegistry?: (registry: HookRegistry) => Promise<void>;
 }
 
 const named = (name: string, probe: HealthProbe): HealthProbe => ({ name, check: (signal) => probe.check(signal) });
@@ -88,21 +107,15 @@ export async function buildServices(config: Config, options: BuildServicesOption
       ? { endpoint: config.cosmos.endpoint, key: redact(config.cosmos.key) }
       : { endpoint: config.cosmos.endpoint, credential: credential.credential },
   );
-  const containers = new Map<string, Promise<DocumentStore>>();
-  const documents = (spec: CosmosContainerSpec): Promise<DocumentStore> => {
-    let store = containers.get(spec.id);
-    if (!store) {
-      store = ensureCosmosContainers(cosmos, config.cosmos.database, [spec]).then((m) => new CosmosDocumentStore(m.get(spec.id)!));
-      // A failed bootstrap (Cosmos down) must not poison later calls.
-      store.catch(() => containers.delete(spec.id));
-      containers.set(spec.id, store);
-    }
-    return store;
-  };
+  // Each build is kept once it succeeds and retried after a failure (Cosmos down at start-up must not poison later calls).
+  const documents = memoizePromiseByKey(
+    (spec: CosmosContainerSpec): Promise<DocumentStore> =>
+      ensureCosmosContainers(cosmos, config.cosmos.database, [spec]).then((m) => new CosmosDocumentStore(m.get(spec.id)!)),
+    (spec) => spec.id,
+  );
 
-  let appender: Promise<ReceiptAppender> | undefined;
-  const receipts = (): Promise<ReceiptAppender> => {
-    appender ??= ensureCosmosContainers(cosmos, config.cosmos.database, [RECEIPTS_CONTAINER]).then(
+  const receipts = memoizePromise(() =>
+    ensureCosmosContainers(cosmos, config.cosmos.database, [RECEIPTS_CONTAINER]).then(
       (m) =>
         new ReceiptAppender(createCosmosReceiptStore(m.get(RECEIPTS_CONTAINER.id)!), {
           clock: systemClock,
@@ -111,30 +124,21 @@ export async function buildServices(config: Config, options: BuildServicesOption
           checkpointEvery: config.audit.checkpointEvery,
           logger,
         }),
-    );
-    appender.catch(() => {
-      appender = undefined;
-    });
-    return appender;
-  };
+    ),
+  );
 
-  let limiter: Promise<EdgeLimiter> | undefined;
-  const edgeLimiter = (): Promise<EdgeLimiter> => {
-    limiter ??= documents(LIMITS_CONTAINER).then((store) => createSharedEdgeLimiter(store, sharedEdgeLimiterOptions(config.limits, logger)));
-    limiter.catch(() => {
-      limiter = undefined;
-    });
-    return limiter;
-  };
+  const edgeLimiter = memoizePromise(() =>
+    documents(LIMITS_CONTAINER).then((store) => createSharedEdgeLimiter(store, sharedEdgeLimiterOptions(config.limits, logger))),
+  );
 
   const storageTarget = config.storage.connectionString
     ? redact(config.storage.connectionString)
     : { accountName: config.storage.accountName!, credential: credential.credential };
-  if (options.localDurable && !config.storage.connectionString) {
-    throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: AzureWebJobsStorage (the local Durable runner needs a connection string)');
+  if (options.startOrchestrationRunner && !config.storage.connectionString) {
+    throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: AzureWebJobsStorage (the in-process Durable runner needs a connection string)');
   }
-  const runner = options.localDurable
-    ? await startLocalDurableRunner({ connectionString: redact(config.storage.connectionString!), taskHub: config.durableTaskHub, logger })
+  const runner = options.startOrchestrationRunner
+    ? await options.startOrchestrationRunner({ connectionString: redact(config.storage.connectionString!), taskHub: config.durableTaskHub, logger })
     : undefined;
 
   const identityLiveness = createIdentityHealthProbe(credential);
@@ -174,6 +178,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
       if (!sandboxDriver) throw new KarsError('CONFIG_INVALID', 'no sandbox driver configured for azure mode');
       return sandboxDriver;
     },
+    ...(options.prepareHookRegistry ? { prepareHookRegistry: options.prepareHookRegistry } : {}),
     async close() {
       await runner?.stop();
       await bus.close();
@@ -182,15 +187,17 @@ export async function buildServices(config: Config, options: BuildServicesOption
   };
 }
 
-let pending: Promise<Services> | undefined;
+let current = memoizePromise(() => buildServices(loadConfig(process.env)));
 
-/** Lazily builds the process-wide services from process.env (the Functions host's app settings). */
+/**
+ * Lazily builds the process-wide services from process.env (the Functions host's app settings). A failed build (a bad
+ * setting, a dependency down) is not kept: the next call builds again.
+ */
 export function getServices(): Promise<Services> {
-  pending ??= buildServices(loadConfig(process.env));
-  return pending;
+  return current();
 }
 
 /** For the local host and tests: install services built elsewhere. */
 export function _setServices(services: Services): void {
-  pending = Promise.resolve(services);
+  current = memoizePromise(async () => services);
 }

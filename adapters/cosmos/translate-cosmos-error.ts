@@ -1,6 +1,5 @@
 // Maps @azure/cosmos failures to stable store codes at the adapter edge; messages carry status codes, never keys or bodies.
-import { KarsError } from '../../core/errors';
-import type { KarsErrorCode } from '../../core/errors';
+import { isKarsError, KarsError, type KarsErrorCode } from '../../core/errors';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
@@ -13,7 +12,7 @@ const NETWORK_CODES = new Set([
  * A KarsError passes through unchanged.
  */
 export function translateCosmosError(error: unknown, operation: string): KarsError {
-  if (error instanceof KarsError) return error;
+  if (isKarsError(error)) return error;
   const e = (typeof error === 'object' && error !== null ? error : {}) as {
     code?: unknown; statusCode?: unknown; substatus?: unknown; name?: unknown;
   };

@@ -1,6 +1,6 @@
 // T1-D/RR3: where the shared limit states live in the DocumentStore, and the bounded compare-and-swap loop that
 // updates them (read, compute, write with If-Match; on a lost race read again), with a deadline on every store call.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/crypto/sha256-hex';
 import { KarsError, isKarsError } from '../../core/errors';
 import type { DocumentBody, DocumentStore } from '../../core/ports/document-store.port';
 
@@ -17,7 +17,7 @@ export interface LimitDocumentKey {
  */
 export function limitDocumentKey(prefix: string, kind: LimitKind, name?: string): LimitDocumentKey {
   if (kind === 'global' || kind === 'cluster') return { partitionKey: `${prefix}:${kind}`, id: kind };
-  const digest = createHash('sha256').update(`${kind}\0${name ?? ''}`, 'utf8').digest('hex').slice(0, 40);
+  const digest = sha256Hex(`${kind}\0${name ?? ''}`).slice(0, 40);
   return { partitionKey: `${prefix}:${kind}:${digest}`, id: kind };
 }
 

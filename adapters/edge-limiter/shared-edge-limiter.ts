@@ -6,7 +6,7 @@ import { isKarsError, KarsError } from '../../core/errors';
 import {
   assertClusterBudgetConfig, clusterQuotaLimits, tenantShareLimits, type ClusterBudgetConfig, type QuotaLimits,
 } from '../../core/limits/cluster-budget';
-import { LIMIT_MITIGATIONS, SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT, type LimitMitigation } from '../../core/limits/edge-admission';
+import { LIMIT_MITIGATIONS, DEFAULT_AGENT_LIMIT, DEFAULT_GLOBAL_LIMIT, type LimitMitigation } from '../../core/limits/edge-admission';
 import type { QuotaConfig, TenantBudgetConfig } from '../../core/limits/tenant-budget';
 import { assertBucketConfig, perSecond, type TokenBucketConfig } from '../../core/limits/token-bucket';
 import { leaseChunkSize } from '../../core/limits/token-lease';
@@ -47,9 +47,9 @@ export interface LeaseChunks {
 }
 
 export interface SharedEdgeLimiterOptions {
-  /** Default: the seed's 500 rps, burst 1000. */
+  /** Default: T1-D's 500 rps, burst 1000. */
   global?: TokenBucketConfig;
-  /** Default: the seed's 50 rps, burst 100, for every agent. */
+  /** Default: T1-D's 50 rps, burst 100, for every agent. */
   agent?: TokenBucketConfig;
   /** Budget per tenant (one config, or a lookup); default {@link DEFAULT_SHARED_TENANT_BUDGET}. */
   tenantBudget?: TenantBudgetConfig | ((tenantId: string) => TenantBudgetConfig);
@@ -114,8 +114,8 @@ export function createSharedEdgeLimiter(store: DocumentStore, options: SharedEdg
   for (const m of disabled) {
     if (!(LIMIT_MITIGATIONS as readonly string[]).includes(m)) throw new TypeError('"_disable" has an unknown limit');
   }
-  const global = assertBucketConfig(options.global ?? SEED_GLOBAL_LIMIT);
-  const agent = assertBucketConfig(options.agent ?? SEED_AGENT_LIMIT);
+  const global = assertBucketConfig(options.global ?? DEFAULT_GLOBAL_LIMIT);
+  const agent = assertBucketConfig(options.agent ?? DEFAULT_AGENT_LIMIT);
   const cluster = options.cluster === false || disabled.has('cluster-budget') ? undefined : assertClusterBudgetConfig(options.cluster ?? DEFAULT_CLUSTER_BUDGET);
   const budgetOf = typeof options.tenantBudget === 'function'
     ? options.tenantBudget

@@ -1,6 +1,7 @@
 // EdgeQueue over the Bus port (Service Bus in Azure, the local AMQP broker locally) (T1-E): one session per sandbox, so
 // only that sandbox's router receives the delivery; the send resolves only once the broker accepted the message.
-import type { Bus, JsonValue } from '../../core/ports/bus.port';
+import type { JsonValue } from '../../core/json/json-value';
+import type { Bus } from '../../core/ports/bus.port';
 import type { EdgeDelivery, EdgeQueue } from '../../core/ports/edge-queue.port';
 
 /** Default queue (session-enabled) the edge writes to. */

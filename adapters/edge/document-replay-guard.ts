@@ -1,14 +1,14 @@
 // ReplayGuard over the DocumentStore (T1-S): a claim is a create-if-absent of a small document with `expiresAtMs`, so
 // it holds across Function instances and restarts; an expired claim counts as absent (the store's rule), and in Azure
 // the item TTL purges it.
-import { hash } from 'node:crypto';
+import { sha256Hex } from '../../core/crypto/sha256-hex';
 import { isKarsError } from '../../core/errors';
 import type { DocumentStore } from '../../core/ports/document-store.port';
 import type { ReplayClaim, ReplayGuard } from '../../core/ports/replay-guard.port';
 
 /** Document id (and partition) of a key: a digest, because delivery ids may hold characters Cosmos refuses in ids. */
 export function replayDocumentId(key: string): string {
-  return hash('sha256', key, 'hex');
+  return sha256Hex(key);
 }
 
 export function createDocumentReplayGuard(store: DocumentStore): ReplayGuard {

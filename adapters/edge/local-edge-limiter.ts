@@ -1,7 +1,7 @@
 // In-process EdgeLimiter (T1-D): the global bucket, one bucket per agent and one budget per tenant, kept in this
 // process's memory and decided by core/limits. Right for one instance and for tests; several Function instances need
 // the distributed limiter (shared store), because each of these would admit the full rate on its own.
-import { decideEdgeAdmission, SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT, type EdgeLimitsConfig } from '../../core/limits/edge-admission';
+import { decideEdgeAdmission, DEFAULT_AGENT_LIMIT, DEFAULT_GLOBAL_LIMIT, type EdgeLimitsConfig } from '../../core/limits/edge-admission';
 import type { TenantBudgetConfig, TenantBudgetState } from '../../core/limits/tenant-budget';
 import type { TokenBucketState } from '../../core/limits/token-bucket';
 import { perSecond } from '../../core/limits/token-bucket';
@@ -13,9 +13,9 @@ import type { EdgeAdmission, EdgeLimiter } from '../../core/ports/edge-limiter.p
 export const DEFAULT_TENANT_BUDGET: TenantBudgetConfig = { requestRate: perSecond(50, 100) };
 
 export interface LocalEdgeLimiterOptions {
-  /** Default: the seed's 500 rps burst 1000. */
+  /** Default: T1-D's 500 rps burst 1000. */
   global?: EdgeLimitsConfig['global'];
-  /** Default: the seed's 50 rps burst 100. */
+  /** Default: T1-D's 50 rps burst 100. */
   agent?: EdgeLimitsConfig['agent'];
   /** Budget for a tenant; default {@link DEFAULT_TENANT_BUDGET} for every tenant. */
   tenantBudget?: TenantBudgetConfig | ((tenantId: string) => TenantBudgetConfig);
@@ -45,8 +45,8 @@ export function createLocalEdgeLimiter(options: LocalEdgeLimiterOptions = {}): E
     async admit(tenantId: string, agentId: string, tokens = 0): Promise<EdgeAdmission> {
       // Synchronous from read to write: no other admit of this process interleaves, so nothing is lost.
       const config: EdgeLimitsConfig = {
-        global: options.global ?? SEED_GLOBAL_LIMIT,
-        agent: options.agent ?? SEED_AGENT_LIMIT,
+        global: options.global ?? DEFAULT_GLOBAL_LIMIT,
+        agent: options.agent ?? DEFAULT_AGENT_LIMIT,
         tenant: budgetOf(tenantId),
       };
       const { admission, next } = decideEdgeAdmission(

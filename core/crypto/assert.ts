@@ -44,6 +44,21 @@ export function anumber(value: unknown, title = 'value'): number {
   throw new RangeError(`"${title}" expected non-negative integer, got ${String(value)}`);
 }
 
+/**
+ * Asserts `value` is a safe integer within `min`..`max` (inclusive) and returns it: the check for options and limits.
+ * @param value the argument to check
+ * @param title argument name used in the message
+ * @returns `value`, typed
+ * @throws {TypeError} when `value` is not a number
+ * @throws {RangeError} when `value` is fractional, NaN, infinite or outside `min`..`max`
+ * @example aintIn(options.windowMs ?? DEFAULT_WINDOW_MS, 1000, 3_600_000, 'windowMs')
+ */
+export function aintIn(value: unknown, min: number, max: number, title = 'value'): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  if (typeof value !== 'number') throw new TypeError(`"${title}" expected an integer in ${min}..${max}, got type=${describe(value)}`);
+  throw new RangeError(`"${title}" expected an integer in ${min}..${max}, got ${String(value)}`);
+}
+
 // Describes the type only, never the value: the value may be secret material.
 function describe(value: unknown): string {
   if (value === null) return 'null';

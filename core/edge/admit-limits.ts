@@ -1,4 +1,4 @@
-// Steps 8 and 9 (T1-D): global and per-agent rate limits and the tenant budget, decided by one limiter call so a
+// Edge step "limits" (T1-D): global and per-agent rate limits and the tenant budget, decided by one limiter call so a
 // distributed limiter needs one round trip. Rate-bound → 429 with Retry-After; quota spent → 403.
 import type { EdgeContext, EdgeRejection } from './edge-types';
 

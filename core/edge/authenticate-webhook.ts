@@ -1,8 +1,8 @@
-// Step 4 (T1-S): the hook's registration supplies the channel and the active secrets; the channel's verifier checks the
+// Edge step "signature" (T1-S): the hook's registration supplies the channel and the active secrets; the channel's verifier checks the
 // signature and timestamp over the raw bytes. Every failure, an unknown hook id included, becomes one generic 401;
 // the precise code goes to the receipt only.
-import { sha256 } from '../crypto/hmac-sha256';
-import { bytesToBase64, bytesToHex } from '../crypto/strict-encoding';
+import { sha256Hex } from '../crypto/sha256-hex';
+import { bytesToBase64 } from '../crypto/strict-encoding';
 import { redact, type Redacted } from '../secrets/redacted';
 import { isSafeDeliveryId, isSafeEventName } from '../webhook/header-values';
 import type { WebhookChannel, WebhookVerified } from '../webhook/types';
@@ -52,7 +52,7 @@ export async function authenticateWebhook(ctx: EdgeContext): Promise<EdgeRejecti
     return { code: 'WEBHOOK_SECRET_INVALID', message: GENERIC_AUTH_MESSAGE };
   }
   const toleranceSec = ctx.options.disabled.has('timestamp') ? NO_TIMESTAMP_CHECK_SEC : ctx.options.toleranceSec;
-  // The body digest of step 2 is reused (GitHub's replay key is that digest): one SHA-256 pass over the body.
+  // The body digest of the "body" step is reused (GitHub's replay key is that digest): one SHA-256 pass over the body.
   const input = { body, header: ctx.request.header, secrets: hook.secrets, nowMs: ctx.nowMs, bodySha256Hex: ctx.bodyDigest };
   const result = verifyWebhook(channel, input, { toleranceSec });
   if (!result.ok) return { code: result.code, message: GENERIC_AUTH_MESSAGE };
@@ -65,7 +65,7 @@ export async function authenticateWebhook(ctx: EdgeContext): Promise<EdgeRejecti
 function unverified(channel: WebhookChannel, body: Uint8Array, ctx: EdgeContext): WebhookVerified {
   const header = ctx.request.header;
   const claimed = header('webhook-id') ?? header('x-github-delivery');
-  const deliveryId = isSafeDeliveryId(claimed) ? claimed : `unverified-${bytesToHex(sha256(body)).slice(0, 32)}`;
+  const deliveryId = isSafeDeliveryId(claimed) ? claimed : `unverified-${sha256Hex(body).slice(0, 32)}`;
   const eventType = header('x-github-event');
   const out: WebhookVerified = { ok: true, channel, deliveryId, replayKey: `${channel}:unverified:${deliveryId}`, secretIndex: -1 };
   return isSafeEventName(eventType) ? { ...out, eventType } : out;

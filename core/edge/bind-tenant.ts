@@ -1,4 +1,4 @@
-// Step 7 (T1-E): the tenant is the registration's. A caller cannot choose it: an `x-kars-tenant` header that names
+// Edge step "tenant" (T1-E): the tenant is the registration's. A caller cannot choose it: an `x-kars-tenant` header that names
 // another tenant is refused with 403 instead of being ignored, so a confused or hostile client learns nothing works.
 import type { EdgeContext, EdgeRejection } from './edge-types';
 

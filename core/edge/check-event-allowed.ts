@@ -1,4 +1,4 @@
-// Step 7b (T1-E): a hook delivers only the event types its registration lists. A verified, well-formed event of
+// Edge step "event-allowlist" (T1-E): a hook delivers only the event types its registration lists. A verified, well-formed event of
 // another type is refused with 403 (authorisation, not syntax): the sender is genuine but not allowed to send it here.
 import { isHandshake } from './event-name';
 import type { EdgeContext, EdgeRejection } from './edge-types';

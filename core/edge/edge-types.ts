@@ -56,7 +56,7 @@ export type EdgeMitigation = (typeof EDGE_MITIGATIONS)[number];
 export interface EdgePipelineOptions {
   /** Body cap in bytes, enforced while reading (default 256 KiB). */
   readonly maxBodyBytes?: number;
-  /** Signed-timestamp tolerance, both directions (default 300 s, the seed's value). */
+  /** Signed-timestamp tolerance, both directions (default 300 s: the Standard Webhooks reference libraries' ±300 s; Slack's 5 minutes). */
   readonly toleranceSec?: number;
   /**
    * How long a delivery key is remembered for channels that sign no timestamp (Teams without an activity timestamp;
@@ -92,7 +92,7 @@ export interface ResolvedEdgeOptions {
   readonly maxBodyBytes: number;
   readonly toleranceSec: number;
   readonly untimedReplayRetentionSec: number;
-  /** Replay-claim lifetime for a delivery without a signed timestamp, by channel (what step 5 uses). */
+  /** Replay-claim lifetime for a delivery without a signed timestamp, by channel (what the "replay" step uses). */
   readonly untimedReplayRetentionSecByChannel: Readonly<Record<WebhookChannel, number>>;
   readonly preAuthGuard: ResolvedPreAuthOptions;
   readonly disabled: ReadonlySet<EdgeMitigation>;

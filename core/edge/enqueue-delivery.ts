@@ -1,8 +1,8 @@
-// Step 11 (T1-E): the accepted event goes to the target sandbox's session on the queue; the edge answers 202 only
+// After every edge step passed and the receipt is written (T1-E): the accepted event goes to the target sandbox's session on the queue; the edge answers 202 only
 // after the broker accepted it. The duplicate-detection key is derived from the replay key, so a re-send is a no-op.
 import type { EdgeDelivery } from '../ports/edge-queue.port';
 import type { EdgeContext } from './edge-types';
-import { sha256Hex } from './sha256-hex';
+import { sha256Hex } from '../crypto/sha256-hex';
 
 export function buildDelivery(ctx: EdgeContext): EdgeDelivery {
   const { hook, verified, event, eventName, tenantId, receiptId, hookId, channel } = ctx;

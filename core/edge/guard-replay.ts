@@ -1,4 +1,4 @@
-// Step 5 (T1-S): a verified delivery is claimed in the shared replay store; a second sighting while the claim lives is
+// Edge step "replay" (T1-S): a verified delivery is claimed in the shared replay store; a second sighting while the claim lives is
 // 409. The claim outlives the timestamp window, so a capture is refused by one check or the other.
 import type { EdgeContext, EdgeRejection } from './edge-types';
 

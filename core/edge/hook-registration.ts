@@ -9,6 +9,10 @@ import { isWebhookChannel } from '../webhook/verify-webhook';
 import { isEntityId, isEventName, isHookId } from './edge-ids';
 
 export const MAX_ALLOWED_EVENT_TYPES = 64;
+
+/** Cap of a hook admin request body (create, rotate): a registration with its secret is far below it. */
+export const MAX_HOOK_ADMIN_BODY_BYTES = 16 * 1024;
+
 /** Longest grace a rotation may give the previous secret (30 days). */
 export const MAX_ROTATION_GRACE_SEC = 30 * 86400;
 export const DEFAULT_ROTATION_GRACE_SEC = 86400;

@@ -5,6 +5,7 @@
 // ends in one receipt per hook id holding the counts by refusal code. Every request still leaves an audit trace, while
 // the store writes of a flood are bounded by the buckets and the window.
 import type { KarsErrorCode } from '../errors';
+import { aintIn } from '../crypto/assert';
 import { assertBucketConfig, perSecond, takeTokens, type TokenBucketConfig, type TokenBucketState } from '../limits/token-bucket';
 
 /** Seed-like defaults: one sender's misconfiguration stays fully receipted; a flood is summarised. */
@@ -78,12 +79,6 @@ export interface PreAuthGuard {
   takeSummaries(nowMs: number, all?: boolean): RefusalSummary[];
 }
 
-function intIn(value: number | undefined, def: number, min: number, max: number, name: string): number {
-  const v = value ?? def;
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new RangeError(`"${name}" expected an integer in ${min}..${max}`);
-  return v;
-}
-
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
@@ -105,14 +100,14 @@ export function instanceShare(config: TokenBucketConfig, instances: number): Tok
 
 /** @throws {RangeError|TypeError} for a malformed bucket or an out-of-range number (start-up configuration bug) */
 export function resolvePreAuthOptions(options: PreAuthGuardOptions = {}): ResolvedPreAuthOptions {
-  const instances = intIn(options.instances, 1, 1, 1000, 'preAuthGuard.instances');
+  const instances = aintIn(options.instances ?? 1, 1, 1000, 'preAuthGuard.instances');
   return Object.freeze({
     perHook: instanceShare(options.perHook ?? DEFAULT_PREAUTH_PER_HOOK, instances),
     global: instanceShare(options.global ?? DEFAULT_PREAUTH_GLOBAL, instances),
     instances,
-    windowMs: intIn(options.windowMs, DEFAULT_PREAUTH_WINDOW_MS, 1000, 3_600_000, 'preAuthGuard.windowMs'),
-    maxSummaryKeys: intIn(options.maxSummaryKeys, DEFAULT_PREAUTH_MAX_SUMMARY_KEYS, 1, 1000, 'preAuthGuard.maxSummaryKeys'),
-    maxTrackedHooks: intIn(options.maxTrackedHooks, DEFAULT_PREAUTH_MAX_TRACKED_HOOKS, 1, 1_000_000, 'preAuthGuard.maxTrackedHooks'),
+    windowMs: aintIn(options.windowMs ?? DEFAULT_PREAUTH_WINDOW_MS, 1000, 3_600_000, 'preAuthGuard.windowMs'),
+    maxSummaryKeys: aintIn(options.maxSummaryKeys ?? DEFAULT_PREAUTH_MAX_SUMMARY_KEYS, 1, 1000, 'preAuthGuard.maxSummaryKeys'),
+    maxTrackedHooks: aintIn(options.maxTrackedHooks ?? DEFAULT_PREAUTH_MAX_TRACKED_HOOKS, 1, 1_000_000, 'preAuthGuard.maxTrackedHooks'),
   });
 }
 
@@ -160,7 +155,7 @@ export function createPreAuthGuard(options: ResolvedPreAuthOptions): PreAuthGuar
         tally = { tenantId: key === OTHER_HOOKS_KEY ? undefined : tenantId, count: 0, codes: new Map() };
         window.set(key, tally);
       }
-      // A hook id's tenant is known once a request reached the registry lookup (step 4); earlier refusals lack it.
+      // A hook id's tenant is known once a request reached the registry lookup (the "signature" step); earlier refusals lack it.
       if (key !== OTHER_HOOKS_KEY) tally.tenantId ??= tenantId;
       tally.count += 1;
       tally.codes.set(code, (tally.codes.get(code) ?? 0) + 1);

@@ -1,66 +1,16 @@
-// Step 2 (T1-T, T1-D): the body is read chunk by chunk and reading stops as soon as the cap is passed, so a chunked
-// body without Content-Length cannot make the edge buffer more than the cap plus one chunk. A declared
-// Content-Length above the cap is refused without reading at all.
-import { sha256Hex } from './sha256-hex';
+// Edge step "size cap" (T1-T, T1-D): the webhook body through the shared capped reader (core/http/read-capped.ts),
+// then its digest for the receipt.
+import { readCapped } from '../http/read-capped';
+import { sha256Hex } from '../crypto/sha256-hex';
 import type { EdgeContext, EdgeRejection } from './edge-types';
-
-const CONTENT_LENGTH_RE = /^[0-9]{1,15}$/;
-
-export type CappedRead = { ok: true; bytes: Uint8Array } | { ok: false; code: 'WEBHOOK_BODY_TOO_LARGE' | 'INPUT_INVALID' };
-
-/**
- * Reads `chunks` into one byte array unless more than `capBytes` arrive (undefined: no cap). Leaving the loop early
- * calls the iterator's `return()`; what that does to the underlying stream is the caller's choice.
- * @param declaredLength the raw Content-Length header, if any
- * @throws {TypeError} when a chunk is not a Uint8Array (a wiring bug, not sender input)
- */
-export async function readCapped(
-  chunks: AsyncIterable<Uint8Array> | null,
-  declaredLength: string | undefined,
-  capBytes: number | undefined,
-): Promise<CappedRead> {
-  if (capBytes !== undefined && declaredLength !== undefined && CONTENT_LENGTH_RE.test(declaredLength) && Number(declaredLength) > capBytes) {
-    return { ok: false, code: 'WEBHOOK_BODY_TOO_LARGE' };
-  }
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  let notBytes = false;
-  if (chunks !== null) {
-    try {
-      for await (const chunk of chunks) {
-        if (!(chunk instanceof Uint8Array)) {
-          notBytes = true;
-          break;
-        }
-        total += chunk.byteLength;
-        // Leaving the loop stops the pull here: the rest of the body is never buffered.
-        if (capBytes !== undefined && total > capBytes) return { ok: false, code: 'WEBHOOK_BODY_TOO_LARGE' };
-        parts.push(chunk);
-      }
-    } catch {
-      // The sender hung up or the stream broke mid-body: nothing verifiable arrived.
-      return { ok: false, code: 'INPUT_INVALID' };
-    }
-  }
-  if (notBytes) throw new TypeError('"body" expected chunks of Uint8Array');
-  // One chunk (the common case for small webhooks): no copy.
-  if (parts.length === 1) return { ok: true, bytes: parts[0]! };
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return { ok: true, bytes };
-}
 
 export async function readCappedBody(ctx: EdgeContext): Promise<EdgeRejection | undefined> {
   const cap = ctx.options.disabled.has('size-cap') ? undefined : ctx.options.maxBodyBytes;
   const read = await readCapped(ctx.request.body, ctx.request.header('content-length'), cap);
   if (!read.ok) {
-    return read.code === 'WEBHOOK_BODY_TOO_LARGE'
-      ? { code: 'WEBHOOK_BODY_TOO_LARGE', message: `request body exceeds ${ctx.options.maxBodyBytes} bytes` }
-      : { code: 'INPUT_INVALID', message: 'request body could not be read' };
+    return read.code === 'HTTP_BODY_TOO_LARGE'
+      ? { code: 'HTTP_BODY_TOO_LARGE', message: `request body exceeds ${ctx.options.maxBodyBytes} bytes` }
+      : { code: 'HTTP_BODY_MALFORMED', message: 'request body could not be read' };
   }
   ctx.body = read.bytes;
   ctx.bodyDigest = sha256Hex(read.bytes);

@@ -1,4 +1,4 @@
-// Step 10 (T1-R): every request leaves a receipt (accepted, answered or refused) holding the request hash and the
+// After the edge steps (T1-R): every request leaves a receipt (accepted, answered or refused) holding the request hash and the
 // precise outcome code; never a secret, signature, header or body.
 import type { RequestReceipt } from '../ports/receipt-sink.port';
 import { requestHash, type EdgeRequestSubject } from './request-hash';

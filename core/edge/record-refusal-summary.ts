@@ -3,7 +3,7 @@
 // leaves an audit trace while a flood costs a bounded number of store writes.
 import type { RequestReceipt } from '../ports/receipt-sink.port';
 import { NO_HOOK_KEY, OTHER_HOOKS_KEY, type RefusalSummary } from './preauth-guard';
-import { sha256Hex } from './sha256-hex';
+import { sha256Hex } from '../crypto/sha256-hex';
 
 export const REFUSAL_SUMMARY_KIND = 'edge.webhook.refusals';
 export const REFUSAL_SUMMARY_HASH_DOMAIN = 'kars.edge.refusals.v1';

@@ -1,6 +1,6 @@
 // The request hash a receipt holds (T1-R): SHA-256 over a canonical encoding of what identifies the request, so the
 // audit chain can prove which request was accepted or refused without keeping bodies, headers or secrets.
-import { sha256Hex } from './sha256-hex';
+import { sha256Hex } from '../crypto/sha256-hex';
 
 /** Fields in hash order. Absent values are null. */
 export interface EdgeRequestSubject {

@@ -1,6 +1,6 @@
-// The T1 north-edge pipeline: the steps in the order, each rejection receipted and logged, the accepted event
-// enqueued for its sandbox before the 202. Expected refusals and dependency outages come back as a typed outcome;
-// nothing a sender can do makes it throw.
+// The T1 north-edge pipeline: the steps of EDGE_STEPS in order (cheapest refusals first, as docs/edge.md lists them),
+// each rejection receipted and logged, the accepted event enqueued for its sandbox before the 202. Expected refusals and
+// dependency outages come back as a typed outcome; nothing a sender can do makes it throw.
 import { httpStatusOf, isKarsError, type KarsErrorCode } from '../errors';
 import { MAX_LOGGED_URI_CHARS, uriWithoutQuery } from '../http/uri-without-query';
 import { isWebhookChannel } from '../webhook/verify-webhook';
@@ -24,7 +24,7 @@ import { refuseQueryCredentials } from './refuse-query-credentials';
 import { resolveEdgeOptions } from './resolve-edge-options';
 import { validateEvent } from './validate-event';
 
-/** Steps 1-9 in order; 10 (receipt) and 11 (enqueue) follow once all passed. */
+/** The steps in order; the receipt (record-receipt.ts) and the enqueue (enqueue-delivery.ts) follow once all passed. */
 export const EDGE_STEPS: ReadonlyArray<readonly [name: string, step: EdgeStep]> = [
   ['content-type', checkContentType],
   ['body', readCappedBody],
@@ -225,7 +225,7 @@ function throttlePreAuth(ctx: EdgeContext, runtime: PipelineRuntime, rejection: 
     message: 'too many refused requests, retry later',
     retryAfterMs: verdict.retryAfterMs,
     reason: rejection.code,
-    ...(rejection.code === 'WEBHOOK_BODY_TOO_LARGE' ? { closeConnection: true } : {}),
+    ...(rejection.code === 'HTTP_BODY_TOO_LARGE' ? { closeConnection: true } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
-// Step 6 (T1-T): the verified bytes are parsed as strict JSON and checked against the zod schema of the channel and
-// event type; a failure is 400 naming the failing field paths (schema positions only, never sender text).
+// Edge step "schema" (T1-T): the verified bytes are parsed as strict JSON and checked against the zod schema of the channel and
+// event type; a failure is 400: HTTP_BODY_MALFORMED for bytes that are not strict JSON, INPUT_INVALID naming the failing
+// field paths (schema positions only, never sender text).
 import type { WebhookEvent } from '../webhook/parse-event';
 import { parseEvent } from '../webhook/parse-event';
 import { parseJsonBody } from '../webhook/parse-json-body';
@@ -19,7 +20,7 @@ export function validateEvent(ctx: EdgeContext): EdgeRejection | undefined {
     return undefined;
   }
   const json = ctx.options.disabled.has('proto-poisoning') ? parseWithoutPoisonCheck(body) : parseJsonBody(body);
-  if (!json.ok) return { code: 'INPUT_INVALID', message: `invalid payload at: ${json.paths.join(', ')}` };
+  if (!json.ok) return { code: 'HTTP_BODY_MALFORMED', message: 'request body is not valid JSON' };
   const parsed = parseEvent(channel, channel === 'github' ? verified.eventType : undefined, json.value);
   if (!parsed.ok) {
     return parsed.code === 'WEBHOOK_EVENT_UNSUPPORTED'
@@ -53,6 +54,6 @@ function parseWithoutPoisonCheck(body: Uint8Array): ReturnType<typeof parseJsonB
   try {
     return { ok: true, value: JSON.parse(strictDecoder.decode(body)) as unknown };
   } catch {
-    return { ok: false, code: 'INPUT_INVALID', paths: ['(root)'] };
+    return { ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] };
   }
 }

@@ -20,9 +20,10 @@ export interface EdgeLimitsConfig {
 export const LIMIT_MITIGATIONS = ['global-limit', 'agent-limit', 'tenant-budget', 'cluster-budget'] as const;
 export type LimitMitigation = (typeof LIMIT_MITIGATIONS)[number];
 
-/** The seed's numbers for the two buckets; the tenant budget has no seed value and comes from configuration. */
-export const SEED_GLOBAL_LIMIT: TokenBucketConfig = perSecond(500, 1000);
-export const SEED_AGENT_LIMIT: TokenBucketConfig = perSecond(50, 100);
+/** T1-D's numbers for the two buckets (500 rps global, 50 rps per agent; bursts of 2 s); the tenant budget has no
+ * threat-model figure and comes from configuration. */
+export const DEFAULT_GLOBAL_LIMIT: TokenBucketConfig = perSecond(500, 1000);
+export const DEFAULT_AGENT_LIMIT: TokenBucketConfig = perSecond(50, 100);
 
 export interface EdgeLimitStates {
   readonly global?: TokenBucketState;

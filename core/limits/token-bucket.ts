@@ -35,7 +35,7 @@ export type TakeResult =
       readonly exceedsCapacity: boolean;
     };
 
-/** `rate` tokens per second with a bucket of `burst` tokens, e.g. `perSecond(500, 1000)` for the seed's global limit. */
+/** `rate` tokens per second with a bucket of `burst` tokens, e.g. `perSecond(500, 1000)` for T1-D's global limit. */
 export function perSecond(rate: number, burst: number): TokenBucketConfig {
   return assertBucketConfig({ capacity: burst, refillTokens: rate, refillPeriodMs: 1000 });
 }

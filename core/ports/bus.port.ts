@@ -1,7 +1,7 @@
 // Message delivery between the Function app and sandboxes: queues with sessions (per-sandbox order), peek-lock.
 import type { HealthProbe } from './health-probe.port';
+import type { JsonValue } from '../json/json-value';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type BusPropertyValue = string | number | boolean;
 
 export interface OutgoingBusMessage {

@@ -4,9 +4,6 @@
 // continuation tokens. No patch, sprocs, batch, change feed, OFFSET/LIMIT, DISTINCT or GROUP BY (docs/cosmos-local-gaps.md).
 import { KarsError } from '../errors';
 
-/** JSON values a document may hold. */
-export type DocumentValue = string | number | boolean | null | DocumentValue[] | { [key: string]: DocumentValue };
-
 /**
  * A stored document. `id` is unique within its partition. Field names starting with `_` and the names `pk` and `ttl`
  * are reserved for the store.

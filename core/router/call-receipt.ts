@@ -1,7 +1,7 @@
 // T2-R / T3-R: one receipt per model call and per tool tunnel, through the ReceiptSink port (the audit chain when the
 // router has one). It attributes the call (sandbox, agent, operation, model or tool host, trace id, status, usage)
 // and links it to the trace; it never holds content (prompts, completions, tunnelled bytes) or credentials.
-import { sha256Hex } from '../edge/sha256-hex';
+import { sha256Hex } from '../crypto/sha256-hex';
 import type { RequestReceipt } from '../ports/receipt-sink.port';
 
 export const MODEL_CALL_RECEIPT_KIND = 'router.model';

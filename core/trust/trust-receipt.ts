@@ -2,7 +2,7 @@
 // The receipt keeps what the caller is not told (which update failed and why a signature did not verify); it never
 // holds signatures or private material, only key hints and nonces.
 import { canonicalJson } from '../audit/canonical-json';
-import { sha256Hex } from '../edge/sha256-hex';
+import { sha256Hex } from '../crypto/sha256-hex';
 import type { RequestReceipt, ReceiptSink } from '../ports/receipt-sink.port';
 
 export type TrustReceiptKind = 'trust.update' | 'trust.apply';

@@ -4,7 +4,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../audit/canonical-json';
 import { parseEd25519PublicKey, rawEd25519PublicKey } from '../audit/ed25519-keys';
-import { sha256Hex } from '../edge/sha256-hex';
+import { sha256Hex } from '../crypto/sha256-hex';
 import type { SignedTrustUpdate, TrustPayload } from './trust-update';
 
 export const TRUST_SIGNATURE_DOMAIN = 'kars.trust.v1\n';

@@ -59,3 +59,6 @@ export type TrustBatch = z.infer<typeof trustBatchSchema>;
 export function trustUpdateSubject(update: TrustPayload['update']): string {
   return update.type === 'signal' ? update.subject : update.to;
 }
+
+/** Body cap of the trust routes (a batch of ≤ 32 signed updates fits with room to spare); T1-T, T1-D. */
+export const TRUST_MAX_BODY_BYTES = 16 * 1024;

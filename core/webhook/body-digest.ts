@@ -1,6 +1,6 @@
 // The body digest the GitHub replay key and the Teams fallback id are derived from (T1-S): the caller's precomputed
 // digest when it has one in the right shape, else computed here, so a large body is hashed once per request.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/sha256-hex';
 import type { VerifyWebhookInput } from './types';
 
 const HEX64_RE = /^[0-9a-f]{64}$/;
@@ -9,5 +9,5 @@ const HEX64_RE = /^[0-9a-f]{64}$/;
 export function bodySha256Hex(input: Pick<VerifyWebhookInput, 'body' | 'bodySha256Hex'>): string {
   const given = input.bodySha256Hex;
   if (typeof given === 'string' && HEX64_RE.test(given)) return given;
-  return createHash('sha256').update(input.body).digest('hex');
+  return sha256Hex(input.body);
 }

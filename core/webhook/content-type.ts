@@ -1,4 +1,5 @@
 // Content-Type allowlist per channel (T1-T, answered with 415): only media types whose bodies the edge parses.
+import { mediaTypeOf } from '../http/media-type';
 import type { WebhookChannel } from './types';
 
 /**
@@ -12,24 +13,19 @@ export const CHANNEL_MEDIA_TYPES: Readonly<Record<WebhookChannel, readonly strin
   teams: Object.freeze(['application/json']),
 });
 
-// RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS parameter ); the only parameter accepted is charset=utf-8.
-const CHARSET_RE = /^charset=(?:"utf-8"|utf-8)$/i;
-
 /**
  * Checks a Content-Type header against the channel's allowlist. Media type and charset compare case-insensitively;
  * a charset other than UTF-8 or any other parameter is refused, because the body is parsed as UTF-8.
- * @returns ok, or WEBHOOK_CONTENT_TYPE_UNSUPPORTED (415)
+ * @returns ok, or HTTP_CONTENT_TYPE_UNSUPPORTED (415)
  * @example checkContentType('github', 'application/json; charset=utf-8') // { ok: true }
  */
 export function checkContentType(
   channel: WebhookChannel,
   contentType: string | undefined,
-): { ok: true } | { ok: false; code: 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED' } {
-  const refused = { ok: false, code: 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED' } as const;
-  if (typeof contentType !== 'string' || contentType.length > 256) return refused;
-  const [mediaType = '', ...params] = contentType.split(';').map((p) => p.trim());
+): { ok: true } | { ok: false; code: 'HTTP_CONTENT_TYPE_UNSUPPORTED' } {
+  const refused = { ok: false, code: 'HTTP_CONTENT_TYPE_UNSUPPORTED' } as const;
+  const mediaType = mediaTypeOf(contentType);
   const allowed = CHANNEL_MEDIA_TYPES[channel];
-  if (allowed === undefined || !allowed.includes(mediaType.toLowerCase())) return refused;
-  if (params.length > 1 || (params.length === 1 && !CHARSET_RE.test(params[0] ?? ''))) return refused;
+  if (mediaType === undefined || allowed === undefined || !allowed.includes(mediaType)) return refused;
   return { ok: true };
 }

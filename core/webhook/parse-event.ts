@@ -1,4 +1,4 @@
-// Step 6 of the edge pipeline (T1-T): a verified JSON body becomes a typed event, or INPUT_INVALID naming the failing
+// The edge pipeline's "schema" step (T1-T): a verified JSON body becomes a typed event, or INPUT_INVALID naming the failing
 // field paths. Paths name schema positions only; attacker-chosen key names are never echoed.
 import type { z } from 'zod';
 import {

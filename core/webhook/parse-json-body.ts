@@ -2,7 +2,7 @@
 // Mirrors fastify's `onProtoPoisoning: 'error'` / `onConstructorPoisoning: 'error'` defaults.
 import { abytes } from '../crypto/assert';
 
-export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; code: 'INPUT_INVALID'; paths: string[] };
+export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; code: 'HTTP_BODY_MALFORMED'; paths: string[] };
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const POISON_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -12,7 +12,7 @@ const POISON_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * `__proto__`, `constructor` or `prototype` key anywhere are refused: a later `Object.assign` or spread of such a value
  * is how prototype pollution starts. The failing path names only the position, never attacker text.
  * @param body the verified raw request body
- * @returns the parsed value, or INPUT_INVALID with path `(root)` or the poisoned key's parent path
+ * @returns the parsed value, or HTTP_BODY_MALFORMED with path `(root)` or the poisoned key's parent path
  * @throws {TypeError} when `body` is not a Uint8Array
  * @example parseJsonBody(new TextEncoder().encode('{"a":1}'))
  */
@@ -22,7 +22,7 @@ export function parseJsonBody(body: Uint8Array): JsonBodyResult {
   try {
     text = decoder.decode(body);
   } catch {
-    return { ok: false, code: 'INPUT_INVALID', paths: ['(root)'] };
+    return { ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] };
   }
   let poisoned = false;
   let value: unknown;
@@ -37,9 +37,9 @@ export function parseJsonBody(body: Uint8Array): JsonBodyResult {
     }
   } catch {
     // SyntaxError, or RangeError from absurd nesting: both are the sender's fault.
-    return { ok: false, code: 'INPUT_INVALID', paths: ['(root)'] };
+    return { ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] };
   }
-  if (poisoned) return { ok: false, code: 'INPUT_INVALID', paths: ['(root)'] };
+  if (poisoned) return { ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] };
   return { ok: true, value };
 }
 
@@ -49,7 +49,7 @@ export function parseJsonBody(body: Uint8Array): JsonBodyResult {
  * - no object key can decode to a poisoning name: none of the three names occurs literally and there is no `\u`
  *   escape (the only JSON escape that can spell letters or `_`); a match inside a string value only costs the slow path;
  * - nesting is shallow: the reviver recurses per level and overflows the stack on absurd nesting (refused as
- *   INPUT_INVALID), which plain JSON.parse would accept. At most {@link FAST_PATH_MAX_OPENERS} `{` and `[` bytes in
+ *   HTTP_BODY_MALFORMED), which plain JSON.parse would accept. At most {@link FAST_PATH_MAX_OPENERS} `{` and `[` bytes in
  *   total (UTF-8 continuation bytes are never 0x5B or 0x7B) bound the depth far below any stack limit.
  */
 export const FAST_PATH_MAX_OPENERS = 256;

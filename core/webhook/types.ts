@@ -30,7 +30,7 @@ export interface VerifyWebhookInput {
 }
 
 export interface VerifyWebhookOptions {
-  /** Accepted distance between the signed timestamp and now, in both directions. Default 300 (the seed's value). */
+  /** Accepted distance between the signed timestamp and now, in both directions. Default 300 (the Standard Webhooks reference libraries' ±300 s; Slack's 5 minutes). */
   readonly toleranceSec?: number;
 }
 

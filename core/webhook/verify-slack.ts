@@ -1,7 +1,7 @@
 // Slack v0 request-signing verifier over raw body bytes (T1-S forged webhook, T1-T tampered body, replay window).
 // Source: docs.slack.dev "Verifying requests from Slack"; slackapi/bolt-js src/receivers/verify-request.ts.
-import { sha256 } from '../crypto/hmac-sha256';
-import { bytesToHex, decodeHexStrict, utf8ToBytes } from '../crypto/strict-encoding';
+import { sha256Hex } from '../crypto/sha256-hex';
+import { decodeHexStrict, utf8ToBytes } from '../crypto/strict-encoding';
 import { cachedSecretKeys } from './secret-key-cache';
 import { isSafeDeliveryId, parseUnixSeconds, readHeader, toleranceOf, withinTolerance } from './header-values';
 import { assertVerifyInput, matchSignature } from './match-signature';
@@ -52,7 +52,7 @@ export function verifySlackWebhook(input: VerifyWebhookInput, options?: VerifyWe
   const secretIndex = matchSignature(keys, [base, body], [offered]);
   if (secretIndex < 0) return reject('WEBHOOK_SIGNATURE_MISMATCH');
 
-  const deliveryId = slackEventId(body) ?? `slack-${bytesToHex(sha256(base, body)).slice(0, 32)}`;
+  const deliveryId = slackEventId(body) ?? `slack-${sha256Hex(base, body).slice(0, 32)}`;
   return { ok: true, channel: 'slack', deliveryId, replayKey: `slack:${deliveryId}`, timestampSec, secretIndex };
 }
 

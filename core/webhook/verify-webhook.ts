@@ -1,4 +1,4 @@
-// Dispatches a request to its channel's verifier (T1-S): the single entry the edge pipeline calls for step 4.
+// Dispatches a request to its channel's verifier (T1-S): the single entry the edge pipeline's "signature" step calls.
 import type { VerifyTeamsOptions } from './verify-teams';
 import { verifyGithubWebhook } from './verify-github';
 import { verifySlackWebhook } from './verify-slack';

@@ -1,7 +1,6 @@
 // Builds the hook routes' dependencies from the app's shared services (composition helper for functions/routes.ts):
 // registry and replay guard over their Cosmos containers, the queue over the bus, receipts into the audit chain.
 import { createBusEdgeQueue } from '../../adapters/edge/bus-edge-queue';
-import { seedDemoHooks } from '../../adapters/edge/demo-hooks';
 import { createDocumentHookRegistry } from '../../adapters/edge/document-hook-registry';
 import { createDocumentReplayGuard } from '../../adapters/edge/document-replay-guard';
 import { EDGE_REPLAY_CONTAINER, HOOKS_CONTAINER } from '../../adapters/edge/edge-containers';
@@ -11,6 +10,7 @@ import type { Clock } from '../../core/ports/clock.port';
 import { systemClock } from '../../core/ports/clock.port';
 import type { DocumentStore } from '../../core/ports/document-store.port';
 import type { EdgeLimiter } from '../../core/ports/edge-limiter.port';
+import type { HookRegistry } from '../../core/ports/hook-registry.port';
 import type { Logger } from '../../core/ports/logger.port';
 import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
 import type { SecretSource } from '../../core/ports/secret-source.port';
@@ -18,7 +18,6 @@ import type { EdgeSettings } from './edge-settings';
 import type { HookRouteDeps } from './hook-routes';
 
 export interface HookServices {
-  mode: 'local' | 'azure';
   documents(spec: CosmosContainerSpec): Promise<DocumentStore>;
   secrets: SecretSource;
   bus: Bus;
@@ -33,13 +32,15 @@ export interface HookServices {
    * the shared limiter is sized with): each instance takes this share of the deployment-wide pre-auth budgets. Default 1.
    */
   maxInstances?: number;
+  /** Run over the registry before the routes serve (the local host seeds its DEV-ONLY demo hooks); none in Azure. */
+  prepareHookRegistry?: (registry: HookRegistry) => Promise<void>;
 }
 
 export async function buildHookRouteDeps(services: HookServices, settings: EdgeSettings): Promise<HookRouteDeps> {
   const clock = services.clock ?? systemClock;
   const [hookStore, replayStore] = await Promise.all([services.documents(HOOKS_CONTAINER), services.documents(EDGE_REPLAY_CONTAINER)]);
   const registry = createDocumentHookRegistry(hookStore, services.secrets, { clock, cacheTtlMs: settings.hookCacheTtlMs });
-  if (settings.demoHooks) await seedDemoHooks(registry, { mode: services.mode, logger: services.logger });
+  await services.prepareHookRegistry?.(registry);
   return {
     registry,
     replayGuard: createDocumentReplayGuard(replayStore),

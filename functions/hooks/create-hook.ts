@@ -3,14 +3,14 @@
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { ENTITY_ID_RE, EVENT_NAME_RE, HOOK_ID_RE } from '../../core/edge/edge-ids';
-import { MAX_ALLOWED_EVENT_TYPES } from '../../core/edge/hook-registration';
+import { MAX_ALLOWED_EVENT_TYPES, MAX_HOOK_ADMIN_BODY_BYTES, validateCreateHook } from '../../core/edge/hook-registration';
 import type { HookRegistry } from '../../core/ports/hook-registry.port';
 import type { Logger } from '../../core/ports/logger.port';
 import { redact } from '../../core/secrets/redacted';
 import { WEBHOOK_CHANNELS } from '../../core/webhook/types';
-import { jsonResponse } from '../http/json-response';
+import { errorResponse, jsonResponse } from '../http/json-response';
+import { readJsonRequest } from '../http/read-json-request';
 import { adminErrorResponse } from './admin-error';
-import { readAdminJson } from './read-admin-json';
 
 export const createHookSchema = z.strictObject({
   hookId: z.string().regex(HOOK_ID_RE).optional(),
@@ -24,11 +24,15 @@ export const createHookSchema = z.strictObject({
 
 export function createHookHandler(deps: { registry: HookRegistry; logger: Logger }): HttpHandler {
   return async (req) => {
-    const input = await readAdminJson(req, createHookSchema);
+    const input = await readJsonRequest(req, createHookSchema, MAX_HOOK_ADMIN_BODY_BYTES);
     if (!input.ok) return input.response;
     const { secret, ...rest } = input.value;
+    const hook = { ...rest, secret: redact(secret) };
+    // Core's verdict carries a public message (field names and the rule, never the value); the registry checks again.
+    const valid = validateCreateHook(hook);
+    if (!valid.ok) return errorResponse(valid.code, valid.message);
     try {
-      const registration = await deps.registry.create({ ...rest, secret: redact(secret) });
+      const registration = await deps.registry.create(hook);
       deps.logger.info('hooks.created', { hookId: registration.hookId, tenantId: registration.tenantId, channel: registration.channel });
       return jsonResponse(201, { registration }, { location: `/api/manage/hooks/${registration.hookId}` });
     } catch (e) {

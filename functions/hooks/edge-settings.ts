@@ -1,7 +1,9 @@
-// Edge settings parsed once at start-up (seed defaults: 256 KiB bodies, ±300 s; pre-auth budgets per deployment). A
-// bad setting fails fast naming the key, never the value. No setting can switch a mitigation off: `_disable` is not reachable from here.
+// Edge settings parsed once at start-up (defaults from core/edge/edge-types.ts: 256 KiB bodies, ±300 s; pre-auth
+// budgets per deployment). A bad setting fails fast naming the key, never the value. No setting can switch a
+// mitigation off: `_disable` is not reachable from here.
 import { z } from 'zod';
 import { KarsError } from '../../core/errors';
+import { intSetting } from '../int-setting';
 import { DEFAULT_GITHUB_REPLAY_RETENTION_SEC, DEFAULT_MAX_BODY_BYTES, DEFAULT_UNTIMED_REPLAY_RETENTION_SEC } from '../../core/edge/edge-types';
 import { DEFAULT_PREAUTH_GLOBAL, DEFAULT_PREAUTH_PER_HOOK } from '../../core/edge/preauth-guard';
 import { perSecond, type TokenBucketConfig } from '../../core/limits/token-bucket';
@@ -9,21 +11,19 @@ import { DEFAULT_HOOK_CACHE_TTL_MS } from '../../adapters/edge/document-hook-reg
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { DEFAULT_TOLERANCE_SEC } from '../../core/webhook/types';
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
-
 const edgeSettingsSchema = z.object({
-  KARS_EDGE_MAX_BODY_BYTES: int(DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
-  KARS_EDGE_TOLERANCE_SEC: int(DEFAULT_TOLERANCE_SEC, 1, 3600),
-  KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC: int(DEFAULT_UNTIMED_REPLAY_RETENTION_SEC, 600, 30 * 86400),
+  KARS_EDGE_MAX_BODY_BYTES: intSetting(DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+  KARS_EDGE_TOLERANCE_SEC: intSetting(DEFAULT_TOLERANCE_SEC, 1, 3600),
+  KARS_EDGE_UNTIMED_REPLAY_RETENTION_SEC: intSetting(DEFAULT_UNTIMED_REPLAY_RETENTION_SEC, 600, 30 * 86400),
   // Never shorter than github.com's own redelivery window (3 days): a copy GitHub may still send must stay a duplicate.
-  KARS_EDGE_GITHUB_REPLAY_RETENTION_SEC: int(DEFAULT_GITHUB_REPLAY_RETENTION_SEC, 3 * 86400, 30 * 86400),
+  KARS_EDGE_GITHUB_REPLAY_RETENTION_SEC: intSetting(DEFAULT_GITHUB_REPLAY_RETENTION_SEC, 3 * 86400, 30 * 86400),
   // Pre-auth flood guard budgets for the whole deployment; each instance takes 1/KARS_LIMIT_MAX_INSTANCES of them.
-  KARS_EDGE_PREAUTH_HOOK_RPS: int(DEFAULT_PREAUTH_PER_HOOK.refillTokens, 1, 100_000),
-  KARS_EDGE_PREAUTH_HOOK_BURST: int(DEFAULT_PREAUTH_PER_HOOK.capacity, 1, 1_000_000),
-  KARS_EDGE_PREAUTH_GLOBAL_RPS: int(DEFAULT_PREAUTH_GLOBAL.refillTokens, 1, 100_000),
-  KARS_EDGE_PREAUTH_GLOBAL_BURST: int(DEFAULT_PREAUTH_GLOBAL.capacity, 1, 1_000_000),
+  KARS_EDGE_PREAUTH_HOOK_RPS: intSetting(DEFAULT_PREAUTH_PER_HOOK.refillTokens, 1, 100_000),
+  KARS_EDGE_PREAUTH_HOOK_BURST: intSetting(DEFAULT_PREAUTH_PER_HOOK.capacity, 1, 1_000_000),
+  KARS_EDGE_PREAUTH_GLOBAL_RPS: intSetting(DEFAULT_PREAUTH_GLOBAL.refillTokens, 1, 100_000),
+  KARS_EDGE_PREAUTH_GLOBAL_BURST: intSetting(DEFAULT_PREAUTH_GLOBAL.capacity, 1, 1_000_000),
   KARS_EDGE_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/).default(DEFAULT_EDGE_QUEUE),
-  KARS_EDGE_HOOK_CACHE_TTL_MS: int(DEFAULT_HOOK_CACHE_TTL_MS, 0, 300_000),
+  KARS_EDGE_HOOK_CACHE_TTL_MS: intSetting(DEFAULT_HOOK_CACHE_TTL_MS, 0, 300_000),
   KARS_EDGE_DEMO_HOOKS: z.enum(['true', 'false']).default('false'),
 });
 
@@ -41,7 +41,7 @@ export interface EdgeSettings {
   readonly preAuthGlobal: TokenBucketConfig;
   readonly queue: string;
   readonly hookCacheTtlMs: number;
-  /** Seed the DEV-ONLY demo hooks (local mode only; refused in azure mode). */
+  /** Seed the DEV-ONLY demo hooks: read by the local host (infra/local/host/main.ts) only; refused in azure mode. */
   readonly demoHooks: boolean;
 }
 

@@ -2,6 +2,7 @@
 // Route templates avoid the `admin` prefix, which the Functions host reserves for its own API
 // (Azure/azure-functions-host#1781: routes and function names starting with "admin" are refused).
 import type { RouteDef } from '../route-def';
+import { memoizePromise } from '../../core/async/memoize-promise';
 import { createEdgePipeline, type EdgePipeline } from '../../core/edge/run-edge-pipeline';
 import type { EdgePipelineDeps, EdgePipelineOptions } from '../../core/edge/edge-types';
 import { createHookHandler } from './create-hook';
@@ -20,10 +21,10 @@ export interface HookRoutes {
 }
 
 /**
- * @returns the four hook routes (and the pipeline, for health and benchmarks)
+ * @returns the four hook routes (and the pipeline, for shutdown, health and benchmarks)
  * @throws {RangeError|TypeError} for invalid pipeline options
  */
-export function createHookRoutesWithPipeline(deps: HookRouteDeps): HookRoutes {
+export function createHookRoutes(deps: HookRouteDeps): HookRoutes {
   const pipeline = createEdgePipeline(deps, deps.pipelineOptions);
   const admin = { registry: deps.registry, logger: deps.logger };
   return {
@@ -37,11 +38,6 @@ export function createHookRoutesWithPipeline(deps: HookRouteDeps): HookRoutes {
   };
 }
 
-/** The hook routes for `functions/routes.ts`. */
-export function createHookRoutes(deps: HookRouteDeps): RouteDef[] {
-  return createHookRoutesWithPipeline(deps).routes;
-}
-
 export interface LazyHookRoutes {
   readonly routes: RouteDef[];
   /**
@@ -53,38 +49,21 @@ export interface LazyHookRoutes {
 
 /**
  * The same routes for a static route table whose dependencies are built later (after config and adapters): the
- * pipeline is created on the first request and reused.
+ * pipeline is created on the first request and reused; a failed build is retried by the next request.
  */
-export function createLazyHookRoutesWithShutdown(getDeps: () => Promise<HookRouteDeps>): LazyHookRoutes {
-  let built: Promise<HookRoutes> | undefined;
-  let ready: HookRoutes | undefined;
-  const load = (): Promise<HookRoutes> => {
-    if (built === undefined) {
-      const pending = getDeps().then(createHookRoutesWithPipeline);
-      built = pending;
-      pending.then((r) => { ready = r; }, () => {
-        // A failed bootstrap (a dependency down at start) must not poison later requests.
-        if (built === pending) built = undefined;
-      });
-    }
-    return built;
-  };
-  const template = createHookRoutesWithPipeline(PLACEHOLDER_DEPS).routes;
+export function createLazyHookRoutes(getDeps: () => Promise<HookRouteDeps>): LazyHookRoutes {
+  const built = memoizePromise(() => getDeps().then(createHookRoutes));
+  const template = createHookRoutes(PLACEHOLDER_DEPS).routes;
   return {
     routes: template.map((route) => ({
       ...route,
       handler: async (req, context) => {
-        const real = (await load()).routes.find((r) => r.name === route.name)!;
+        const real = (await built()).routes.find((r) => r.name === route.name)!;
         return real.handler(req, context);
       },
     })),
-    flushRefusalSummaries: async () => ready?.pipeline.flushRefusalSummaries(),
+    flushRefusalSummaries: async () => built.peek()?.pipeline.flushRefusalSummaries(),
   };
-}
-
-/** The lazy routes alone (a caller that registers no shutdown hook). */
-export function createLazyHookRoutes(getDeps: () => Promise<HookRouteDeps>): RouteDef[] {
-  return createLazyHookRoutesWithShutdown(getDeps).routes;
 }
 
 // Only used to read route names, methods and templates; never handles a request.

@@ -12,7 +12,7 @@ import type { RouterAuthenticator, RouterCaller } from '../../core/ports/router-
 import type { RouteDef } from '../route-def';
 import { errorResponse } from '../http/json-response';
 import { meshErrorResponse, meshResponse } from './mesh-response';
-import { readMeshJson } from './read-mesh-json';
+import { readJsonRequest } from '../http/read-json-request';
 import {
   ackSchema, didParamSchema, discoverQuerySchema, fetchPendingSchema, prekeyUploadSchema, registerAgentSchema, relayFrameSchema,
 } from './mesh-schemas';
@@ -59,7 +59,7 @@ export function createMeshRoutes(deps: MeshRouteDeps): RouteDef[] {
     {
       name: 'meshRegisterAgent', methods: ['POST'], route: agentsRoute, authLevel: 'anonymous',
       handler: authed(agentsRoute, async (req, caller) => {
-        const input = await readMeshJson(req, registerAgentSchema, REGISTRY_MAX_BODY_BYTES);
+        const input = await readJsonRequest(req, registerAgentSchema, REGISTRY_MAX_BODY_BYTES);
         if (!input.ok) return input.response;
         return meshResponse(await registry.register(caller, input.value, authorization(req)));
       }),
@@ -80,7 +80,7 @@ export function createMeshRoutes(deps: MeshRouteDeps): RouteDef[] {
         const did = didOf(req);
         if (did === undefined) return noAgent();
         if (req.method === 'GET') return meshResponse(await registry.fetchPrekeys(caller, did, authorization(req)));
-        const input = await readMeshJson(req, prekeyUploadSchema, REGISTRY_MAX_BODY_BYTES);
+        const input = await readJsonRequest(req, prekeyUploadSchema, REGISTRY_MAX_BODY_BYTES);
         if (!input.ok) return input.response;
         return meshResponse(await registry.uploadPrekeys(caller, did, input.value, authorization(req)));
       }),
@@ -96,7 +96,7 @@ export function createMeshRoutes(deps: MeshRouteDeps): RouteDef[] {
     {
       name: 'meshRelayPost', methods: ['POST'], route: 'mesh/relay/frames', authLevel: 'anonymous',
       handler: authed('mesh/relay/frames', async (req, caller) => {
-        const input = await readMeshJson(req, relayFrameSchema, RELAY_MAX_FRAME_BYTES);
+        const input = await readJsonRequest(req, relayFrameSchema, RELAY_MAX_FRAME_BYTES);
         if (!input.ok) return input.response;
         return meshResponse(await relay.post(caller, input.value, input.sizeBytes));
       }),
@@ -104,7 +104,7 @@ export function createMeshRoutes(deps: MeshRouteDeps): RouteDef[] {
     {
       name: 'meshRelayPending', methods: ['POST'], route: 'mesh/relay/pending', authLevel: 'anonymous',
       handler: authed('mesh/relay/pending', async (req, caller) => {
-        const input = await readMeshJson(req, fetchPendingSchema, REGISTRY_MAX_BODY_BYTES);
+        const input = await readJsonRequest(req, fetchPendingSchema, REGISTRY_MAX_BODY_BYTES);
         if (!input.ok) return input.response;
         return meshResponse(await relay.fetchPending(caller, input.value.did, input.value.max));
       }),
@@ -112,7 +112,7 @@ export function createMeshRoutes(deps: MeshRouteDeps): RouteDef[] {
     {
       name: 'meshRelayAck', methods: ['POST'], route: 'mesh/relay/ack', authLevel: 'anonymous',
       handler: authed('mesh/relay/ack', async (req, caller) => {
-        const input = await readMeshJson(req, ackSchema, REGISTRY_MAX_BODY_BYTES);
+        const input = await readJsonRequest(req, ackSchema, REGISTRY_MAX_BODY_BYTES);
         if (!input.ok) return input.response;
         return meshResponse(await relay.ack(caller, input.value.did, input.value.ids));
       }),

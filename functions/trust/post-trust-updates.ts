@@ -2,15 +2,15 @@
 // whole (core/trust/admit-trust-batch.ts), then queued per subject DID for the applier. 202: queued, not yet applied.
 import type { HttpHandler } from '@azure/functions';
 import { admitTrustBatch } from '../../core/trust/admit-trust-batch';
-import { trustBatchSchema } from '../../core/trust/trust-update';
-import { readAdminJson } from '../hooks/read-admin-json';
+import { TRUST_MAX_BODY_BYTES, trustBatchSchema } from '../../core/trust/trust-update';
+import { readJsonRequest } from '../http/read-json-request';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import type { TrustRouteDeps } from './trust-route-deps';
 import { trustErrorResponse } from './trust-error';
 
 export function postTrustUpdatesHandler(getDeps: () => Promise<TrustRouteDeps>): HttpHandler {
   return async (req) => {
-    const input = await readAdminJson(req, trustBatchSchema);
+    const input = await readJsonRequest(req, trustBatchSchema, TRUST_MAX_BODY_BYTES);
     if (!input.ok) return input.response;
     const deps = await getDeps();
     try {

@@ -3,8 +3,8 @@
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { isEntityId } from '../../core/edge/edge-ids';
-import { ISSUER_KEY_RE } from '../../core/trust/trust-update';
-import { readAdminJson } from '../hooks/read-admin-json';
+import { ISSUER_KEY_RE, TRUST_MAX_BODY_BYTES } from '../../core/trust/trust-update';
+import { readJsonRequest } from '../http/read-json-request';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import type { TrustRouteDeps } from './trust-route-deps';
 import { trustErrorResponse } from './trust-error';
@@ -17,7 +17,7 @@ export function putTrustIssuersHandler(getDeps: () => Promise<TrustRouteDeps>): 
   return async (req) => {
     const tenantId = req.params.tenantId;
     if (!isEntityId(tenantId)) return errorResponse('INPUT_INVALID', 'invalid path parameter: tenantId');
-    const input = await readAdminJson(req, putTrustIssuersSchema);
+    const input = await readJsonRequest(req, putTrustIssuersSchema, TRUST_MAX_BODY_BYTES);
     if (!input.ok) return input.response;
     const deps = await getDeps();
     try {

@@ -1,7 +1,7 @@
 // T2-E: the seccomp profile kars-strict (OCI / kubelet Localhost JSON): load, check its invariants, compile it for kars-jail.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KarsError } from '../../core/errors';
+import { isKarsError, KarsError } from '../../core/errors';
 // Imported (not only read from disk) so tsc copies the profile next to the compiled module in dist/.
 import karsStrictJson from './kars-strict.json';
 
@@ -138,7 +138,7 @@ export function loadKarsStrictProfile(path?: string): SeccompProfile {
   try {
     return parseSeccompProfile(JSON.parse(text));
   } catch (e) {
-    if (e instanceof KarsError) throw e;
+    if (isKarsError(e)) throw e;
     throw new KarsError('SECCOMP_PROFILE_INVALID', `seccomp profile is not JSON: ${path}`, { cause: e });
   }
 }

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { httpStatusOf, isKarsError, type KarsErrorCode } from '../../core/errors';
-import { readCapped } from '../../core/edge/read-capped-body';
+import { readJsonBody } from '../../core/http/read-json-body';
 import type { Clock } from '../../core/ports/clock.port';
 import type { Logger } from '../../core/ports/logger.port';
 import type { TokenSource } from '../../core/ports/token-source.port';
@@ -84,7 +84,6 @@ export interface RouterServer {
   drain(graceMs: number): Promise<void>;
 }
 
-const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
 export function createRouterServer(settings: RouterServerSettings, deps: RouterServerDeps, options: RouterServerOptions = {}): RouterServer {
   const disabled = resolveRouterDisabled(options._disable);
@@ -114,19 +113,11 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
         return refuse(res, note, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', { 'retry-after': String(retryAfterSeconds(admitted.retryAfterMs)) });
       }
     }
-    if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) return refuse(res, note, 'ROUTER_CONTENT_TYPE_UNSUPPORTED', 'model calls must be application/json');
-    const read = await readCapped(req, req.headers['content-length'], settings.maxBodyBytes);
-    if (!read.ok) {
-      return read.code === 'WEBHOOK_BODY_TOO_LARGE'
-        ? refuse(res, note, 'ROUTER_BODY_TOO_LARGE', 'request body too large', { connection: 'close' })
-        : refuse(res, note, 'INPUT_INVALID', 'unreadable request body');
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read.bytes));
-    } catch {
-      return refuse(res, note, 'INPUT_INVALID', 'request body is not JSON');
-    }
+    // The one body reader every route uses: 415 before reading, 413 while streaming, strict JSON (400).
+    const read = await readJsonBody({ contentType: req.headers['content-type'], contentLength: req.headers['content-length'], chunks: req }, settings.maxBodyBytes);
+    // The rest of an over-long body is still on the wire: do not reuse this connection.
+    if (!read.ok) return refuse(res, note, read.code, read.message, read.code === 'HTTP_BODY_TOO_LARGE' ? { connection: 'close' } : {});
+    const body = read.value;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse(res, note, 'INPUT_INVALID', 'request body must be a JSON object');
     const deployment = r.style === 'azure' ? r.deployment : (body as { model?: unknown }).model;
     if (typeof deployment !== 'string') return refuse(res, note, 'INPUT_INVALID', 'model is required');

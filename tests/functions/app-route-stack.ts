@@ -50,6 +50,7 @@ export async function startAppRouteStack(options: AppRouteStackOptions): Promise
   const secrets = createMemorySecretSource();
   const hooks = createAppHooks();
   const table = buildAppRoutes({
+    health: async () => ({ probes: [], timeoutMs: 1000 }),
     hookDeps: async () => ({
       registry: createDocumentHookRegistry(store, secrets, { clock: systemClock }),
       replayGuard: createDocumentReplayGuard(store),

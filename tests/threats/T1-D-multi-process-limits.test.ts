@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../adapters/cosmos/cosmos-containers';
 import { limitDocumentKey } from '../../adapters/edge-limiter/limit-documents';
-import { SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT } from '../../core/limits/edge-admission';
+import { DEFAULT_AGENT_LIMIT, DEFAULT_GLOBAL_LIMIT } from '../../core/limits/edge-admission';
 import { maxAdmittedInWindow, perSecond, type TokenBucketConfig } from '../../core/limits/token-bucket';
 import { redact } from '../../core/secrets/redacted';
 import { startCosmosServer, type LocalCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
@@ -226,7 +226,7 @@ function checkPerProcessStores(label: string, off: Run, config: TokenBucketConfi
 
 // Agent and tenant limits far above the load, so the global bucket is the only one that binds.
 const GLOBAL_ONLY: LoadScenario['limiter'] = {
-  global: SEED_GLOBAL_LIMIT,
+  global: DEFAULT_GLOBAL_LIMIT,
   agent: perSecond(5000, 10_000),
   tenantBudget: { requestRate: perSecond(5000, 10_000) },
   cluster: false,
@@ -236,7 +236,7 @@ const GLOBAL_STREAMS: LoadStream[] = ['a0', 'a1', 'a2', 'a3', 'a4'].map((agentId
 
 // The seed's per-agent limit; one hot agent offered 60 rps per process (180 rps, 3.6 × its limit) and one calm agent
 // offered 30 rps in total, under its limit.
-const AGENT: LoadScenario['limiter'] = { global: SEED_GLOBAL_LIMIT, agent: SEED_AGENT_LIMIT, cluster: false };
+const AGENT: LoadScenario['limiter'] = { global: DEFAULT_GLOBAL_LIMIT, agent: DEFAULT_AGENT_LIMIT, cluster: false };
 const AGENT_STREAMS: LoadStream[] = [
   { tenantId: 'tenant-a', agentId: 'hot-agent', perSec: 60 },
   { tenantId: 'tenant-a', agentId: 'calm-agent', perSec: 10 },
@@ -246,18 +246,18 @@ describe('T1-D: the global limit holds across 3 processes sharing one Cosmos sto
   it('admits the burst, then within 10 % of 500 per 1 s window; per-process stores admit about 3 ×', async () => {
     const allAgents = (r: Run): number[] => GLOBAL_STREAMS.flatMap((_, i) => r.admitted(i));
     const on = await runShared('global', GLOBAL_ONLY, GLOBAL_STREAMS, (r) =>
-      checkSharedBucket('global', r, SEED_GLOBAL_LIMIT, r.results[0]!.chunks['global']!, limitDocumentKey(r.prefix, 'global').partitionKey, allAgents(r)));
+      checkSharedBucket('global', r, DEFAULT_GLOBAL_LIMIT, r.results[0]!.chunks['global']!, limitDocumentKey(r.prefix, 'global').partitionKey, allAgents(r)));
     const admitted = allAgents(on);
 
     const off = await runLoad(false, GLOBAL_ONLY, GLOBAL_STREAMS);
-    checkPerProcessStores('global', off, SEED_GLOBAL_LIMIT, GLOBAL_STREAMS.flatMap((_, i) => off.admitted(i)), admitted);
+    checkPerProcessStores('global', off, DEFAULT_GLOBAL_LIMIT, GLOBAL_STREAMS.flatMap((_, i) => off.admitted(i)), admitted);
   }, 60_000);
 });
 
 describe('T1-D: the per-agent limit holds across 3 processes sharing one Cosmos store', () => {
   it('keeps the hot agent within 10 % of 50 per 1 s window while the calm agent is served; per-process stores admit about 3 ×', async () => {
     const on = await runShared('agent', AGENT, AGENT_STREAMS, (r) =>
-      checkSharedBucket('agent', r, SEED_AGENT_LIMIT, r.results[0]!.chunks['agent']!, limitDocumentKey(r.prefix, 'agent', 'hot-agent').partitionKey, r.admitted(0)));
+      checkSharedBucket('agent', r, DEFAULT_AGENT_LIMIT, r.results[0]!.chunks['agent']!, limitDocumentKey(r.prefix, 'agent', 'hot-agent').partitionKey, r.admitted(0)));
     const hot = on.admitted(0);
     // The calm agent's own bucket is untouched by the hot one: never refused for its agent limit, and (short of a rare
     // fail-closed answer when every compare-and-swap attempt lost) everything it offered got through.
@@ -266,6 +266,6 @@ describe('T1-D: the per-agent limit holds across 3 processes sharing one Cosmos 
     expect(on.admitted(1).length).toBeGreaterThanOrEqual(calmOffered * 0.95);
 
     const off = await runLoad(false, AGENT, AGENT_STREAMS);
-    checkPerProcessStores('agent', off, SEED_AGENT_LIMIT, off.admitted(0), hot);
+    checkPerProcessStores('agent', off, DEFAULT_AGENT_LIMIT, off.admitted(0), hot);
   }, 60_000);
 });

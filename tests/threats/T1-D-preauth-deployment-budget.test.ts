@@ -18,7 +18,7 @@ import { perSecond } from '../../core/limits/token-bucket';
 import type { Logger } from '../../core/ports/logger.port';
 import { buildHookRouteDeps } from '../../functions/hooks/build-hook-route-deps';
 import { loadEdgeSettings } from '../../functions/hooks/edge-settings';
-import { createHookRoutesWithPipeline } from '../../functions/hooks/hook-routes';
+import { createHookRoutes } from '../../functions/hooks/hook-routes';
 import { edgeRequest, registerHook, SECRETS, settableClock, signStandard, type SettableClock } from '../core/edge/edge-fixture';
 
 const INSTANCES = 3;
@@ -51,13 +51,13 @@ async function deployment(maxInstances: number | undefined): Promise<Deployment>
   let hookId = '';
   for (let i = 0; i < INSTANCES; i += 1) {
     const deps = await buildHookRouteDeps({
-      mode: 'local', documents: async () => store, secrets, bus: createMemoryBus(), receipts, clock, logger: silent,
+      documents: async () => store, secrets, bus: createMemoryBus(), receipts, clock, logger: silent,
       // Far above the few signed deliveries: this file is about the refusals.
       limiter: createLocalEdgeLimiter({ clock, agent: perSecond(1000, 1000), tenantBudget: { requestRate: perSecond(1000, 1000) } }),
       ...(maxInstances !== undefined ? { maxInstances } : {}),
     }, settings);
     if (i === 0) hookId = (await registerHook(deps, 'standard')).hookId;
-    instances.push(createHookRoutesWithPipeline(deps).pipeline);
+    instances.push(createHookRoutes(deps).pipeline);
   }
   return { instances, receipts, clock, hookId };
 }

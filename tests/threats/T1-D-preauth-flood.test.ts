@@ -128,11 +128,11 @@ describe('T1-D pre-auth flood: made-up hook ids and garbage, small budgets', () 
     // The first request of the next window writes the last window's summary (not awaited by that request).
     expect((await f.pipeline.handle(garbage())).status).toBe(415);
     await f.pipeline.flushRefusalSummaries({ includeOpenWindow: false });
-    expect(summaries(f).map((r) => r.subject['codes'])).toEqual(['WEBHOOK_CONTENT_TYPE_UNSUPPORTED:3']);
+    expect(summaries(f).map((r) => r.subject['codes'])).toEqual(['HTTP_CONTENT_TYPE_UNSUPPORTED:3']);
     expect(refusalReceipts(f)).toHaveLength(6);
     const logged = f.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['code'] === 'LIMIT_PREAUTH_EXCEEDED');
     expect(logged).toHaveLength(3);
-    expect(logged.every((l) => l['reason'] === 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED' && l['status'] === 429)).toBe(true);
+    expect(logged.every((l) => l['reason'] === 'HTTP_CONTENT_TYPE_UNSUPPORTED' && l['status'] === 429)).toBe(true);
   });
 
   it('refusals after authentication are never summarised: a replay flood keeps one receipt each', async () => {

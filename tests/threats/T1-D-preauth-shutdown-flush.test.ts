@@ -47,7 +47,7 @@ async function startApp(hooks: AppHooks, hostHooks: AppHooks | undefined): Promi
     // A window of an hour: nothing but a flush (or a later request) writes the summary during the test.
     pipelineOptions: { preAuthGuard: { perHook: perSecond(1, BURST), global: perSecond(5, 20), windowMs: 3_600_000 } },
   };
-  const routes = buildAppRoutes({ hookDeps: async () => deps, rolloutClient: () => { throw new Error('not used'); } }, hooks);
+  const routes = buildAppRoutes({ health: async () => ({ probes: [], timeoutMs: 1000 }), hookDeps: async () => deps, rolloutClient: () => { throw new Error('not used'); } }, hooks);
   const host = await startLocalHost({ routes, keys, logger, port: 0, ...(hostHooks ? { hooks: hostHooks } : {}) });
   hosts.push(host);
   const hook = await registerHook(f, 'standard');

@@ -17,7 +17,7 @@ import { createSharedEdgeLimiter, type SharedEdgeLimiter, type SharedEdgeLimiter
 import { MemoryDocumentStore } from '../../adapters/memory/memory-document-store';
 import { createMemorySecretSource } from '../../adapters/memory/memory-secrets';
 import type { ClusterBudgetConfig } from '../../core/limits/cluster-budget';
-import { SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT, type LimitMitigation } from '../../core/limits/edge-admission';
+import { DEFAULT_AGENT_LIMIT, DEFAULT_GLOBAL_LIMIT, type LimitMitigation } from '../../core/limits/edge-admission';
 import type { DocumentStore } from '../../core/ports/document-store.port';
 import type { EdgeLimiter } from '../../core/ports/edge-limiter.port';
 import { silentLogger } from '../../core/ports/logger.port';
@@ -165,8 +165,8 @@ const sum = (offers: Offer[][]): number => offers.flat().reduce((a, o) => a + o.
 
 describe('T1-D shipped limiter: the settings are the seed\'s', () => {
   it('the Bicep deploys 500 rps burst 1000 global, 50 rps burst 100 per agent', () => {
-    expect(SHIPPED.global).toEqual(SEED_GLOBAL_LIMIT);
-    expect(SHIPPED.agent).toEqual(SEED_AGENT_LIMIT);
+    expect(SHIPPED.global).toEqual(DEFAULT_GLOBAL_LIMIT);
+    expect(SHIPPED.agent).toEqual(DEFAULT_AGENT_LIMIT);
     expect(SHIPPED._disable).toBeUndefined();
   });
 });
@@ -176,8 +176,8 @@ describe('T1-D shipped limiter: each limit binds in its own flood, and only it s
     const offers = [agents('tenant-a', ['hot'], 130)];
     const on = await flood([], offers);
     const chunk = on.limiter.chunks.agent;
-    expect(on.totalAdmitted).toBeLessThanOrEqual(SEED_AGENT_LIMIT.capacity);
-    expect(on.totalAdmitted).toBeGreaterThanOrEqual(SEED_AGENT_LIMIT.capacity - INSTANCES * chunk);
+    expect(on.totalAdmitted).toBeLessThanOrEqual(DEFAULT_AGENT_LIMIT.capacity);
+    expect(on.totalAdmitted).toBeGreaterThanOrEqual(DEFAULT_AGENT_LIMIT.capacity - INSTANCES * chunk);
     expect([...on.refusals]).toEqual([['429 rate limit reached (agent)', 130 - on.totalAdmitted]]);
     expect(on.delivered).toBe(on.totalAdmitted);
     const off = await flood(['agent-limit'], offers);
@@ -203,8 +203,8 @@ describe('T1-D shipped limiter: each limit binds in its own flood, and only it s
     expect(sum(offers)).toBe(1050);
     const on = await flood([], offers);
     const chunk = on.limiter.chunks.global;
-    expect(on.totalAdmitted).toBeLessThanOrEqual(SEED_GLOBAL_LIMIT.capacity);
-    expect(on.totalAdmitted).toBeGreaterThanOrEqual(SEED_GLOBAL_LIMIT.capacity - INSTANCES * chunk);
+    expect(on.totalAdmitted).toBeLessThanOrEqual(DEFAULT_GLOBAL_LIMIT.capacity);
+    expect(on.totalAdmitted).toBeGreaterThanOrEqual(DEFAULT_GLOBAL_LIMIT.capacity - INSTANCES * chunk);
     expect([...on.refusals]).toEqual([['429 rate limit reached (global)', 1050 - on.totalAdmitted]]);
     const off = await flood(['global-limit'], offers);
     expect(off.totalAdmitted).toBe(1050);

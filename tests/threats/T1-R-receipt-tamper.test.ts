@@ -30,7 +30,7 @@ import {
 } from '../core/audit/tamper';
 import { runTs } from '../integration/audit/support/run-ts';
 import { requestHash } from '../../core/edge/request-hash';
-import { sha256Hex } from '../../core/edge/sha256-hex';
+import { sha256Hex } from '../../core/crypto/sha256-hex';
 import { standardFixture } from '../core/webhook/fixtures';
 import { createEdgeFixture, edgeRequest, nowSec, registerHook, SECRETS, signStandard, utf8 } from '../core/edge/edge-fixture';
 import type { RunResult } from '../integration/audit/support/run-ts';

@@ -33,17 +33,18 @@ describe('T1-T tampering in transit: the MAC covers the exact bytes', () => {
 
 describe('T1-T hostile but validly signed bodies: the zod schema per channel and event', () => {
   const hostile = [
-    ['wrong types and bounds', { ...githubFixtures.push, before: 42, commits: 'x', repository: { id: -1, full_name: '../../etc/passwd' } }, ['before', 'commits', 'repository.id', 'repository.full_name']],
-    ['prototype poisoning', JSON.parse(`{"ref":"refs/heads/main","__proto__":{"isAdmin":true}}`) as object, ['(root)']],
-    ['missing required fields', { ref: 'refs/heads/main' }, ['before', 'after', 'repository', 'pusher', 'sender', 'commits']],
+    ['wrong types and bounds', { ...githubFixtures.push, before: 42, commits: 'x', repository: { id: -1, full_name: '../../etc/passwd' } }, 'INPUT_INVALID', ['before', 'commits', 'repository.id', 'repository.full_name']],
+    // Refused by the strict parser itself (its own code), before the schema could refuse the missing fields.
+    ['prototype poisoning', JSON.parse(`{"ref":"refs/heads/main","__proto__":{"isAdmin":true}}`) as object, 'HTTP_BODY_MALFORMED', []],
+    ['missing required fields', { ref: 'refs/heads/main' }, 'INPUT_INVALID', ['before', 'after', 'repository', 'pusher', 'sender', 'commits']],
   ] as const;
 
-  it.each(hostile)('%s: ON 400 naming the failing paths', async (_name, payload, paths) => {
+  it.each(hostile)('%s: ON 400 naming the failing paths', async (_name, payload, code, paths) => {
     const f = createEdgeFixture();
     const hook = await registerHook(f, 'github');
     const raw = _name === 'prototype poisoning' ? `{"ref":"refs/heads/main","__proto__":{"isAdmin":true}}` : JSON.stringify(payload);
     const out = await f.pipeline.handle(edgeRequest({ channel: 'github', hookId: hook.hookId, body: raw, headers: await signGithub(SECRETS.github, 'd-h', 'push', raw) }));
-    expect(out).toMatchObject({ status: 400, code: 'INPUT_INVALID' });
+    expect(out).toMatchObject({ status: 400, code });
     for (const p of paths) expect((out as { message: string }).message).toContain(p);
     expect(f.queue.deliveries).toHaveLength(0);
   });
@@ -89,11 +90,11 @@ describe('T1-T prototype poisoning in an open schema position: only the poisonin
     })()`, { json }) as boolean;
   }
 
-  it.each(poisoned)('%s: ON 400 INPUT_INVALID with the schema on; nothing delivered', async (_name, raw) => {
+  it.each(poisoned)('%s: ON 400 HTTP_BODY_MALFORMED (the strict parser, before the schema); nothing delivered', async (_name, raw) => {
     const f = createEdgeFixture();
     const hook = await registerHook(f, 'standard');
     const out = await f.pipeline.handle(edgeRequest({ channel: 'standard', hookId: hook.hookId, body: raw, headers: signStandard(SECRETS.standard, 'msg_p', nowSec(f.clock), raw) }));
-    expect(out).toMatchObject({ status: 400, code: 'INPUT_INVALID' });
+    expect(out).toMatchObject({ status: 400, code: 'HTTP_BODY_MALFORMED' });
     expect(f.queue.deliveries).toHaveLength(0);
   });
 
@@ -174,12 +175,12 @@ describe('T1-T size cap over HTTP (real host, Cosmos, Service Bus)', () => {
     return { status: r.status, json: (await r.json()) as Record<string, unknown>, delivered: await stack.drain(sandboxId) };
   }
 
-  it('ON: 413 WEBHOOK_BODY_TOO_LARGE, receipted, nothing delivered', async () => {
+  it('ON: 413 HTTP_BODY_TOO_LARGE, receipted, nothing delivered', async () => {
     const r = await oversized(on, 'sandbox-big-on');
     expect(r.status).toBe(413);
-    expect(r.json).toMatchObject({ code: 'WEBHOOK_BODY_TOO_LARGE' });
+    expect(r.json).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE' });
     expect(r.delivered).toEqual([]);
-    expect((await on.readReceipts()).map((x) => x.code)).toEqual(['WEBHOOK_BODY_TOO_LARGE']);
+    expect((await on.readReceipts()).map((x) => x.code)).toEqual(['HTTP_BODY_TOO_LARGE']);
   });
 
   it('OFF: the oversized body is buffered, accepted and delivered to the sandbox', async () => {
@@ -226,10 +227,10 @@ describe('T1-T size cap over HTTP (real host, Cosmos, Service Bus)', () => {
     return { ...r, sentWhenAnswered: sentWhenAnswered!, total: bytes.length, delivered: await stack.drain(sandboxId) };
   }
 
-  it('chunked, no Content-Length, 300 KiB: ON 413 WEBHOOK_BODY_TOO_LARGE and nothing delivered; OFF delivered', async () => {
+  it('chunked, no Content-Length, 300 KiB: ON 413 HTTP_BODY_TOO_LARGE and nothing delivered; OFF delivered', async () => {
     const r = await chunked(on, 'sandbox-chunked-on', 300 * 1024, 0);
     expect(r.status).toBe(413);
-    expect(r.json).toMatchObject({ code: 'WEBHOOK_BODY_TOO_LARGE' });
+    expect(r.json).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE' });
     expect(r.delivered).toEqual([]);
     const o = await chunked(off, 'sandbox-chunked-off', 300 * 1024, 0);
     expect(o.status).toBe(202);

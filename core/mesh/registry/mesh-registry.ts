@@ -14,7 +14,7 @@ import type { Logger } from '../../ports/logger.port';
 import type { ReplayGuard } from '../../ports/replay-guard.port';
 import type { RouterCaller } from '../../ports/router-authenticator.port';
 import type { Sleep } from '../../ports/sleep.port';
-import { sha256Hex } from '../../edge/sha256-hex';
+import { sha256Hex } from '../../crypto/sha256-hex';
 import { answer, forbidden, refuse, unauthenticated, type MeshOutcome } from '../mesh-outcome';
 import { isOn, type MeshMitigation } from '../mesh-switches';
 import { AGENT_DOC_ID, sandboxPartition, type AgentDoc, type CapabilityEntryDoc, type SandboxBindingDoc } from './agent-record';

@@ -1,7 +1,7 @@
 // The receipt of a relayed envelope (T4-R): the outer data only (sender, recipient, mesh, time, size, message id),
 // hashed in a fixed order so a verifier can recompute it; the content stays sealed and never reaches the audit chain.
 import type { RequestReceipt } from '../../ports/receipt-sink.port';
-import { sha256Hex } from '../../edge/sha256-hex';
+import { sha256Hex } from '../../crypto/sha256-hex';
 import type { EnvelopeSubject } from './relay-frame';
 
 export const ENVELOPE_HASH_DOMAIN = 'kars.mesh.envelope.v1';

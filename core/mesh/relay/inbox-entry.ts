@@ -1,7 +1,7 @@
 // One pending frame in the relay store: partition = the recipient DID, id = SHA-256 of the message id (ids may hold
 // characters Cosmos refuses), so a second post of one message id is a create conflict (dedup, §12.3).
 import type { DocumentBody } from '../../ports/document-store.port';
-import { sha256Hex } from '../../edge/sha256-hex';
+import { sha256Hex } from '../../crypto/sha256-hex';
 import type { RelayFrame } from './relay-frame';
 
 export interface InboxEntryDoc extends DocumentBody {

@@ -12,7 +12,7 @@ import type { Logger } from '../../ports/logger.port';
 import type { MeshNotifier } from '../../ports/mesh-notifier.port';
 import type { ReceiptSink } from '../../ports/receipt-sink.port';
 import type { RouterCaller } from '../../ports/router-authenticator.port';
-import { sha256Hex } from '../../edge/sha256-hex';
+import { sha256Hex } from '../../crypto/sha256-hex';
 import { answer, forbidden, refuse, type MeshOutcome } from '../mesh-outcome';
 import { isOn, type MeshMitigation } from '../mesh-switches';
 import { envelopeReceipt } from './envelope-receipt';

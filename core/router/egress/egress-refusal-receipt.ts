@@ -1,7 +1,7 @@
 // Egress refusals into the audit chain (T3-S, T2-I): one receipt per refused tunnel, hashed like the edge's request
 // receipts, holding the code and reason but never anything the tunnel would have carried.
 import { httpStatusOf } from '../../errors';
-import { sha256Hex } from '../../edge/sha256-hex';
+import { sha256Hex } from '../../crypto/sha256-hex';
 import type { EgressAudit, EgressRefusalEvent } from '../../ports/egress-audit.port';
 import type { RequestReceipt, ReceiptSink } from '../../ports/receipt-sink.port';
 

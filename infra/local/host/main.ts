@@ -1,12 +1,16 @@
 // The Function app process of the local stack: same config, services and route table as in Azure, served by the
 // local host, with the local Durable runner standing in for the Durable extension and the queue driver for the
-// Service Bus extension.
+// Service Bus extension. The local-only parts (the runner, the queue driver and the DEV-ONLY demo hooks) are injected
+// here; the Azure entry (functions/index.ts) cannot reach them.
 import { loadConfig } from '../../../functions/config';
+import { loadEdgeSettings } from '../../../functions/hooks/edge-settings';
 import { routes } from '../../../functions/routes';
 import { buildServices, _setServices } from '../../../functions/services';
 import { appHooks } from '../../../functions/app-hooks';
 import { registerAppFunctions } from '../../../functions/register-app-functions';
 import { createJsonLogger } from '../../../adapters/logging/json-logger';
+import { startLocalDurableRunner } from '../durable/local-durable-runner';
+import { seedDemoHooks } from './demo-hooks';
 import { startLocalHost } from './local-host';
 import { startQueueDriver } from './queue-driver';
 import { queueTriggers } from '../../../functions/queue-triggers';
@@ -17,7 +21,14 @@ async function main(): Promise<void> {
   const keys = { functionKey: process.env.KARS_LOCAL_FUNCTION_KEY ?? '', masterKey: process.env.KARS_LOCAL_MASTER_KEY ?? '' };
   if (!keys.functionKey || !keys.masterKey) throw new Error('KARS_LOCAL_FUNCTION_KEY and KARS_LOCAL_MASTER_KEY are required');
   registerAppFunctions();
-  const services = await buildServices(config, { localDurable: true });
+  // Refuses KARS_EDGE_DEMO_HOOKS outside local mode (CONFIG_INVALID) before anything starts.
+  const edge = loadEdgeSettings(process.env, config.mode);
+  const services = await buildServices(config, {
+    startOrchestrationRunner: (options) => startLocalDurableRunner(options),
+    ...(edge.demoHooks
+      ? { prepareHookRegistry: async (registry) => void (await seedDemoHooks(registry, { mode: config.mode, logger })) }
+      : {}),
+  });
   _setServices(services);
   // Service Bus triggers (the trust applier) from the local broker, through the same handlers Azure registers.
   const queues = startQueueDriver({ bus: services.bus, triggers: queueTriggers, logger });

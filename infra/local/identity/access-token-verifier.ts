@@ -5,7 +5,7 @@ import * as https from 'node:https';
 import type { Result } from '../../../core/errors';
 import { verifyJwt, type JwtClaims, type JwtRejection } from './jwt';
 
-/** The seed caps Azure token lifetime at one hour; resources refuse anything longer. */
+/** T3-E caps token lifetime at one hour (short-lived tokens); resources refuse anything longer. */
 export const MAX_ACCESS_TOKEN_LIFETIME_SEC = 3600;
 
 export type AccessTokenVerifier = (token: string, audience: string) => Promise<Result<JwtClaims, JwtRejection>>;

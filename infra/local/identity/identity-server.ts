@@ -35,7 +35,7 @@ export interface StartIdentityServerOptions {
   /** Loopback http port for the managed-identity endpoint; 0 (default) picks a free one. */
   managedIdentityPort?: number;
   tlsDir?: string;
-  /** Access token lifetime; at most 3600 (the seed's one-hour cap), default 3600. */
+  /** Access token lifetime; at most 3600 (T3-E: tokens live at most one hour), default 3600. */
   tokenLifetimeSec?: number;
   tenantId?: string;
   clientId?: string;

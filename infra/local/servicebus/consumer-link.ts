@@ -1,7 +1,8 @@
 // Local Service Bus stand-in: a client's receiver link (peek-lock or receive-and-delete, plain or session).
 import type { Delivery, EventContext, Sender, Session } from 'rhea';
 import { asBrokerError, BrokerError, CONDITION, lockTokenOfTag, ticksLong } from './amqp-values';
-import type { Consumer, Entity, QueueStore, Settlement } from './queue-store';
+import type { Consumer, Entity } from './queue-entities';
+import type { QueueStore, Settlement } from './queue-store';
 import {
   holdAttach, linkCredit, outcomeState, localAttach, nextUntransferredDeliveryId, outgoingSpace, releaseAttach, remoteProperties,
   remoteSettleModes, remoteSource, remoteTarget, settleOutgoing,

@@ -1,7 +1,8 @@
 // Local Service Bus stand-in: the <queue>/$management node (lock renewal, settlement, sessions, peek).
 import type { Message } from 'rhea';
 import { BrokerError, CONDITION, lockTokenOfUuid, readLong } from './amqp-values';
-import type { Entity, QueueStore, Settlement } from './queue-store';
+import type { Entity } from './queue-entities';
+import type { QueueStore, Settlement } from './queue-store';
 import type { NodeReply } from './request-node';
 
 type Body = Record<string, unknown>;

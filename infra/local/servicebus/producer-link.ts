@@ -2,7 +2,8 @@
 import { message as rheaMessage, type EventContext, type Message, type Receiver } from 'rhea';
 import { asBrokerError, BATCH_MESSAGE_FORMAT, BrokerError, CONDITION, decodeBatch } from './amqp-values';
 import { MAX_MESSAGE_SIZE_BYTES } from './consumer-link';
-import type { Entity, QueueStore } from './queue-store';
+import type { Entity } from './queue-entities';
+import type { QueueStore } from './queue-store';
 import { localAttach, remoteSource, remoteTarget } from './rhea-internals';
 
 /** Answers a client's sender attach to a queue, then enqueues each delivery (single message or batch). */

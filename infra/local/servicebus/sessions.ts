@@ -1,6 +1,19 @@
 // Local Service Bus stand-in: session locks (one receiver per session, accept-next, renewal, expiry, state).
 import { BrokerError, CONDITION } from './amqp-values';
-import type { Consumer, Entity, MessageGroup, QueueStore } from './queue-store';
+import type { JournalRecord } from './journal';
+import type { Consumer, Entity, LockEntry, MessageGroup } from './queue-entities';
+
+/** The part of the queue store the session locks use (QueueStore implements it). */
+export interface SessionStore {
+  now(): number;
+  allEntities(): Iterable<Entity>;
+  lockedBy(group: MessageGroup, consumer: Consumer): LockEntry[];
+  release(entry: LockEntry): JournalRecord[];
+  dropGroupIfIdle(entity: Entity, group: MessageGroup): void;
+  /** Resolves once the records are durable. */
+  persist(records: JournalRecord[]): Promise<void>;
+  persistInBackground(records: JournalRecord[]): void;
+}
 
 interface Waiter {
   readonly entity: Entity;
@@ -12,7 +25,7 @@ interface Waiter {
 export class SessionLocks {
   private waiters: Waiter[] = [];
 
-  constructor(private readonly store: QueueStore) {}
+  constructor(private readonly store: SessionStore) {}
 
   /**
    * Locks a named session for `consumer` (an empty session may be locked too, as in Service Bus).

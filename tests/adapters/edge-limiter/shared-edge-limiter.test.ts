@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createSharedEdgeLimiter, DEFAULT_CLUSTER_BUDGET, type SharedEdgeLimiterOptions } from '../../../adapters/edge-limiter/shared-edge-limiter';
 import { limitDocumentKey } from '../../../adapters/edge-limiter/limit-documents';
 import { isKarsError } from '../../../core/errors';
-import { SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT } from '../../../core/limits/edge-admission';
+import { DEFAULT_AGENT_LIMIT, DEFAULT_GLOBAL_LIMIT } from '../../../core/limits/edge-admission';
 import { maxAdmittedInWindow, perSecond } from '../../../core/limits/token-bucket';
 import type { EdgeAdmission } from '../../../core/ports/edge-limiter.port';
 import type { Logger, LogFields } from '../../../core/ports/logger.port';
@@ -24,21 +24,21 @@ describe('createSharedEdgeLimiter: one instance', () => {
     const clock = fakeClock(T0);
     const limiter = createSharedEdgeLimiter(new TestStore(clock), { ...GLOBAL_ONLY, clock });
     const chunk = limiter.chunks.global;
-    expect((await admitMany(limiter, 1200)).allowed).toBe(SEED_GLOBAL_LIMIT.capacity);
+    expect((await admitMany(limiter, 1200)).allowed).toBe(DEFAULT_GLOBAL_LIMIT.capacity);
     clock.advance(1000);
     const second = (await admitMany(limiter, 1200)).allowed;
-    expect(second).toBeLessThanOrEqual(SEED_GLOBAL_LIMIT.refillTokens);
-    expect(second).toBeGreaterThan(SEED_GLOBAL_LIMIT.refillTokens - chunk);
+    expect(second).toBeLessThanOrEqual(DEFAULT_GLOBAL_LIMIT.refillTokens);
+    expect(second).toBeGreaterThan(DEFAULT_GLOBAL_LIMIT.refillTokens - chunk);
   });
 
   it('answers 429 with the wait and the scope, and the seed numbers are the defaults', async () => {
     const clock = fakeClock(T0);
     const limiter = createSharedEdgeLimiter(new TestStore(clock), { clock, cluster: false, tenantBudget: { requestRate: WIDE } });
-    const { answers } = await admitMany(limiter, SEED_AGENT_LIMIT.capacity + 5, 't', () => 'one-agent');
-    expect(answers.filter((a) => a.outcome === 'allowed')).toHaveLength(SEED_AGENT_LIMIT.capacity);
+    const { answers } = await admitMany(limiter, DEFAULT_AGENT_LIMIT.capacity + 5, 't', () => 'one-agent');
+    expect(answers.filter((a) => a.outcome === 'allowed')).toHaveLength(DEFAULT_AGENT_LIMIT.capacity);
     const refused = answers.find((a) => a.outcome !== 'allowed');
     expect(refused).toMatchObject({ outcome: 'rate-limited', scope: 'agent' });
-    expect(refused?.outcome === 'rate-limited' && refused.retryAfterMs).toBeGreaterThanOrEqual(1000 / SEED_AGENT_LIMIT.refillTokens);
+    expect(refused?.outcome === 'rate-limited' && refused.retryAfterMs).toBeGreaterThanOrEqual(1000 / DEFAULT_AGENT_LIMIT.refillTokens);
   });
 
   it('answers a flood against an empty bucket from memory: no store call per refused request', async () => {
@@ -91,13 +91,13 @@ describe('createSharedEdgeLimiter: several instances on one store (T1-D)', () =>
   it('keeps three instances at one global limit; three stores admit three times as much', async () => {
     const on = await simulate(true, GLOBAL_ONLY, (i) => `a${i % 9}`, 10);
     const chunk = on.limiters[0]!.chunks.global;
-    const rate = SEED_GLOBAL_LIMIT.refillTokens;
+    const rate = DEFAULT_GLOBAL_LIMIT.refillTokens;
     // 4 s at 3000 rps offered: burst plus 4 s of refill, give or take what the leases hold.
-    const supply = SEED_GLOBAL_LIMIT.capacity + 4 * rate;
+    const supply = DEFAULT_GLOBAL_LIMIT.capacity + 4 * rate;
     expect(on.admittedAt.length).toBeLessThanOrEqual(supply + 3 * chunk);
     expect(on.admittedAt.length).toBeGreaterThanOrEqual(supply - 4 * chunk);
     const all = windows(on.admittedAt, T0, T0 + 4010);
-    expect(all.max).toBeLessThanOrEqual(maxAdmittedInWindow(SEED_GLOBAL_LIMIT, 1000) + 3 * chunk);
+    expect(all.max).toBeLessThanOrEqual(maxAdmittedInWindow(DEFAULT_GLOBAL_LIMIT, 1000) + 3 * chunk);
     const steady = windows(on.admittedAt, T0 + 1000, T0 + 4010);
     expect(steady.max).toBeLessThanOrEqual(rate * 1.1);
     expect(steady.min).toBeGreaterThanOrEqual(rate * 0.9);
@@ -108,7 +108,7 @@ describe('createSharedEdgeLimiter: several instances on one store (T1-D)', () =>
 
   it('keeps one agent at its limit across three instances', async () => {
     const on = await simulate(true, { cluster: false }, () => 'hot', 1);
-    const rate = SEED_AGENT_LIMIT.refillTokens;
+    const rate = DEFAULT_AGENT_LIMIT.refillTokens;
     const steady = windows(on.admittedAt, T0 + 1500, T0 + 4010);
     expect(steady.max).toBeLessThanOrEqual(rate * 1.1);
     expect(steady.min).toBeGreaterThanOrEqual(rate * 0.9);
@@ -299,7 +299,7 @@ describe('createSharedEdgeLimiter: documents and inputs', () => {
     const doc = await store.inner.read(agentKey.partitionKey, agentKey.id);
     expect(doc?.doc).toMatchObject({ kind: 'kars-limit-bucket', state: { atMs: T0 } });
     // Expires once the bucket would read as full anyway (plus a margin): an absent document is a full bucket.
-    expect(doc!.doc.expiresAtMs).toBeGreaterThanOrEqual(T0 + 1000 / SEED_AGENT_LIMIT.refillTokens);
+    expect(doc!.doc.expiresAtMs).toBeGreaterThanOrEqual(T0 + 1000 / DEFAULT_AGENT_LIMIT.refillTokens);
     expect(agentKey.partitionKey).toMatch(/^limit:agent:[0-9a-f]{40}$/);
     for (const kind of ['tenant', 'global', 'cluster'] as const) {
       const k = limitDocumentKey('limit', kind, 'tenant/with?odd#chars');

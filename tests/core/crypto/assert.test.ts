@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { abytes, anumber, isBytes } from '../../../core/crypto/assert';
+import { abytes, aintIn, anumber, isBytes } from '../../../core/crypto/assert';
 import { NOT_BYTES, NOT_NON_NEGATIVE_INTEGERS } from './hostile-values';
 
 describe('abytes', () => {
@@ -39,5 +39,21 @@ describe('anumber', () => {
 
   it.each(NOT_NON_NEGATIVE_INTEGERS)('refuses %s', (_name, value) => {
     expect(() => anumber(value, 'nowMs')).toThrow(typeof value === 'number' ? RangeError : TypeError);
+  });
+});
+
+describe('aintIn', () => {
+  it('accepts both bounds and returns the value', () => {
+    expect(aintIn(1000, 1000, 3600)).toBe(1000);
+    expect(aintIn(3600, 1000, 3600)).toBe(3600);
+  });
+
+  it.each([999, 3601, 1000.5, Number.NaN, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 2])('refuses %s with a RangeError naming the range', (value) => {
+    expect(() => aintIn(value, 1000, 3600, 'windowMs')).toThrow(new RangeError(`"windowMs" expected an integer in 1000..3600, got ${String(value)}`));
+  });
+
+  it.each(['1000', null, undefined, {}, 1000n])('refuses the non-number %s with a TypeError that names the type only', (value) => {
+    expect(() => aintIn(value, 1000, 3600, 'windowMs')).toThrow(/^"windowMs" expected an integer in 1000\.\.3600, got type=\w+$/);
+    expect(() => aintIn(value, 1000, 3600, 'windowMs')).toThrow(TypeError);
   });
 });

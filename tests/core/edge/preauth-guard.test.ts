@@ -98,7 +98,7 @@ describe('pre-auth guard summaries', () => {
     expect(guard.nextWindowEndMs()).toBeUndefined();
     expect(guard.hasClosedWindow(T0)).toBe(false);
     guard.count('hk-a', 'tenant-a', 'WEBHOOK_SIGNATURE_MISMATCH', w0 + 1);
-    guard.count('hk-a', undefined, 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED', w0 + 2);
+    guard.count('hk-a', undefined, 'HTTP_CONTENT_TYPE_UNSUPPORTED', w0 + 2);
     guard.count('hk-a', 'tenant-a', 'WEBHOOK_SIGNATURE_MISMATCH', w0 + 3);
     guard.count(NO_HOOK_KEY, undefined, 'WEBHOOK_HOOK_UNKNOWN', w0 + 4);
     guard.count('hk-a', 'tenant-a', 'WEBHOOK_SIGNATURE_MISMATCH', w0 + 10_000);
@@ -109,7 +109,7 @@ describe('pre-auth guard summaries', () => {
     const first = guard.takeSummaries(w0 + 10_000);
     expect(first).toEqual([
       { windowStartMs: w0, windowEndMs: w0 + 10_000, hookKey: 'hk-a', tenantId: 'tenant-a', count: 3,
-        codes: new Map([['WEBHOOK_SIGNATURE_MISMATCH', 2], ['WEBHOOK_CONTENT_TYPE_UNSUPPORTED', 1]]) },
+        codes: new Map([['WEBHOOK_SIGNATURE_MISMATCH', 2], ['HTTP_CONTENT_TYPE_UNSUPPORTED', 1]]) },
       { windowStartMs: w0, windowEndMs: w0 + 10_000, hookKey: NO_HOOK_KEY, tenantId: undefined, count: 1, codes: new Map([['WEBHOOK_HOOK_UNKNOWN', 1]]) },
     ]);
     expect(guard.takeSummaries(w0 + 10_000)).toEqual([]);
@@ -128,12 +128,12 @@ describe('pre-auth guard summaries', () => {
   it('builds one receipt per summary: counts by code, a hash over the subject, partition by tenant when known', () => {
     const receipt = buildRefusalSummaryReceipt({
       windowStartMs: 1000, windowEndMs: 11_000, hookKey: 'hk-a', tenantId: 'tenant-a', count: 7,
-      codes: new Map([['WEBHOOK_SIGNATURE_MISMATCH', 5], ['WEBHOOK_CONTENT_TYPE_UNSUPPORTED', 2]]),
+      codes: new Map([['WEBHOOK_SIGNATURE_MISMATCH', 5], ['HTTP_CONTENT_TYPE_UNSUPPORTED', 2]]),
     });
     expect(receipt).toEqual({
       kind: REFUSAL_SUMMARY_KIND, partition: 'tenant-a', atMs: 11_000, outcome: 'rejected', status: 429, code: 'LIMIT_PREAUTH_EXCEEDED',
       requestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
-      subject: { hookId: 'hk-a', tenantId: 'tenant-a', windowStartMs: '1000', windowEndMs: '11000', count: '7', codes: 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED:2,WEBHOOK_SIGNATURE_MISMATCH:5' },
+      subject: { hookId: 'hk-a', tenantId: 'tenant-a', windowStartMs: '1000', windowEndMs: '11000', count: '7', codes: 'HTTP_CONTENT_TYPE_UNSUPPORTED:2,WEBHOOK_SIGNATURE_MISMATCH:5' },
     });
     expect(receipt.requestHash).toBe(refusalSummaryHash(receipt.subject as unknown as RefusalSummarySubject));
     expect(refusalSummaryHash({ ...(receipt.subject as unknown as RefusalSummarySubject), count: '8' })).not.toBe(receipt.requestHash);
@@ -147,7 +147,7 @@ describe('pre-auth guard summaries', () => {
       status: 429, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '1' },
       body: JSON.stringify({ code: 'LIMIT_PREAUTH_EXCEEDED', message: 'too many refused requests, retry later' }),
     });
-    const closed = publicResponse({ kind: 'rejected', status: 429, code: 'LIMIT_PREAUTH_EXCEEDED', message: 'm', retryAfterMs: 2500, reason: 'WEBHOOK_BODY_TOO_LARGE', closeConnection: true });
+    const closed = publicResponse({ kind: 'rejected', status: 429, code: 'LIMIT_PREAUTH_EXCEEDED', message: 'm', retryAfterMs: 2500, reason: 'HTTP_BODY_TOO_LARGE', closeConnection: true });
     expect(closed.headers).toMatchObject({ 'retry-after': '3', connection: 'close' });
   });
 });

@@ -101,9 +101,9 @@ describe('edge pipeline: rejections in the issue order, each receipted', () => {
     const f = createEdgeFixture();
     const hook = await registerHook(f, 'standard');
     const req = edgeRequest({ channel: 'standard', hookId: hook.hookId, body: standardBody, headers: { 'content-type': 'text/plain' } });
-    expect(await f.pipeline.handle(req)).toMatchObject({ status: 415, code: 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED' });
+    expect(await f.pipeline.handle(req)).toMatchObject({ status: 415, code: 'HTTP_CONTENT_TYPE_UNSUPPORTED' });
     expect(req.pulledBytes()).toBe(0);
-    expect(f.receipts.receipts[0]).toMatchObject({ code: 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED', subject: { bodyDigest: null } });
+    expect(f.receipts.receipts[0]).toMatchObject({ code: 'HTTP_CONTENT_TYPE_UNSUPPORTED', subject: { bodyDigest: null } });
   });
 
   it('refuses a declared oversize body unread, and stops pulling a chunked body one chunk past the cap', async () => {
@@ -111,7 +111,7 @@ describe('edge pipeline: rejections in the issue order, each receipted', () => {
     const hook = await registerHook(f, 'standard');
     const big = 'x'.repeat(10_000);
     const declared = edgeRequest({ channel: 'standard', hookId: hook.hookId, body: big });
-    expect(await f.pipeline.handle(declared)).toMatchObject({ status: 413, code: 'WEBHOOK_BODY_TOO_LARGE' });
+    expect(await f.pipeline.handle(declared)).toMatchObject({ status: 413, code: 'HTTP_BODY_TOO_LARGE' });
     expect(declared.pulledBytes()).toBe(0);
     const chunked = edgeRequest({ channel: 'standard', hookId: hook.hookId, body: big, chunkBytes: 100, omitContentLength: true });
     expect(await f.pipeline.handle(chunked)).toMatchObject({ status: 413 });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decideEdgeAdmission, retryAfterSeconds, SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT, type EdgeLimitsConfig, type EdgeLimitStates } from '../../../core/limits/edge-admission';
+import { decideEdgeAdmission, retryAfterSeconds, DEFAULT_AGENT_LIMIT, DEFAULT_GLOBAL_LIMIT, type EdgeLimitsConfig, type EdgeLimitStates } from '../../../core/limits/edge-admission';
 import { periodStart } from '../../../core/limits/tenant-budget';
 import { perSecond } from '../../../core/limits/token-bucket';
 
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
 const config: EdgeLimitsConfig = {
-  global: SEED_GLOBAL_LIMIT,
-  agent: SEED_AGENT_LIMIT,
+  global: DEFAULT_GLOBAL_LIMIT,
+  agent: DEFAULT_AGENT_LIMIT,
   tenant: { requestRate: perSecond(20, 40), requestQuota: { limit: 1000, periodMs: DAY }, modelTokenQuota: { limit: 100, periodMs: DAY } },
 };
 
@@ -25,8 +25,8 @@ function drive(count: number, nowMs: number, start: EdgeLimitStates = {}) {
 
 describe('decideEdgeAdmission', () => {
   it('uses the seed limits: 500 rps burst 1000 global, 50 rps burst 100 per agent', () => {
-    expect(SEED_GLOBAL_LIMIT).toEqual({ capacity: 1000, refillTokens: 500, refillPeriodMs: 1000 });
-    expect(SEED_AGENT_LIMIT).toEqual({ capacity: 100, refillTokens: 50, refillPeriodMs: 1000 });
+    expect(DEFAULT_GLOBAL_LIMIT).toEqual({ capacity: 1000, refillTokens: 500, refillPeriodMs: 1000 });
+    expect(DEFAULT_AGENT_LIMIT).toEqual({ capacity: 100, refillTokens: 50, refillPeriodMs: 1000 });
   });
 
   it('admits the tenant burst, then answers 429 scoped to the tenant with the tenant wait', () => {

@@ -14,7 +14,7 @@ describe('checkContentType', () => {
     undefined, '', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=iso-8859-1',
     'application/json; boundary=x', 'application/json; charset=utf-8; x=y', 'application/jsonx', 'multipart/form-data',
     `application/json; charset=utf-8${' '.repeat(300)}`,
-  ])('refuses %j with WEBHOOK_CONTENT_TYPE_UNSUPPORTED', (ct) => {
-    expect(checkContentType('slack', ct)).toEqual({ ok: false, code: 'WEBHOOK_CONTENT_TYPE_UNSUPPORTED' });
+  ])('refuses %j with HTTP_CONTENT_TYPE_UNSUPPORTED', (ct) => {
+    expect(checkContentType('slack', ct)).toEqual({ ok: false, code: 'HTTP_CONTENT_TYPE_UNSUPPORTED' });
   });
 });

@@ -16,14 +16,14 @@ describe('parseJsonBody', () => {
     ['empty body', new Uint8Array(0)],
     ['trailing garbage', utf8('{} x')],
     ['deeply nested arrays', utf8('['.repeat(200_000) + ']'.repeat(200_000))],
-  ])('%s → INPUT_INVALID at (root)', (_n, body) => {
-    expect(parseJsonBody(body)).toEqual({ ok: false, code: 'INPUT_INVALID', paths: ['(root)'] });
+  ])('%s → HTTP_BODY_MALFORMED at (root)', (_n, body) => {
+    expect(parseJsonBody(body)).toEqual({ ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] });
   });
 
   it.each(['{"__proto__":{"polluted":1}}', '{"a":{"constructor":{"prototype":{"polluted":1}}}}', '[{"prototype":1}]'])(
     'refuses prototype-poisoning keys: %s',
     (text) => {
-      expect(parseJsonBody(utf8(text))).toEqual({ ok: false, code: 'INPUT_INVALID', paths: ['(root)'] });
+      expect(parseJsonBody(utf8(text))).toEqual({ ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] });
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     },
   );
@@ -37,7 +37,7 @@ describe('parseJsonBody', () => {
     ['an escaped constructor key', '{"a":{"c\\u006fnstructor":{"prototype":{"polluted":1}}}}'],
     ['an escaped prototype key in an array', '[{"prot\\u006ftype":1}]'],
   ])('refuses %s (the fast path never sees escapes)', (_n, text) => {
-    expect(parseJsonBody(utf8(text))).toEqual({ ok: false, code: 'INPUT_INVALID', paths: ['(root)'] });
+    expect(parseJsonBody(utf8(text))).toEqual({ ok: false, code: 'HTTP_BODY_MALFORMED', paths: ['(root)'] });
   });
 
   it('accepts the poisoning names and escapes inside string values', () => {

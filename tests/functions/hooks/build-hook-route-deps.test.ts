@@ -11,14 +11,13 @@ import { perSecond } from '../../../core/limits/token-bucket';
 import type { Logger } from '../../../core/ports/logger.port';
 import { buildHookRouteDeps, type HookServices } from '../../../functions/hooks/build-hook-route-deps';
 import { loadEdgeSettings } from '../../../functions/hooks/edge-settings';
-import { createHookRoutesWithPipeline } from '../../../functions/hooks/hook-routes';
+import { createHookRoutes } from '../../../functions/hooks/hook-routes';
 
 const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function services(maxInstances?: number): HookServices {
   const store = new MemoryDocumentStore();
   return {
-    mode: 'local',
     documents: async () => store,
     secrets: createMemorySecretSource(),
     bus: createMemoryBus(),
@@ -37,7 +36,7 @@ const env = {
 describe('buildHookRouteDeps', () => {
   it('divides the deployment-wide pre-auth budgets by the maximum instance count', async () => {
     const deps = await buildHookRouteDeps(services(3), loadEdgeSettings(env, 'local'));
-    const { pipeline } = createHookRoutesWithPipeline(deps);
+    const { pipeline } = createHookRoutes(deps);
     expect(pipeline.options.preAuthGuard.instances).toBe(3);
     expect(pipeline.options.preAuthGuard.perHook).toEqual(instanceShare(perSecond(12, 300), 3));
     expect(pipeline.options.preAuthGuard.global).toEqual(instanceShare(perSecond(90, 900), 3));
@@ -45,15 +44,15 @@ describe('buildHookRouteDeps', () => {
   });
 
   it('without an instance count the budgets are the process\'s own (one instance)', async () => {
-    const { pipeline } = createHookRoutesWithPipeline(await buildHookRouteDeps(services(), loadEdgeSettings(env, 'local')));
+    const { pipeline } = createHookRoutes(await buildHookRouteDeps(services(), loadEdgeSettings(env, 'local')));
     expect(pipeline.options.preAuthGuard.instances).toBe(1);
     expect(pipeline.options.preAuthGuard.perHook).toEqual(perSecond(12, 300));
   });
 
   it('gives GitHub its own replay retention; the other untimed channels keep the general one', async () => {
-    const { pipeline } = createHookRoutesWithPipeline(await buildHookRouteDeps(services(), loadEdgeSettings(env, 'local')));
+    const { pipeline } = createHookRoutes(await buildHookRouteDeps(services(), loadEdgeSettings(env, 'local')));
     expect(pipeline.options.untimedReplayRetentionSecByChannel).toEqual({ standard: 172_800, github: 864_000, slack: 172_800, teams: 172_800 });
-    const defaults = createHookRoutesWithPipeline(await buildHookRouteDeps(services(), loadEdgeSettings({}, 'local'))).pipeline;
+    const defaults = createHookRoutes(await buildHookRouteDeps(services(), loadEdgeSettings({}, 'local'))).pipeline;
     expect(defaults.options.untimedReplayRetentionSecByChannel.github).toBe(8 * 86_400);
     expect(defaults.options.untimedReplayRetentionSecByChannel.teams).toBe(72 * 3600);
   });

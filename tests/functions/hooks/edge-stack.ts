@@ -124,7 +124,6 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
       // The composition helper the Function app uses, over this stack's stores.
       const deps = await buildHookRouteDeps({
-        mode: 'local',
         documents: async (spec) => (spec.id === HOOKS_CONTAINER.id ? hookStore : replayStore),
         secrets,
         bus,
@@ -134,7 +133,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
         logger,
       }, loadEdgeSettings({}, 'local'));
       registry = deps.registry;
-      const routes = createHookRoutes({ ...deps, pipelineOptions: { ...deps.pipelineOptions, ...pipelineOptions } });
+      const { routes } = createHookRoutes({ ...deps, pipelineOptions: { ...deps.pipelineOptions, ...pipelineOptions } });
       host = await startLocalHost({ routes, keys: { functionKey, masterKey }, logger, port: 0 });
     };
     const stopApp = async (): Promise<void> => {

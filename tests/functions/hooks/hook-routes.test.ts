@@ -28,7 +28,7 @@ async function createHook(body: Record<string, unknown>): Promise<{ hookId: stri
 
 describe('hook route table', () => {
   it('declares the webhook route anonymous and the management routes admin, none under the reserved admin prefix', () => {
-    const routes = createHookRoutes({} as never);
+    const { routes } = createHookRoutes({} as never);
     expect(routes.map((r) => [r.name, r.methods.join(','), r.route, r.authLevel])).toEqual([
       ['hooksReceive', 'POST', 'hooks/{channel}/{hookId}', 'anonymous'],
       ['hooksCreate', 'POST', 'manage/hooks', 'admin'],
@@ -40,7 +40,7 @@ describe('hook route table', () => {
       expect(r.name.toLowerCase().startsWith('admin')).toBe(false);
       expect(r.route.toLowerCase().startsWith('admin')).toBe(false);
     }
-    expect(createLazyHookRoutes(async () => { throw new Error('not built'); }).map((r) => r.route)).toEqual(routes.map((r) => r.route));
+    expect(createLazyHookRoutes(async () => { throw new Error('not built'); }).routes.map((r) => r.route)).toEqual(routes.map((r) => r.route));
   });
 });
 
@@ -151,9 +151,9 @@ describe('webhook route over HTTP', () => {
     const total = 32 * 1024 * 1024;
     const result = await streamUpload(`${stack.url}/api/hooks/standard/${hook.hookId}`, total, false);
     expect(result.status).toBe(413);
-    expect(JSON.parse(result.body)).toMatchObject({ code: 'WEBHOOK_BODY_TOO_LARGE' });
+    expect(JSON.parse(result.body)).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE' });
     expect(result.written).toBeLessThan(total);
-    expect((await stack.readReceipts()).find((x) => x.code === 'WEBHOOK_BODY_TOO_LARGE')).toMatchObject({ outcome: 'rejected', code: 'WEBHOOK_BODY_TOO_LARGE', subject: { bodyDigest: null } });
+    expect((await stack.readReceipts()).find((x) => x.code === 'HTTP_BODY_TOO_LARGE')).toMatchObject({ outcome: 'rejected', code: 'HTTP_BODY_TOO_LARGE', subject: { bodyDigest: null } });
   });
 
   it('answers 413 to a declared oversize body without reading it, and 415 without reading; the host stays up', async () => {

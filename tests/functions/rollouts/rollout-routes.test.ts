@@ -120,8 +120,8 @@ describe('rollout routes', () => {
   });
 
   it.each<[string, () => Promise<Response>, number, string]>([
-    ['a non-JSON content type', () => post('rollouts', '{}', { 'content-type': 'text/plain', 'x-functions-key': keys.functionKey }), 415, 'ROLLOUT_CONTENT_TYPE_UNSUPPORTED'],
-    ['malformed JSON', () => post('rollouts', '{"revision":'), 400, 'INPUT_INVALID'],
+    ['a non-JSON content type', () => post('rollouts', '{}', { 'content-type': 'text/plain', 'x-functions-key': keys.functionKey }), 415, 'HTTP_CONTENT_TYPE_UNSUPPORTED'],
+    ['malformed JSON', () => post('rollouts', '{"revision":'), 400, 'HTTP_BODY_MALFORMED'],
     ['duplicate sandbox ids', () => post('rollouts', { revision: { id: 'v2', spec: {} }, sandboxIds: ['a', 'a'] }), 400, 'ROLLOUT_PLAN_INVALID'],
     ['an unknown rollout', () => get('rollouts/no-such-rollout'), 404, 'ORCHESTRATION_NOT_FOUND'],
     ['a malformed instance id', () => get('rollouts/bad%20id'), 400, 'INPUT_INVALID'],
@@ -144,7 +144,7 @@ describe('rollout routes', () => {
     for (const req of [declared, streamed]) {
       const res = await handler(req, new InvocationContext());
       expect(res.status).toBe(413);
-      expect((res as { jsonBody: { code: string } }).jsonBody.code).toBe('ROLLOUT_REQUEST_TOO_LARGE');
+      expect((res as { jsonBody: { code: string } }).jsonBody.code).toBe('HTTP_BODY_TOO_LARGE');
     }
   });
 

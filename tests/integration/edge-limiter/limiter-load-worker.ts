@@ -6,7 +6,7 @@ import { createCosmosClient } from '../../../adapters/cosmos/cosmos-client';
 import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
 import { createSharedEdgeLimiter, type SharedEdgeLimiterOptions } from '../../../adapters/edge-limiter/shared-edge-limiter';
 import { MemoryDocumentStore } from '../../../adapters/memory/memory-document-store';
-import { SEED_AGENT_LIMIT, SEED_GLOBAL_LIMIT } from '../../../core/limits/edge-admission';
+import { DEFAULT_AGENT_LIMIT, DEFAULT_GLOBAL_LIMIT } from '../../../core/limits/edge-admission';
 import { refill, type TokenBucketConfig, type TokenBucketState } from '../../../core/limits/token-bucket';
 import type { DocumentBody, DocumentStore } from '../../../core/ports/document-store.port';
 import { redact } from '../../../core/secrets/redacted';
@@ -66,8 +66,8 @@ async function run(s: LoadScenario): Promise<LoadResult> {
     const client = createCosmosClient({ endpoint: s.store.endpoint, key: redact(s.store.key) }, { requestTimeoutMs: 5000 });
     inner = new CosmosDocumentStore(client.database(s.store.databaseId).container(s.store.containerId));
   }
-  const global = s.limiter.global ?? SEED_GLOBAL_LIMIT;
-  const agent = s.limiter.agent ?? SEED_AGENT_LIMIT;
+  const global = s.limiter.global ?? DEFAULT_GLOBAL_LIMIT;
+  const agent = s.limiter.agent ?? DEFAULT_AGENT_LIMIT;
   const bucketConfig = (pk: string): TokenBucketConfig => (pk.split(':')[1] === 'global' ? global : agent);
   // A successful If-Match write replaced exactly the version read with that etag: the difference is what was taken.
   const readStates = new Map<string, TokenBucketState>();

@@ -7,7 +7,7 @@ import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../../ad
 import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
 import { limitDocumentKey } from '../../../adapters/edge-limiter/limit-documents';
 import { createSharedEdgeLimiter, type SharedEdgeLimiterOptions } from '../../../adapters/edge-limiter/shared-edge-limiter';
-import { SEED_GLOBAL_LIMIT } from '../../../core/limits/edge-admission';
+import { DEFAULT_GLOBAL_LIMIT } from '../../../core/limits/edge-admission';
 import { perSecond } from '../../../core/limits/token-bucket';
 import { redact } from '../../../core/secrets/redacted';
 import { startCosmosServer, type LocalCosmosServer } from '../../../infra/local/cosmos/start-cosmos-server';
@@ -48,8 +48,8 @@ describe('shared edge limiter on Cosmos (real SDK, local server)', () => {
     const answers = await Promise.all(Array.from({ length: 1300 }, (_, i) => (i % 2 === 0 ? a : b).admit('t', `agent-${i % 5}`)));
     const admitted = answers.filter((x) => x.outcome === 'allowed').length;
     // Both instances drew from one bucket: at most its burst, and at most a chunk per instance short of it.
-    expect(admitted).toBeLessThanOrEqual(SEED_GLOBAL_LIMIT.capacity);
-    expect(admitted).toBeGreaterThanOrEqual(SEED_GLOBAL_LIMIT.capacity - 2 * a.chunks.global);
+    expect(admitted).toBeLessThanOrEqual(DEFAULT_GLOBAL_LIMIT.capacity);
+    expect(admitted).toBeGreaterThanOrEqual(DEFAULT_GLOBAL_LIMIT.capacity - 2 * a.chunks.global);
     expect(answers.find((x) => x.outcome !== 'allowed')).toMatchObject({ outcome: 'rate-limited', scope: 'global' });
     // Concurrent refills did collide: the 412s were retried, not turned into admissions.
     expect(a.stats().conflicts + b.stats().conflicts).toBeGreaterThan(0);

@@ -3,9 +3,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_HOOK_SECRETS, DEMO_HOOKS, DEMO_STANDARD_KEY_HEX, DEMO_SANDBOX, seedDemoHooks } from '../../../adapters/edge/demo-hooks';
-import { runCli } from '../../../cli/main';
-import { startEdgeStack, type EdgeStack } from '../../functions/hooks/edge-stack';
+import { DEMO_HOOK_SECRETS, DEMO_HOOKS, DEMO_STANDARD_KEY_HEX, DEMO_SANDBOX, seedDemoHooks } from '../../../../infra/local/host/demo-hooks';
+import { runCli } from '../../../../cli/main';
+import { startEdgeStack, type EdgeStack } from '../../../functions/hooks/edge-stack';
 
 /** The README snippet, verbatim but for the base URL. */
 export const README_CURL = `body='{"type":"kars.demo","timestamp":"2026-01-01T00:00:00Z","data":{"message":"hello"}}'

@@ -1,5 +1,5 @@
-// Lower-case hex SHA-256 straight from node:crypto (edge cost): the same digest as bytesToHex(sha256(…)) without the
-// intermediate copies; strings are hashed as their UTF-8 bytes.
+// The project's one lower-case hex SHA-256, straight from node:crypto (edge cost): the same digest as
+// bytesToHex(sha256(…)) without the intermediate copies; strings are hashed as their UTF-8 bytes, parts concatenated.
 import { createHash, hash } from 'node:crypto';
 
 /** @example sha256Hex(body) === bytesToHex(sha256(body)) */

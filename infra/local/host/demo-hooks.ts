@@ -1,9 +1,9 @@
 // DEV-ONLY demo hook registrations for local mode (`npm start`), so a newcomer can send a signed webhook at once
 // (README, `npx kars webhook send`). Their secrets are published: never seed them outside local mode.
-import { isKarsError } from '../../core/errors';
-import type { CreateHookInput, HookRegistry } from '../../core/ports/hook-registry.port';
-import type { Logger } from '../../core/ports/logger.port';
-import { redact } from '../../core/secrets/redacted';
+import { isKarsError } from '../../../core/errors';
+import type { CreateHookInput, HookRegistry } from '../../../core/ports/hook-registry.port';
+import type { Logger } from '../../../core/ports/logger.port';
+import { redact } from '../../../core/secrets/redacted';
 
 export const DEMO_TENANT = 'demo-tenant';
 export const DEMO_SANDBOX = 'demo-sandbox';

@@ -1,0 +1,84 @@
+// T1-I: no route returns an error's own message. Every dependency of every route in the route table throws errors
+// carrying a distinctive text (KarsErrors of several codes, and a plain Error as a bug would); each route answers
+// with the code's status and a fixed public message, and the text never appears in a response.
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { describe, expect, it } from 'vitest';
+import { createAppHooks } from '../../functions/app-hooks';
+import { buildAppRoutes } from '../../functions/routes';
+import { httpStatusOf, KarsError, type KarsErrorCode } from '../../core/errors';
+import { silentLogger } from '../../core/ports/logger.port';
+import type { HookRouteDeps } from '../../functions/hooks/hook-routes';
+import type { OrchestrationClient } from '../../core/ports/orchestration-client.port';
+import { SANDBOX_ROLLOUT_ORCHESTRATOR } from '../../functions/rollouts/rollout-names';
+
+const PLANTED = 'PLANTED-internal-detail-7c1e https://kars-prod.documents.azure.com key=abc123';
+
+type Thrower = () => never;
+const CASES: Array<[string, Thrower, number]> = [
+  ...(['INPUT_INVALID', 'STORE_CONFLICT', 'STORE_UNAVAILABLE', 'SECRET_UNAVAILABLE', 'ORCHESTRATION_FAILED', 'ORCHESTRATION_INSTANCE_EXISTS', 'CONFIG_INVALID'] as KarsErrorCode[])
+    .map((code): [string, Thrower, number] => [code, () => { throw new KarsError(code, PLANTED); }, httpStatusOf(code)]),
+  ['a plain Error (a bug)', () => { throw new Error(PLANTED); }, 500],
+];
+
+function depsThrowing(fail: Thrower): HookRouteDeps {
+  return {
+    registry: { lookup: async () => fail(), get: async () => fail(), create: async () => fail(), rotate: async () => fail() },
+    replayGuard: { claim: async () => fail() },
+    limiter: { admit: async () => fail() },
+    queue: { enqueue: async () => fail() },
+    receipts: { append: async () => fail() },
+    clock: { nowMs: () => 1_760_000_000_000 },
+    logger: silentLogger,
+  };
+}
+
+function clientThrowing(fail: Thrower, abortOnly: boolean): OrchestrationClient {
+  const status = { instanceId: 'r-1', name: SANDBOX_ROLLOUT_ORCHESTRATOR, runtimeStatus: 'Running', createdTime: '', lastUpdatedTime: '' };
+  return {
+    startNew: async () => fail(),
+    getStatus: async () => (abortOnly ? status : fail()),
+    raiseEvent: async () => fail(),
+    terminate: async () => fail(),
+  } as unknown as OrchestrationClient;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const REQUESTS: Record<string, () => HttpRequest> = {
+  health: () => new HttpRequest({ method: 'GET', url: 'http://local/api/health' }),
+  hooksReceive: () => new HttpRequest({ method: 'POST', url: 'http://local/api/hooks/standard/hk-leak', headers: JSON_HEADERS, params: { channel: 'standard', hookId: 'hk-leak' }, body: { string: '{"type":"kars.demo"}' } }),
+  hooksCreate: () => new HttpRequest({ method: 'POST', url: 'http://local/api/manage/hooks', headers: JSON_HEADERS, body: { string: JSON.stringify({ tenantId: 't', sandboxId: 's', channel: 'github', allowedEventTypes: ['push'], secret: 'a-github-secret-long-enough' }) } }),
+  hooksGet: () => new HttpRequest({ method: 'GET', url: 'http://local/api/manage/hooks/hk-leak', params: { hookId: 'hk-leak' } }),
+  hooksRotate: () => new HttpRequest({ method: 'POST', url: 'http://local/api/manage/hooks/hk-leak/rotate', headers: JSON_HEADERS, params: { hookId: 'hk-leak' }, body: { string: JSON.stringify({ secret: 'another-github-secret-long-enough' }) } }),
+  rolloutStart: () => new HttpRequest({ method: 'POST', url: 'http://local/api/rollouts', headers: JSON_HEADERS, body: { string: JSON.stringify({ revision: { id: 'v2', spec: {} }, sandboxIds: ['sb-1'] }) } }),
+  rolloutStatus: () => new HttpRequest({ method: 'GET', url: 'http://local/api/rollouts/r-1', params: { instanceId: 'r-1' } }),
+  rolloutAbort: () => new HttpRequest({ method: 'POST', url: 'http://local/api/rollouts/r-1/abort', params: { instanceId: 'r-1' } }),
+};
+
+async function bodyText(res: HttpResponseInit): Promise<string> {
+  if (res.jsonBody !== undefined) return JSON.stringify(res.jsonBody);
+  return typeof res.body === 'string' ? res.body : '';
+}
+
+describe('no route returns an internal error message', () => {
+  it.each(CASES)('dependencies throwing %s', async (_label, fail, status) => {
+    const health = async () => ({ probes: [{ name: 'cosmos', check: async () => fail() }], timeoutMs: 500 });
+    // Local mode's guard (no Entra settings: the host's key check only), so each request reaches its throwing dependency.
+    const guard = { operatorAuthenticator: () => undefined, logger: silentLogger };
+    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), logger: silentLogger }, createAppHooks(), guard);
+    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), logger: silentLogger }, createAppHooks(), guard);
+    expect(routes.map((r) => r.name).sort()).toEqual(Object.keys(REQUESTS).sort());
+    const seen: Array<[string, number]> = [];
+    for (const route of [...routes, abortRoutes.find((r) => r.name === 'rolloutAbort')!]) {
+      const res = await route.handler(REQUESTS[route.name]!(), new InvocationContext());
+      const text = await bodyText(res);
+      expect(text, route.name).not.toContain('PLANTED');
+      expect(text, route.name).not.toContain('documents.azure.com');
+      expect(res.status ?? 200, route.name).toBeGreaterThanOrEqual(400);
+      seen.push([route.name, res.status ?? 200]);
+    }
+    // The routes that reach a throwing dependency answer with that error's status (or a generic one at the edge and
+    // health, which never tell a caller which dependency failed or how).
+    const byName = Object.fromEntries(seen);
+    for (const name of ['hooksCreate', 'hooksGet', 'hooksRotate', 'rolloutStart', 'rolloutStatus', 'rolloutAbort']) expect(byName[name], name).toBe(status);
+  });
+});
