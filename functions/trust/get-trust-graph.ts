@@ -3,7 +3,7 @@
 import type { HttpHandler } from '@azure/functions';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import type { TrustRouteDeps } from './trust-route-deps';
-import { trustErrorResponse } from './trust-error';
+import { routeErrorResponse } from '../http/route-error';
 import { parseQuery, trustGraphQuerySchema } from './trust-query';
 
 export function getTrustGraphHandler(getDeps: () => Promise<TrustRouteDeps>): HttpHandler {
@@ -14,7 +14,7 @@ export function getTrustGraphHandler(getDeps: () => Promise<TrustRouteDeps>): Ht
     try {
       return jsonResponse(200, await deps.graphs.read(q.value.tenant, q.value.since ?? -1));
     } catch (e) {
-      return trustErrorResponse(e, deps.logger, 'trust/graph');
+      return routeErrorResponse(e, { route: 'trust/graph', logger: deps.logger });
     }
   };
 }

@@ -5,7 +5,7 @@ import { effectiveTrust } from '../../core/trust/transitive-trust';
 import { isDid } from '../../core/trust/trust-update';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import type { TrustRouteDeps } from './trust-route-deps';
-import { trustErrorResponse } from './trust-error';
+import { routeErrorResponse } from '../http/route-error';
 import { parseQuery, trustScoreQuerySchema } from './trust-query';
 
 export function getTrustScoreHandler(getDeps: () => Promise<TrustRouteDeps>): HttpHandler {
@@ -21,7 +21,7 @@ export function getTrustScoreHandler(getDeps: () => Promise<TrustRouteDeps>): Ht
       const trust = effectiveTrust(read.graph, q.value.observer, did, deps.clock.nowMs(), deps.policy);
       return jsonResponse(200, { tenantId: q.value.tenant, observer: q.value.observer, subject: did, version: read.graph.version, ...trust });
     } catch (e) {
-      return trustErrorResponse(e, deps.logger, 'trust/scores/{did}');
+      return routeErrorResponse(e, { route: 'trust/scores/{did}', logger: deps.logger });
     }
   };
 }

@@ -6,7 +6,7 @@ import { TRUST_MAX_BODY_BYTES, trustBatchSchema } from '../../core/trust/trust-u
 import { readJsonRequest } from '../http/read-json-request';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import type { TrustRouteDeps } from './trust-route-deps';
-import { trustErrorResponse } from './trust-error';
+import { routeErrorResponse } from '../http/route-error';
 
 export function postTrustUpdatesHandler(getDeps: () => Promise<TrustRouteDeps>): HttpHandler {
   return async (req) => {
@@ -22,7 +22,7 @@ export function postTrustUpdatesHandler(getDeps: () => Promise<TrustRouteDeps>):
       deps.logger.info('trust.update_queued', { tenantId: result.tenantId, code: 'ACCEPTED' });
       return jsonResponse(202, { accepted: result.accepted, subjects: result.subjects, receiptId: result.receiptId });
     } catch (e) {
-      return trustErrorResponse(e, deps.logger, 'trust/updates');
+      return routeErrorResponse(e, { route: 'trust/updates', logger: deps.logger });
     }
   };
 }

@@ -7,7 +7,7 @@ import { ISSUER_KEY_RE, TRUST_MAX_BODY_BYTES } from '../../core/trust/trust-upda
 import { readJsonRequest } from '../http/read-json-request';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import type { TrustRouteDeps } from './trust-route-deps';
-import { trustErrorResponse } from './trust-error';
+import { routeErrorResponse } from '../http/route-error';
 
 export const putTrustIssuersSchema = z.strictObject({
   keys: z.array(z.string().regex(ISSUER_KEY_RE)).max(16),
@@ -25,7 +25,7 @@ export function putTrustIssuersHandler(getDeps: () => Promise<TrustRouteDeps>): 
       deps.logger.info('trust.issuers_set', { tenantId });
       return jsonResponse(200, { tenantId, keys: input.value.keys.length });
     } catch (e) {
-      return trustErrorResponse(e, deps.logger, 'manage/trust/issuers/{tenantId}');
+      return routeErrorResponse(e, { route: 'manage/trust/issuers/{tenantId}', logger: deps.logger });
     }
   };
 }

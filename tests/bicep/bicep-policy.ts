@@ -7,27 +7,9 @@ import {
 } from './bicep-model';
 import type { BicepFile, ModuleDecl, ResourceDecl, SyntaxNode } from './bicep-model';
 import { checkDeployment } from './deployment-policy';
+import { collectObjects, describe, isoSeconds, resolveModulePath, roleAssignmentsIn, roleIdOf, type PolicyContext } from './policy-helpers';
 
-export interface PolicyContext {
-  /** KARS_* settings functions/config.ts reads in azure mode: the Function app must carry exactly these. */
-  requiredKarsSettings: readonly string[];
-  /** Settings that must never be deployed (local-only, or a credential in a value). */
-  forbiddenSettings: readonly string[];
-  /** Session queue the edge writes to (adapters/edge/bus-edge-queue.ts). */
-  edgeQueueName: string;
-  /** Cosmos containers the app opens (id and defaultTtlSec from the code's CosmosContainerSpec constants). */
-  containers: ReadonlyArray<{ id: string; defaultTtlSec?: number }>;
-  /** Router service account (infra/k8s/sandbox/service-account.yaml). */
-  routerServiceAccount: string;
-  /** nodeSelector label and toleration of the sandbox pods (infra/k8s/sandbox/deployment.yaml). */
-  sandboxNodeLabel: readonly [string, string];
-  sandboxTaint: string;
-  /** host.json extensions.durableTask.hubName. */
-  durableTaskHub: string;
-  /** Route templates of functions/routes.ts (without `api/`): operator routes need Entra ID, anonymous ones must not. */
-  operatorRoutes: readonly string[];
-  anonymousRoutes: readonly string[];
-}
+export { collectObjects, describe, isoSeconds, resolveModulePath, roleAssignmentsIn, roleIdOf, type PolicyContext };
 
 export interface Violation {
   rule: string;
@@ -515,75 +497,6 @@ function isInDecorator(n: SyntaxNode): boolean {
 
 function relModule(file: BicepFile): string {
   return file.path.replace(/^bicep\//, '');
-}
-
-export function resolveModulePath(file: BicepFile, m: ModuleDecl): string {
-  return posix.normalize(posix.join(posix.dirname(file.path), m.path));
-}
-
-export function describe(node: SyntaxNode | undefined): string {
-  if (!node) return 'nothing';
-  const l = literal(node);
-  return l === NOT_LITERAL ? `expression \`${node.text.slice(0, 60)}\`` : JSON.stringify(l);
-}
-
-/** ISO 8601 day/time duration (P1D, PT1M, PT30S, P1DT2H) in seconds; undefined when malformed. */
-export function isoSeconds(s: string): number | undefined {
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(s);
-  if (!m || s === 'P' || s.endsWith('T')) return undefined;
-  return Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
-}
-
-/**
- * Role assignments of a file with the role GUID each grants (built-in via subscriptionResourceId or a GUID var); a loop
- * over role ids yields one entry per id.
- */
-export function roleAssignmentsIn(file: BicepFile): Array<{ r: ResourceDecl; roleId: string | undefined }> {
-  return file.resources
-    .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments' && !r.existing)
-    .flatMap((r) => {
-      const def = prop(r.body, 'properties.roleDefinitionId', file);
-      const loopValues = r.loop ? evaluate(r.loop.iterable, paramScope(file), file) : undefined;
-      if (r.loop && Array.isArray(loopValues) && def && descendants(def).some((n) => n.type === 'identifier' && n.text === r.loop!.variable)) {
-        return loopValues.map((value) => ({ r, roleId: roleIdOf(def, file, new Map([[r.loop!.variable, value]])) }));
-      }
-      return [{ r, roleId: roleIdOf(def, file) }];
-    });
-}
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** The role GUID a roleDefinitionId expression names (a literal, a GUID variable, or either inside a call/interpolation). */
-export function roleIdOf(def: SyntaxNode | undefined, file: BicepFile, scope: ReadonlyMap<string, unknown> = new Map()): string | undefined {
-  let roleId: string | undefined;
-  for (const n of def ? descendants(def) : []) {
-    const text = n.type === 'identifier' ? evaluate(n, scope, file) : n.type === 'string' ? stringLiteral(n) : undefined;
-    if (typeof text === 'string' && GUID.test(text)) roleId = text;
-  }
-  return roleId;
-}
-
-/** Objects an expression can produce: literals, variables, concat/union arguments, loop bodies, both ternary arms. */
-export function collectObjects(node: SyntaxNode | undefined, file: BicepFile): SyntaxNode[] {
-  if (!node) return [];
-  const n = deref(node, file);
-  switch (n.type) {
-    case 'object':
-      return [n];
-    case 'array':
-      return n.namedChildren.flatMap((c) => collectObjects(c, file));
-    case 'for_statement':
-      return collectObjects(n.childForFieldName('body') ?? undefined, file);
-    case 'ternary_expression':
-      return [...collectObjects(n.childForFieldName('consequence') ?? undefined, file), ...collectObjects(n.childForFieldName('alternative') ?? undefined, file)];
-    case 'call_expression': {
-      const fn = n.childForFieldName('function')?.text;
-      const args = n.childForFieldName('arguments');
-      return (fn === 'concat' || fn === 'union') && args ? args.namedChildren.flatMap((c) => collectObjects(c, file)) : [];
-    }
-    default:
-      return [];
-  }
 }
 
 const DECLARATIONS = new Set(['parameter_declaration', 'variable_declaration', 'resource_declaration', 'module_declaration', 'output_declaration', 'type_declaration']);

@@ -3,19 +3,10 @@
 // far below the edge's global budget. Offline rules over the syntax model, like bicep-policy.ts (which calls this).
 import { entries, evaluate, literal, moduleInstance, paramScope, prop, UNKNOWN } from './bicep-model';
 import type { BicepFile, ResourceDecl, SyntaxNode } from './bicep-model';
-import { collectObjects, describe, resolveModulePath, roleAssignmentsIn } from './bicep-policy';
-import type { PolicyContext } from './bicep-policy';
+import { collectObjects, describe, resolveModulePath, roleAssignmentsIn, type DeploymentPolicyInput } from './policy-helpers';
 import { checkRegistry } from './registry-policy';
 
-export interface DeploymentPolicyInput {
-  files: ReadonlyMap<string, BicepFile>;
-  all: readonly BicepFile[];
-  mainFile: BicepFile | undefined;
-  ctx: PolicyContext;
-  v(rule: string, file: BicepFile | string, message: string): void;
-  resources(type: string): Array<{ file: BicepFile; r: ResourceDecl }>;
-  wiring(rule: string, modulePath: string, paramName: string, pattern: RegExp): void;
-}
+export type { DeploymentPolicyInput };
 
 export const DEPLOYMENT_ROLE = {
   aksRbacClusterAdmin: 'b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b',

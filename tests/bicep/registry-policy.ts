@@ -4,8 +4,7 @@
 // pool. Diagnostics are checked with the other resources (deployment-policy.ts DIAGNOSED_TYPES). Called by checkDeployment.
 import { literal, prop } from './bicep-model';
 import type { BicepFile, ResourceDecl, SyntaxNode } from './bicep-model';
-import { resolveModulePath, roleAssignmentsIn } from './bicep-policy';
-import type { DeploymentPolicyInput } from './deployment-policy';
+import { resolveModulePath, roleAssignmentsIn, type DeploymentPolicyInput } from './policy-helpers';
 
 export const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 const REGISTRY = 'Microsoft.ContainerRegistry/registries';

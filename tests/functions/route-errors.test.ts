@@ -43,6 +43,7 @@ function clientThrowing(fail: Thrower, abortOnly: boolean): OrchestrationClient 
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+const DID = 'did:mesh:0123456789abcdef0123456789abcdef';
 const REQUESTS: Record<string, () => HttpRequest> = {
   health: () => new HttpRequest({ method: 'GET', url: 'http://local/api/health' }),
   hooksReceive: () => new HttpRequest({ method: 'POST', url: 'http://local/api/hooks/standard/hk-leak', headers: JSON_HEADERS, params: { channel: 'standard', hookId: 'hk-leak' }, body: { string: '{"type":"kars.demo"}' } }),
@@ -52,6 +53,17 @@ const REQUESTS: Record<string, () => HttpRequest> = {
   rolloutStart: () => new HttpRequest({ method: 'POST', url: 'http://local/api/rollouts', headers: JSON_HEADERS, body: { string: JSON.stringify({ revision: { id: 'v2', spec: {} }, sandboxIds: ['sb-1'] }) } }),
   rolloutStatus: () => new HttpRequest({ method: 'GET', url: 'http://local/api/rollouts/r-1', params: { instanceId: 'r-1' } }),
   rolloutAbort: () => new HttpRequest({ method: 'POST', url: 'http://local/api/rollouts/r-1/abort', params: { instanceId: 'r-1' } }),
+  meshRegisterAgent: () => new HttpRequest({ method: 'POST', url: 'http://local/api/mesh/v1/agents', headers: JSON_HEADERS, body: { string: '{}' } }),
+  meshAgent: () => new HttpRequest({ method: 'GET', url: `http://local/api/mesh/v1/agents/${DID}`, params: { did: DID } }),
+  meshPrekeys: () => new HttpRequest({ method: 'GET', url: `http://local/api/mesh/v1/agents/${DID}/prekeys`, params: { did: DID } }),
+  meshDiscover: () => new HttpRequest({ method: 'GET', url: 'http://local/api/mesh/v1/discover?capability=x' }),
+  meshRelayPost: () => new HttpRequest({ method: 'POST', url: 'http://local/api/mesh/relay/frames', headers: JSON_HEADERS, body: { string: '{}' } }),
+  meshRelayPending: () => new HttpRequest({ method: 'POST', url: 'http://local/api/mesh/relay/pending', headers: JSON_HEADERS, body: { string: '{}' } }),
+  meshRelayAck: () => new HttpRequest({ method: 'POST', url: 'http://local/api/mesh/relay/ack', headers: JSON_HEADERS, body: { string: '{}' } }),
+  trustUpdates: () => new HttpRequest({ method: 'POST', url: 'http://local/api/trust/updates', headers: JSON_HEADERS, body: { string: '{}' } }),
+  trustGraph: () => new HttpRequest({ method: 'GET', url: 'http://local/api/trust/graph?tenant=t' }),
+  trustScore: () => new HttpRequest({ method: 'GET', url: `http://local/api/trust/scores/${DID}?tenant=t&observer=s`, params: { did: DID } }),
+  trustIssuersPut: () => new HttpRequest({ method: 'PUT', url: 'http://local/api/manage/trust/issuers/t', headers: JSON_HEADERS, params: { tenantId: 't' }, body: { string: '{}' } }),
 };
 
 async function bodyText(res: HttpResponseInit): Promise<string> {
@@ -64,8 +76,8 @@ describe('no route returns an internal error message', () => {
     const health = async () => ({ probes: [{ name: 'cosmos', check: async () => fail() }], timeoutMs: 500 });
     // Local mode's guard (no Entra settings: the host's key check only), so each request reaches its throwing dependency.
     const guard = { operatorAuthenticator: () => undefined, logger: silentLogger };
-    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), logger: silentLogger }, createAppHooks(), guard);
-    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), logger: silentLogger }, createAppHooks(), guard);
+    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), meshDeps: async () => fail(), trustDeps: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
+    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), meshDeps: async () => fail(), trustDeps: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
     expect(routes.map((r) => r.name).sort()).toEqual(Object.keys(REQUESTS).sort());
     const seen: Array<[string, number]> = [];
     for (const route of [...routes, abortRoutes.find((r) => r.name === 'rolloutAbort')!]) {

@@ -39,7 +39,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 describe('readJsonRequest', () => {
   it('reads a valid body (charset=utf-8 allowed)', async () => {
     const read = await readJsonRequest(request({ 'content-type': 'application/json; charset=utf-8' }, streamed('{"name":"a","n":1}').body), schema, CAP);
-    expect(read).toEqual({ ok: true, value: { name: 'a', n: 1 } });
+    expect(read).toEqual({ ok: true, value: { name: 'a', n: 1 }, sizeBytes: 18 });
   });
 
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', ''])('refuses content type %j with 415 before reading a byte', async (type) => {
