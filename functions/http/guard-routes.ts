@@ -9,6 +9,7 @@ import { refuseQueryCredentialUrl } from '../../core/http/refuse-query-credentia
 import type { Logger } from '../../core/ports/logger.port';
 import type { RouteDef } from '../route-def';
 import { errorResponse } from './json-response';
+import { loadOperatorAuthSettings } from './operator-auth-settings';
 
 export type RouteMitigation = 'query-credentials' | 'operator-auth';
 
@@ -29,9 +30,23 @@ export function isOperatorRoute(route: Pick<RouteDef, 'authLevel'>): boolean {
  * The auth level to register with the Azure Functions host: operator routes are anonymous there, because App Service
  * Authentication and the app's role check replace the host key (which any resource-group Contributor can list and the
  * host also reads from `?code=`). The local host keeps the route's own level: its key stands in locally.
+ * Without Entra operator settings in local mode (`func start` with KARS_MODE=local, or that setting by mistake in
+ * Azure) the guard has no role to check, so the host key stays: an operator route is never left open by a setting.
  */
-export function azureHostAuthLevel(route: Pick<RouteDef, 'authLevel'>): RouteDef['authLevel'] {
-  return isOperatorRoute(route) ? 'anonymous' : route.authLevel;
+export function azureHostAuthLevel(route: Pick<RouteDef, 'authLevel'>, entraOperatorAuth: boolean): RouteDef['authLevel'] {
+  return isOperatorRoute(route) && entraOperatorAuth ? 'anonymous' : route.authLevel;
+}
+
+/**
+ * Whether the app checks operators itself (Entra settings present). Settings that do not parse count as present: the
+ * guard then answers CONFIG_INVALID on every operator route (fail closed) rather than the host failing at load.
+ */
+export function entraOperatorAuthConfigured(env: Readonly<Record<string, string | undefined>>): boolean {
+  try {
+    return loadOperatorAuthSettings(env) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 export function guardRoutes(routes: readonly RouteDef[], options: RouteGuardOptions): RouteDef[] {

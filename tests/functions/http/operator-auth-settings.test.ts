@@ -2,7 +2,7 @@
 // CONFIG_INVALID), local mode without them keeps the local host's key check only; errors name keys, never values.
 import { describe, expect, it } from 'vitest';
 import { isKarsError } from '../../../core/errors';
-import { azureHostAuthLevel, guardRoutes, isOperatorRoute } from '../../../functions/http/guard-routes';
+import { azureHostAuthLevel, entraOperatorAuthConfigured, guardRoutes, isOperatorRoute } from '../../../functions/http/guard-routes';
 import { routes } from '../../../functions/routes';
 import { loadOperatorAuthSettings, OPERATOR_AUTH_SETTING_KEYS } from '../../../functions/http/operator-auth-settings';
 import { operatorAuthenticatorFromEnv } from '../../../functions/http/operator-auth';
@@ -62,9 +62,17 @@ describe('guardRoutes without operator settings in azure mode', () => {
 });
 
 describe('azureHostAuthLevel', () => {
-  it('registers every operator route anonymous with the Functions host (no host key), the others as declared', () => {
-    for (const r of routes) expect(azureHostAuthLevel(r), r.name).toBe(isOperatorRoute(r) ? 'anonymous' : r.authLevel);
+  it('registers every operator route anonymous with the Functions host (no host key) when the app checks Entra, the others as declared', () => {
+    for (const r of routes) expect(azureHostAuthLevel(r, true), r.name).toBe(isOperatorRoute(r) ? 'anonymous' : r.authLevel);
     // 3 rollout + 3 hook management + 4 trust routes.
-    expect(routes.filter(isOperatorRoute).map((r) => azureHostAuthLevel(r))).toEqual(Array.from({ length: 10 }, () => 'anonymous'));
+    expect(routes.filter(isOperatorRoute).map((r) => azureHostAuthLevel(r, true))).toEqual(Array.from({ length: 10 }, () => 'anonymous'));
+  });
+
+  it('keeps the host key on operator routes when no Entra settings exist (KARS_MODE=local): a setting never opens them', () => {
+    for (const r of routes) expect(azureHostAuthLevel(r, false), r.name).toBe(r.authLevel);
+    expect(routes.filter(isOperatorRoute).every((r) => azureHostAuthLevel(r, false) !== 'anonymous')).toBe(true);
+    expect(entraOperatorAuthConfigured({ KARS_MODE: 'local' })).toBe(false);
+    expect(entraOperatorAuthConfigured({ KARS_MODE: 'azure' })).toBe(true); // unparseable → guard answers CONFIG_INVALID
+    expect(entraOperatorAuthConfigured({ KARS_MODE: 'local', KARS_OPERATOR_TENANT_ID: '11111111-1111-1111-1111-111111111111', KARS_OPERATOR_AUDIENCE: 'api://kars' })).toBe(true);
   });
 });
