@@ -22,6 +22,9 @@ import { loadMeshSettings } from './mesh/mesh-settings';
 import { createTrustRoutes } from './trust/trust-routes';
 import { getTrustDeps } from './trust/get-trust-deps';
 import type { TrustRouteDeps } from './trust/trust-route-deps';
+import { createLazyRouterReceiptRoutes, type RouterReceiptRouteDeps } from './audit/router-receipt-routes';
+import { buildRouterAuditDeps } from './audit/build-router-audit-deps';
+import { loadRouterAuditSettings } from './audit/router-audit-settings';
 
 export interface AppRouteSources {
   /** The health route's probes. */
@@ -34,6 +37,8 @@ export interface AppRouteSources {
   meshDeps?(): Promise<MeshRouteDeps>;
   /** The trust routes' dependencies (functions/trust/build-trust-deps.ts); without it the trust routes answer 500. */
   trustDeps?(): Promise<TrustRouteDeps>;
+  /** The router-receipt route's dependencies (T2-R, T3-R); without it the route answers 500 CONFIG_INVALID. */
+  routerAuditDeps?(): Promise<RouterReceiptRouteDeps>;
   /** Where routes log a refused or failed request (codes only). */
   logger?: Logger;
 }
@@ -56,6 +61,7 @@ export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard:
     ...createRolloutRoutes({ getClient: (context) => sources.rolloutClient(context), logger: sources.logger }),
     ...createLazyMeshRoutes(() => sources.meshDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'mesh routes not configured'))),
     ...createTrustRoutes(() => sources.trustDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no trust dependencies'))),
+    ...createLazyRouterReceiptRoutes(() => sources.routerAuditDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'router receipts not configured'))),
   ], guard);
 }
 
@@ -98,6 +104,11 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
       );
     },
     trustDeps: getTrustDeps,
+    async routerAuditDeps() {
+      const s = await getServices();
+      const settings = loadRouterAuditSettings(process.env);
+      return buildRouterAuditDeps({ receipts: createChainReceiptSink(await s.receipts()), logger: s.logger }, settings);
+    },
     logger: createJsonLogger({ component: 'functions' }),
   },
   appHooks,

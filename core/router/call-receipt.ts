@@ -26,6 +26,16 @@ export interface CallRecord {
   readonly atMs: number;
 }
 
+/** The subject fields of a call receipt, in the order the hash covers them. */
+export const CALL_SUBJECT_KEYS = [
+  'sandboxId', 'agentId', 'operation', 'target', 'traceId', 'spanId', 'inputTokens', 'outputTokens', 'responseId', 'atMs',
+] as const;
+
+/** The receipt hash over kind, status, code and the subject fields in CALL_SUBJECT_KEYS order (a verifier recomputes it). */
+export function callReceiptHash(kind: string, status: number, code: string | undefined, subject: Readonly<Record<string, string | null>>): string {
+  return sha256Hex(JSON.stringify([HASH_DOMAIN, kind, status, code ?? null, ...CALL_SUBJECT_KEYS.map((k) => subject[k] ?? null)]));
+}
+
 /** The hash covers every subject field in a fixed order, so a verifier can recompute it. */
 export function callReceipt(r: CallRecord): RequestReceipt {
   const subject: Record<string, string | null> = {
@@ -38,7 +48,7 @@ export function callReceipt(r: CallRecord): RequestReceipt {
     kind: r.kind,
     partition: r.sandboxId,
     atMs: r.atMs,
-    requestHash: sha256Hex(JSON.stringify([HASH_DOMAIN, r.kind, r.status, r.code ?? null, ...Object.values(subject)])),
+    requestHash: callReceiptHash(r.kind, r.status, r.code, subject),
     outcome: r.status >= 200 && r.status < 300 ? 'answered' : 'rejected',
     status: r.status,
     ...(r.code === undefined ? {} : { code: r.code }),

@@ -1,7 +1,7 @@
 // Composition root of the sandbox router daemon (UID 1001, one per sandbox pod): settings → listen address check
 // (T2-S) → identity (workload identity in AKS, managed identity as fallback) → token source with the one-hour cap
 // (T3-E) → upstream client → listener. Prints `router listening on <port>` once bound; SIGTERM/SIGINT drain the
-// requests in flight and exit 0. A configuration error exits 2 with the code and the offending key, never a value.
+// requests in flight, give the receipt shipper a moment, and exit 0. A configuration error exits 2 with the code and the offending key, never a value.
 import { KarsError, isKarsError } from '../../core/errors';
 import { systemClock } from '../../core/ports/clock.port';
 import { resolveListenAddress } from '../../core/router/listen-address';
@@ -21,6 +21,8 @@ import { createRouterTelemetry } from './router-telemetry';
 import { loadRouterConfig } from './router-config';
 import { createRouterServer } from './router-server';
 import { createUpstreamClient } from './upstream-client';
+import { startReceiptShipping } from './audit/start-receipt-shipping';
+import { upstreamTlsOptions } from './upstream-tls-files';
 
 async function main(): Promise<void> {
   const logger = createJsonLogger({ component: 'router' });
@@ -37,9 +39,16 @@ async function main(): Promise<void> {
   // T3-T: TLS to the model endpoint only (servername pinned to its DNS name, verification forced on); plain http is
   // accepted by the settings for loopback endpoints only (the bench's stand-in).
   const agent = config.endpoint.protocol === 'https:'
-    ? createUpstreamAgent({ endpoints: [{ host: config.endpoint.hostname, port: Number(config.endpoint.port || 443) }], maxSockets: config.maxConcurrency })
+    ? createUpstreamAgent({
+      endpoints: [{ host: config.endpoint.hostname, port: Number(config.endpoint.port || 443) }], maxSockets: config.maxConcurrency,
+      ...upstreamTlsOptions(config.upstreamTls),
+    })
     : undefined;
-  const receipts = logReceiptSink(logger);
+  // T2-R / T3-R: receipts go to the durable spool and from there to the signed chain; without an audit URL they are
+  // log lines only, which nothing signs.
+  const shipper = config.audit ? await startReceiptShipping(config.audit, logger) : undefined;
+  if (!shipper) logger.warn('router.receipts_log_only', { reason: 'KARS_ROUTER_AUDIT_URL unset: receipts are log lines, not the signed audit chain' });
+  const receipts = shipper ?? logReceiptSink(logger);
   const telemetry = createRouterTelemetry({ sandboxId: config.sandboxId, ...(config.appInsightsConnectionString ? { connectionString: config.appInsightsConnectionString } : {}) });
   // T3-S / T2-I / T2-D: the tool CONNECT proxy on the same listener; no allowlist configured → every tunnel refused.
   const connect = createConnectHandler(
@@ -68,7 +77,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('router.draining', { sandboxId: config.sandboxId, count: router.inFlight });
-    void router.drain(config.drainMs).then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
+    // Receipts of the drained calls get a short chance to ship; what is left stays on the spool for the next start.
+    void router.drain(config.drainMs)
+      .then(() => shipper?.stop(Math.min(3000, config.drainMs)).catch(() => undefined))
+      .then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -9,6 +9,7 @@ import { DEPLOYMENT_NAME } from '../../core/router/model-route';
 import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/model-audience';
 import { parseEgressAllowlistSetting, type EgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import { isLoopbackUrl } from '../../adapters/identity/loopback';
+import { parseSpkiPins } from '../../core/router/upstream/spki-pins';
 
 const int = (def: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().positive().max(max).default(def);
 
@@ -58,6 +59,27 @@ const routerSchema = z.object({
   KARS_COSMOS_KEY: z.string().min(1).optional(),
   /** T2-R / T3-R: spans go to Application Insights when set (never logged: it carries the ingestion key). */
   APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().min(1).optional(),
+  /**
+   * T2-R / T3-R: the Functions app that appends router receipts to the signed chain (`POST /api/audit/router-receipts`);
+   * https (plain http only on loopback). Unset: receipts are log lines only (warned at start).
+   */
+  KARS_ROUTER_AUDIT_URL: z.url().optional(),
+  /** The projected service-account token for audience `kars-audit` (rotated by the kubelet; read per request). */
+  KARS_ROUTER_AUDIT_TOKEN_FILE: z.string().min(1).default('/var/run/secrets/kars/audit/token'),
+  /** Durable receipt spool (a writable volume of the pod): receipts wait here until the app has them. */
+  KARS_ROUTER_AUDIT_SPOOL_DIR: z.string().min(1).default('/var/spool/kars-router'),
+  KARS_ROUTER_AUDIT_SPOOL_MAX_BYTES: int(64 * 1024 * 1024, 4 * 1024 * 1024 * 1024),
+  KARS_ROUTER_AUDIT_MAX_BUFFERED: int(10_000, 1_000_000),
+  KARS_ROUTER_AUDIT_BATCH_SIZE: int(256, 256),
+  KARS_ROUTER_AUDIT_BATCH_DELAY_MS: int(1000, 60_000),
+  /**
+   * T3-T: SPKI pins of the model endpoint (base64 SHA-256 of a certificate's SubjectPublicKeyInfo, comma-separated);
+   * a chain must carry one of them besides chaining to a trusted root. Unset: roots only.
+   */
+  KARS_ROUTER_UPSTREAM_SPKI_PINS: z.string().optional(),
+  /** T3-S / T3-T: client certificate chain and key (PEM files: a mounted secret or the Key Vault CSI driver) for mTLS. */
+  KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: z.string().min(1).optional(),
+  KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE: z.string().min(1).optional(),
   KARS_LIMIT_GLOBAL_RPS: int(500),
   KARS_LIMIT_GLOBAL_BURST: int(1000),
   KARS_LIMIT_AGENT_RPS: int(50),
@@ -94,6 +116,14 @@ export interface RouterConfig {
   };
   cosmos: { endpoint: string; database: string; key: string | undefined } | undefined;
   appInsightsConnectionString: string | undefined;
+  /** Where receipts are shipped; undefined: log lines only. */
+  audit: {
+    url: URL; tokenFile: string; spoolDir: string; spoolMaxBytes: number; maxBuffered: number; batchSize: number; batchDelayMs: number;
+  } | undefined;
+  upstreamTls: {
+    spkiPins: ReadonlySet<string>;
+    clientCertificate: { certFile: string; keyFile: string } | undefined;
+  };
 }
 
 /** @throws KarsError CONFIG_INVALID naming the offending keys (never their values). */
@@ -104,6 +134,10 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
     throw new KarsError('CONFIG_INVALID', `invalid or missing settings: ${keys}`);
   }
   const s = parsed.data;
+  // T2-S: the dev flag exists for a laptop; inside a cluster a non-loopback router would serve other pods and nodes.
+  if (s.KARS_ROUTER_ALLOW_NON_LOOPBACK === 'true' && (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '') {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_ALLOW_NON_LOOPBACK is a dev flag, refused in a cluster (KUBERNETES_SERVICE_HOST is set)');
+  }
   const endpoint = new URL(s.KARS_ROUTER_MODEL_ENDPOINT);
   // The router's bearer token must never travel in clear text beyond this pod.
   if (endpoint.protocol !== 'https:' && !(endpoint.protocol === 'http:' && isLoopbackUrl(endpoint.href))) {
@@ -120,7 +154,38 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
   if (s.KARS_COSMOS_KEY !== undefined && (s.KARS_COSMOS_ENDPOINT === undefined || !isLoopbackUrl(s.KARS_COSMOS_ENDPOINT))) {
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_COSMOS_KEY is for the local stand-in only');
   }
+  let audit: RouterConfig['audit'];
+  if (s.KARS_ROUTER_AUDIT_URL !== undefined) {
+    const url = new URL(s.KARS_ROUTER_AUDIT_URL);
+    // The router's service-account token travels with every batch.
+    if ((url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackUrl(url.href))) || url.search || url.hash || url.username || url.password) {
+      throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_AUDIT_URL must be https with no query, fragment or user info');
+    }
+    audit = {
+      url, tokenFile: s.KARS_ROUTER_AUDIT_TOKEN_FILE, spoolDir: s.KARS_ROUTER_AUDIT_SPOOL_DIR, spoolMaxBytes: s.KARS_ROUTER_AUDIT_SPOOL_MAX_BYTES,
+      maxBuffered: s.KARS_ROUTER_AUDIT_MAX_BUFFERED, batchSize: s.KARS_ROUTER_AUDIT_BATCH_SIZE, batchDelayMs: s.KARS_ROUTER_AUDIT_BATCH_DELAY_MS,
+    };
+  }
+  let spkiPins: ReadonlySet<string>;
+  try {
+    spkiPins = parseSpkiPins((s.KARS_ROUTER_UPSTREAM_SPKI_PINS ?? '').split(',').map((p) => p.trim()).filter(Boolean));
+  } catch {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_UPSTREAM_SPKI_PINS');
+  }
+  if ((s.KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE === undefined) !== (s.KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE === undefined)) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE and KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE go together');
+  }
+  if ((spkiPins.size > 0 || s.KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE !== undefined) && endpoint.protocol !== 'https:') {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_UPSTREAM_SPKI_PINS and client certificates need an https KARS_ROUTER_MODEL_ENDPOINT');
+  }
   return Object.freeze({
+    audit,
+    upstreamTls: {
+      spkiPins,
+      clientCertificate: s.KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE !== undefined
+        ? { certFile: s.KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE, keyFile: s.KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE! }
+        : undefined,
+    },
     listen: s.KARS_ROUTER_LISTEN,
     allowNonLoopback: s.KARS_ROUTER_ALLOW_NON_LOOPBACK === 'true',
     sandboxId: s.KARS_SANDBOX_ID,

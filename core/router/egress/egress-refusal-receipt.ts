@@ -18,12 +18,17 @@ export function egressRefusalReceipt(event: EgressRefusalEvent): RequestReceipt 
     kind: EGRESS_RECEIPT_KIND,
     partition: event.sandboxId,
     atMs: event.atMs,
-    requestHash: sha256Hex(JSON.stringify([EGRESS_HASH_DOMAIN, subject.sandboxId, subject.target, subject.address, event.code, subject.reason, subject.atMs])),
+    requestHash: egressReceiptHash(event.code, subject),
     outcome: 'rejected',
     status: httpStatusOf(event.code),
     code: event.code,
     subject,
   };
+}
+
+/** The refusal receipt's hash, recomputable from its code and subject. */
+export function egressReceiptHash(code: string, subject: Readonly<Record<string, string | null>>): string {
+  return sha256Hex(JSON.stringify([EGRESS_HASH_DOMAIN, subject['sandboxId'] ?? null, subject['target'] ?? null, subject['address'] ?? null, code, subject['reason'] ?? null, subject['atMs'] ?? null]));
 }
 
 /** An EgressAudit that appends a receipt per refusal to `sink`. */
