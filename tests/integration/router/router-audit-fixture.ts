@@ -9,6 +9,8 @@ import type { CosmosClient } from '@azure/cosmos';
 import { createCosmosClient } from '../../../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers, RECEIPTS_CONTAINER } from '../../../adapters/cosmos/cosmos-containers';
 import { createCosmosReceiptStore } from '../../../adapters/cosmos/cosmos-receipt-store';
+import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
+import type { DocumentStore } from '../../../core/ports/document-store.port';
 import { createMemorySecretSource } from '../../../adapters/memory/memory-secrets';
 import { createOidcRouterAuthenticator } from '../../../adapters/mesh/oidc-router-authenticator';
 import { ReceiptAppender } from '../../../core/audit/append-receipt';
@@ -41,13 +43,15 @@ export interface RouterAuditFixture {
   url: string;
   issuer: ServiceAccountIssuer;
   store: ReceiptStore;
+  /** The same container as plain documents: what someone with write access to the store can edit. */
+  documents: DocumentStore;
   /** A file holding a fresh router token for `sandbox` (audience kars-audit unless told). */
   tokenFile(sandbox: string, audience?: string): string;
   token(sandbox: string, audience?: string): string;
   /** Every router receipt stored in the chains, in chain order. */
   routerReceipts(): Promise<RouterReceiptLeaf[]>;
-  /** Signs a checkpoint on every chain, then verifies the whole log with the checkpoint key. */
-  verify(): Promise<AuditReport>;
+  /** Signs a checkpoint on every chain, then verifies the whole log with the checkpoint key (a links-only verifier with `tree-heads` off). */
+  verify(options?: { checkpoint?: boolean; _disable?: 'tree-heads'[] }): Promise<AuditReport>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +80,7 @@ export async function startRouterAuditFixture(options: { _disable?: RouterReceip
   let files = 0;
   return {
     url: host.url, issuer, store, token,
+    documents: new CosmosDocumentStore(containers.get(RECEIPTS_CONTAINER.id)!, { setItemTtl: false }),
     tokenFile(sandbox, audience) {
       const file = join(dir, `token-${(files += 1)}`);
       writeFileSync(file, token(sandbox, audience), { mode: 0o600 });
@@ -92,10 +97,10 @@ export async function startRouterAuditFixture(options: { _disable?: RouterReceip
       }
       return out;
     },
-    async verify() {
+    async verify(o = {}) {
       await appender.whenIdle();
-      for (const chain of await store.listChains()) await appender.checkpoint(chain);
-      return verifyAuditLog(store, { trustedKeys: keysOf(key) });
+      if (o.checkpoint !== false) for (const chain of await store.listChains()) await appender.checkpoint(chain);
+      return verifyAuditLog(store, { trustedKeys: keysOf(key), ...(o._disable ? { _disable: o._disable } : {}) });
     },
     async stop() {
       await host.close();
