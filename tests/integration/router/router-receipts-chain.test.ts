@@ -2,7 +2,6 @@
 // the router (in process, and the compiled daemon for the crash case) with its durable spool and HTTP shipper, the
 // local Functions host serving `POST /api/audit/router-receipts`, router tokens from the OIDC issuer stand-in, the
 // batched appender over the Cosmos stand-in, and the chain verifier of `kars audit verify`.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { createConnectHandler } from '../../../sandbox-node/router/egress/connec
 import { connectThrough, codeOf, ScriptedResolver } from '../../support/egress-net';
 import { workloadIdentityEnv } from '../identity/local-identity-fixture';
 import { startRouterAuditFixture, type RouterAuditFixture } from './router-audit-fixture';
+import { startRouterDaemon as startDaemon, stopRouterDaemon } from './router-daemon';
 import { startRouterStack } from './router-stack';
 import { chatBody, okJson, startTestUpstream, type TestUpstream } from './test-upstream';
 
@@ -135,8 +135,7 @@ describe('router receipts in the signed audit chain', () => {
       }
       await until(async () => spooledLines(spoolDir), (n) => n === 3);
     } finally {
-      first.child.kill('SIGKILL');
-      await first.exited;
+      await stopRouterDaemon(first, 'SIGKILL');
     }
     expect((await audit.routerReceipts()).filter((r) => r.subject === sandbox)).toEqual([]);
     // Second life: the writer is back; the spool left by the killed process is shipped first.
@@ -149,8 +148,7 @@ describe('router receipts in the signed audit chain', () => {
       expect((await audit.verify()).ok).toBe(true);
       await until(async () => spooledLines(spoolDir), (n) => n === 0);
     } finally {
-      second.child.kill('SIGTERM');
-      await second.exited;
+      await stopRouterDaemon(second);
     }
   });
 });
@@ -161,22 +159,4 @@ function spooledLines(dir: string): Promise<number> {
   } catch {
     return Promise.resolve(0);
   }
-}
-
-async function startDaemon(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, ['dist/sandbox-node/router/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`router not ready: ${out}`)), 20_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /listening on (\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`router exited: ${out}`)); });
-  });
-  return { child, port, exited };
 }
