@@ -44,6 +44,36 @@ describe('loadRouterConfig', () => {
     expect(loadRouterConfig({ ...base, KARS_ROUTER_MODEL_ENDPOINT: 'http://127.0.0.1:9999' }).endpoint.protocol).toBe('http:');
   });
 
+  it('T2-S: refuses the non-loopback dev flag in a cluster (KUBERNETES_SERVICE_HOST set), allows it outside one', () => {
+    const flagged = { ...base, KARS_ROUTER_LISTEN: '0.0.0.0:8443', KARS_ROUTER_ALLOW_NON_LOOPBACK: 'true' };
+    expect(() => loadRouterConfig({ ...flagged, KUBERNETES_SERVICE_HOST: '10.0.0.1' })).toThrow(/KARS_ROUTER_ALLOW_NON_LOOPBACK is a dev flag, refused in a cluster/);
+    expect(loadRouterConfig(flagged).allowNonLoopback).toBe(true);
+    expect(loadRouterConfig({ ...flagged, KUBERNETES_SERVICE_HOST: '' }).allowNonLoopback).toBe(true);
+    expect(loadRouterConfig({ ...base, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).allowNonLoopback).toBe(false);
+  });
+
+  it('reads the audit shipping settings: https (or loopback http) only, defaults for batch and spool', () => {
+    expect(loadRouterConfig(base).audit).toBeUndefined();
+    const c = loadRouterConfig({ ...base, KARS_ROUTER_AUDIT_URL: 'https://kars-func.azurewebsites.net' });
+    expect(c.audit).toMatchObject({ tokenFile: '/var/run/secrets/kars/audit/token', spoolDir: '/var/spool/kars-router', batchSize: 256, batchDelayMs: 1000 });
+    expect(loadRouterConfig({ ...base, KARS_ROUTER_AUDIT_URL: 'http://127.0.0.1:7071' }).audit?.url.protocol).toBe('http:');
+    for (const url of ['http://kars-func.azurewebsites.net', 'https://kars-func.azurewebsites.net/?code=secret-value']) {
+      expect(() => loadRouterConfig({ ...base, KARS_ROUTER_AUDIT_URL: url })).toThrow(/KARS_ROUTER_AUDIT_URL/);
+    }
+    expect(() => loadRouterConfig({ ...base, KARS_ROUTER_AUDIT_BATCH_SIZE: '257' })).toThrow(/KARS_ROUTER_AUDIT_BATCH_SIZE/);
+  });
+
+  it('reads upstream TLS settings: pins as base64 SHA-256, client certificate and key together, https only', () => {
+    const pin = Buffer.alloc(32, 1).toString('base64');
+    expect([...loadRouterConfig({ ...base, KARS_ROUTER_UPSTREAM_SPKI_PINS: `${pin}, ${pin}` }).upstreamTls.spkiPins]).toEqual([pin]);
+    expect(loadRouterConfig(base).upstreamTls).toEqual({ spkiPins: new Set(), clientCertificate: undefined });
+    expect(() => loadRouterConfig({ ...base, KARS_ROUTER_UPSTREAM_SPKI_PINS: 'secret-value' })).toThrow(/^invalid settings: KARS_ROUTER_UPSTREAM_SPKI_PINS$/);
+    expect(() => loadRouterConfig({ ...base, KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: '/c.pem' })).toThrow(/go together/);
+    expect(loadRouterConfig({ ...base, KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: '/c.pem', KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE: '/k.pem' }).upstreamTls.clientCertificate)
+      .toEqual({ certFile: '/c.pem', keyFile: '/k.pem' });
+    expect(() => loadRouterConfig({ ...base, KARS_ROUTER_MODEL_ENDPOINT: 'http://127.0.0.1:9999', KARS_ROUTER_UPSTREAM_SPKI_PINS: pin })).toThrow(/need an https/);
+  });
+
   it('has no setting that reaches a mitigation switch', () => {
     expect(ROUTER_SETTING_KEYS.some((k) => /disable|mitigation/i.test(k))).toBe(false);
     const c = loadRouterConfig({ ...base, _disable: ROUTER_MITIGATIONS.join(','), KARS_ROUTER__DISABLE: 'rate-limits' } as Record<string, string>);
