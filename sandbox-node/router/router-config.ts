@@ -66,9 +66,10 @@ const routerSchema = z.object({
   KARS_ROUTER_AUDIT_URL: z.url().optional(),
   /** The projected service-account token for audience `kars-audit` (rotated by the kubelet; read per request). */
   KARS_ROUTER_AUDIT_TOKEN_FILE: z.string().min(1).default('/var/run/secrets/kars/audit/token'),
-  /** Durable receipt spool (a writable volume of the pod): receipts wait here until the app has them. */
-  KARS_ROUTER_AUDIT_SPOOL_DIR: z.string().min(1).default('/var/spool/kars-router'),
-  KARS_ROUTER_AUDIT_SPOOL_MAX_BYTES: int(64 * 1024 * 1024, 4 * 1024 * 1024 * 1024),
+  /** Durable receipt spool on the pod's router-state volume: receipts wait here until the app has them. */
+  KARS_ROUTER_AUDIT_SPOOL_DIR: z.string().min(1).default('/var/lib/kars/receipt-spool'),
+  /** Below the router-state volume's 64 Mi limit (infra/k8s/sandbox/deployment.yaml). */
+  KARS_ROUTER_AUDIT_SPOOL_MAX_BYTES: int(48 * 1024 * 1024, 4 * 1024 * 1024 * 1024),
   KARS_ROUTER_AUDIT_MAX_BUFFERED: int(10_000, 1_000_000),
   KARS_ROUTER_AUDIT_BATCH_SIZE: int(256, 256),
   KARS_ROUTER_AUDIT_BATCH_DELAY_MS: int(1000, 60_000),

@@ -108,15 +108,17 @@ describe('sandbox pod: kars requirements beyond PSS', () => {
     expect(podSpec.shareProcessNamespace).toBe(false);
   });
 
-  it('no Kubernetes API token anywhere; the workload-identity token is projected into the router only', () => {
+  it('no Kubernetes API token anywhere; the workload-identity and audit tokens are projected into the router only', () => {
     expect(podSpec.automountServiceAccountToken).toBe(false);
     const tokenVolumes = podSpec.volumes.filter((v: Obj) => v.projected?.sources?.some((s: Obj) => s.serviceAccountToken));
-    expect(tokenVolumes.map((v: Obj) => v.name)).toEqual(['azure-identity-token']);
-    expect(tokenVolumes[0].projected.sources[0].serviceAccountToken.audience).toBe('api://AzureADTokenExchange');
-    expect(tokenVolumes[0].projected.sources[0].serviceAccountToken.expirationSeconds).toBeLessThanOrEqual(3600);
+    expect(tokenVolumes.map((v: Obj) => v.name)).toEqual(['azure-identity-token', 'kars-audit-token']);
+    // Each for one audience only (never the API server's): Entra's token exchange, and the app's router-receipt route.
+    expect(tokenVolumes.map((v: Obj) => v.projected.sources[0].serviceAccountToken.audience)).toEqual(['api://AzureADTokenExchange', 'kars-audit']);
+    for (const v of tokenVolumes) expect(v.projected.sources[0].serviceAccountToken.expirationSeconds).toBeLessThanOrEqual(3600);
     const mountsOf = (c: Obj): string[] => (c.volumeMounts ?? []).map((m: Obj) => m.name);
-    expect(mountsOf(router)).toContain('azure-identity-token');
+    expect(mountsOf(router)).toEqual(expect.arrayContaining(['azure-identity-token', 'kars-audit-token']));
     expect(mountsOf(agent)).not.toContain('azure-identity-token');
+    expect(mountsOf(agent)).not.toContain('kars-audit-token');
     for (const c of podSpec.containers) {
       const envNames = (c.env ?? []).map((e: Obj) => e.name);
       if (c.name !== 'router') expect(envNames).not.toContain('AZURE_FEDERATED_TOKEN_FILE');

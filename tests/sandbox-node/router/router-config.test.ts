@@ -55,7 +55,7 @@ describe('loadRouterConfig', () => {
   it('reads the audit shipping settings: https (or loopback http) only, defaults for batch and spool', () => {
     expect(loadRouterConfig(base).audit).toBeUndefined();
     const c = loadRouterConfig({ ...base, KARS_ROUTER_AUDIT_URL: 'https://kars-func.azurewebsites.net' });
-    expect(c.audit).toMatchObject({ tokenFile: '/var/run/secrets/kars/audit/token', spoolDir: '/var/spool/kars-router', batchSize: 256, batchDelayMs: 1000 });
+    expect(c.audit).toMatchObject({ tokenFile: '/var/run/secrets/kars/audit/token', spoolDir: '/var/lib/kars/receipt-spool', batchSize: 256, batchDelayMs: 1000 });
     expect(loadRouterConfig({ ...base, KARS_ROUTER_AUDIT_URL: 'http://127.0.0.1:7071' }).audit?.url.protocol).toBe('http:');
     for (const url of ['http://kars-func.azurewebsites.net', 'https://kars-func.azurewebsites.net/?code=secret-value']) {
       expect(() => loadRouterConfig({ ...base, KARS_ROUTER_AUDIT_URL: url })).toThrow(/KARS_ROUTER_AUDIT_URL/);
@@ -91,5 +91,7 @@ describe('loadRouterConfig', () => {
     const c = loadRouterConfig(env);
     expect(c.listen).toBe('127.0.0.1:8443');
     expect(c.sandboxId).toBe('kars-example');
+    // T2-R: receipts ship to the app with the kars-audit token the pod projects, spooled on the router-state volume.
+    expect(c.audit).toMatchObject({ tokenFile: '/var/run/secrets/kars/audit/token', spoolDir: '/var/lib/kars/receipt-spool' });
   });
 });
