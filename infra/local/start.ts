@@ -18,6 +18,8 @@ import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../adapters/cosmos/cosmos-containers';
 import { redact } from '../../core/secrets/redacted';
 import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
+import { writeTokenFile } from './identity/service-account-issuer';
+import { ROUTER_AUDIT_TOKEN_AUDIENCE } from '../../functions/audit/router-audit-settings';
 
 // Queues as bicep/ declares them: deliveries to sandboxes and mesh notifications are ordered per sandbox (session =
 // sandbox id), trust updates per subject DID (session = DID).
@@ -176,8 +178,39 @@ async function main(): Promise<void> {
     const setupClient = createCosmosClient({ endpoint: cosmosEndpoint, key: redact(cosmosKey) });
     await ensureCosmosContainers(setupClient, cosmosDatabase, [{ id: 'limits', partitionKeyPath: DOCUMENT_PARTITION_KEY_PATH, defaultTtlSec: -1 }]);
     setupClient.dispose();
+    const httpPort = envPort('KARS_LOCAL_HTTP_PORT', settings.httpPort);
+    const host = await startChildService('functions', join(dist, 'host', 'main.js'), {
+      env: {
+        ...v,
+        ...trust,
+        KARS_HTTP_PORT: String(httpPort),
+        KARS_COSMOS_ENDPOINT: `http://127.0.0.1:${cosmos.port}`,
+        KARS_SERVICEBUS_CONNECTION: (v.KARS_SERVICEBUS_CONNECTION ?? '').replace(/(sb:\/\/[^/:;]+):\d+/, `$1:${bus.port}`),
+        KARS_KEYVAULT_URL: vault.vaultUrl,
+        AzureWebJobsStorage: azurite.connectionString,
+        AZURE_AUTHORITY_HOST: identity.authorityHost,
+        AZURE_TENANT_ID: identity.tenantId,
+        AZURE_CLIENT_ID: identity.clientId,
+        AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
+        // Router tokens of the mesh and router-receipt routes are checked against the stand-in's cluster OIDC issuer.
+        KARS_MESH_OIDC_ISSUER: identity.serviceAccountIssuer,
+        KARS_MESH_OIDC_JWKS_URL: `${identity.serviceAccountIssuer}/openid/v1/jwks`,
+      },
+      onLine: (line) => say(line),
+    });
+    stoppers.push(() => host.stop());
+    const base = `http://127.0.0.1:${host.port}`;
     const routers: Array<{ id: string; url: string; tag: string; child: ChildService }> = [];
     for (const sb of DEMO_SANDBOXES) {
+      // As the kubelet projects it: a token naming the sandbox's namespace, audience kars-audit, renewed before expiry.
+      const auditTokenFile = join(dataDir, 'routers', sb.id, 'audit-token');
+      const mintAuditToken = (): Promise<void> => writeTokenFile(auditTokenFile, identity.mintServiceAccountToken({
+        subject: `system:serviceaccount:${sb.id}:kars-router`, audience: ROUTER_AUDIT_TOKEN_AUDIENCE, lifetimeSec: 3600,
+      }));
+      await mintAuditToken();
+      const renew = setInterval(() => void mintAuditToken().catch(() => undefined), 45 * 60_000);
+      renew.unref();
+      stoppers.push(async () => clearInterval(renew));
       const child = await startChildService(`router ${sb.id}`, routerMain, {
         env: {
           ...trust,
@@ -194,6 +227,10 @@ async function main(): Promise<void> {
           AZURE_TENANT_ID: identity.tenantId,
           AZURE_CLIENT_ID: identity.clientId,
           AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
+          // T2-R / T3-R: receipts to the Functions host's audit route with the sandbox's own kars-audit token.
+          KARS_ROUTER_AUDIT_URL: base,
+          KARS_ROUTER_AUDIT_TOKEN_FILE: auditTokenFile,
+          KARS_ROUTER_AUDIT_SPOOL_DIR: join(dataDir, 'routers', sb.id, 'receipt-spool'),
         },
         onLine: (line) => say(line),
       });
@@ -201,28 +238,6 @@ async function main(): Promise<void> {
       routers.push({ id: sb.id, url: `http://127.0.0.1:${child.port}`, tag: sb.tag, child });
     }
 
-    const httpPort = envPort('KARS_LOCAL_HTTP_PORT', settings.httpPort);
-    const host = await startChildService('functions', join(dist, 'host', 'main.js'), {
-      env: {
-        ...v,
-        ...trust,
-        KARS_HTTP_PORT: String(httpPort),
-        KARS_COSMOS_ENDPOINT: `http://127.0.0.1:${cosmos.port}`,
-        KARS_SERVICEBUS_CONNECTION: (v.KARS_SERVICEBUS_CONNECTION ?? '').replace(/(sb:\/\/[^/:;]+):\d+/, `$1:${bus.port}`),
-        KARS_KEYVAULT_URL: vault.vaultUrl,
-        AzureWebJobsStorage: azurite.connectionString,
-        AZURE_AUTHORITY_HOST: identity.authorityHost,
-        AZURE_TENANT_ID: identity.tenantId,
-        AZURE_CLIENT_ID: identity.clientId,
-        AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
-        // Router tokens of the mesh routes are checked against the stand-in's cluster OIDC issuer.
-        KARS_MESH_OIDC_ISSUER: identity.serviceAccountIssuer,
-        KARS_MESH_OIDC_JWKS_URL: `${identity.serviceAccountIssuer}/openid/v1/jwks`,
-      },
-      onLine: (line) => say(line),
-    });
-    stoppers.push(() => host.stop());
-    const base = `http://127.0.0.1:${host.port}`;
     await waitForHealth(`${base}/api/health`, 60_000);
     for (const r of routers) await waitForRouter(r.url, 30_000);
     const routerPids = routers.map((r) => `${r.tag} pid=${r.child.pid}`).join(', ');
