@@ -25,6 +25,9 @@ export function freePortEnv(dataDir: string): Record<string, string> {
     KARS_LOCAL_KEYVAULT_PORT: '0',
     KARS_LOCAL_IDENTITY_PORT: '0',
     KARS_LOCAL_AZURITE_PORT: '0',
+    KARS_LOCAL_MODEL_PORT: '0',
+    KARS_LOCAL_ROUTER_PORT: '0',
+    KARS_LOCAL_ROUTER_B_PORT: '0',
   };
 }
 
