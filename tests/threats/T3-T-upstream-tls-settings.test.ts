@@ -1,4 +1,4 @@
-// T3-T "MITM of model traffic", from the router's settings: KARS_ROUTER_UPSTREAM_SPKI_PINS and the mTLS client certificate files, through the compiled daemon.
+// T3-T "MITM of model traffic", from the router's settings: KARS_ROUTER_UPSTREAM_SPKI_PINS and the mTLS client certificate files, through the router daemon's process.
 // Defends: spki-pin (from KARS_ROUTER_UPSTREAM_SPKI_PINS), client certificate (mTLS, from KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE / _KEY_FILE)
 // Two local dev CAs (infra/local/tls, each in its own directory) are both trusted by the daemon (NODE_EXTRA_CA_CERTS),
 // as two public roots are. The model endpoint's certificate comes from one; an interceptor holds a valid certificate
@@ -59,7 +59,7 @@ async function callVia(port: number, extra: Record<string, string>): Promise<{ s
     KARS_ROUTER_UPSTREAM_TIMEOUT_MS: '5000',
     ...workloadIdentityEnv(identity),
     ...extra,
-  });
+  }, { fromSource: true });
   try {
     const r = await fetch(`http://127.0.0.1:${d.port}/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
@@ -70,7 +70,8 @@ async function callVia(port: number, extra: Record<string, string>): Promise<{ s
   }
 }
 
-describe('T3-T SPKI pins from the settings', () => {
+// Each daemon start runs the TypeScript entry point (transpiled once, then cached): generous per-test time under load.
+describe('T3-T SPKI pins from the settings', { timeout: 120_000 }, () => {
   it('both certificates chain to a trusted root (the interceptor is a valid-chain certificate with another key)', () => {
     expect(pinOf(legit.certPem)).not.toBe(pinOf(rogue.certPem));
   });
@@ -90,7 +91,7 @@ describe('T3-T SPKI pins from the settings', () => {
   });
 });
 
-describe('T3-S / T3-T client certificate (mTLS) from the settings', () => {
+describe('T3-S / T3-T client certificate (mTLS) from the settings', { timeout: 120_000 }, () => {
   it('ON: with the client certificate files the mTLS upstream answers', async () => {
     const r = await callVia(mtlsModel.port, { KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: join(dir, 'client.pem'), KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE: join(dir, 'client.key') });
     expect(r).toMatchObject({ status: 200, body: '{"tag":"mtls-ok"}' });
@@ -108,6 +109,6 @@ describe('T3-S / T3-T client certificate (mTLS) from the settings', () => {
       PATH: process.env.PATH ?? '/usr/bin:/bin', KARS_ROUTER_LISTEN: '127.0.0.1:0', KARS_SANDBOX_ID: 'sbx-t3t',
       KARS_ROUTER_MODEL_ENDPOINT: `https://localhost:${mtlsModel.port}`, KARS_ROUTER_DEPLOYMENTS: 'gpt-4o-mini', ...workloadIdentityEnv(identity),
       KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: join(dir, 'client.pem'), KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE: join(dir, 'nope-secret.key'),
-    })).rejects.toThrow(/exited 2: router: CONFIG_INVALID: invalid settings: KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE cannot be read\s*$/);
+    }, { fromSource: true })).rejects.toThrow(/exited 2: router: CONFIG_INVALID: invalid settings: KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE cannot be read\s*$/);
   });
 });

@@ -1,6 +1,9 @@
-// Test helper: the compiled router daemon (dist/sandbox-node/router/main.js, `npm run build`) as its own process,
-// started with exactly the given environment; resolves once it prints its port.
+// Test helper: the router daemon as its own process, started with exactly the given environment: the compiled one
+// (dist/sandbox-node/router/main.js, `npm run build`), or `fromSource` its TypeScript entry point through the test
+// register (no build: what an attack test under mutation review needs). Resolves once it prints its port.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../audit/support/run-ts';
 
 export interface RouterDaemon {
   child: ChildProcess;
@@ -9,8 +12,11 @@ export interface RouterDaemon {
   output(): string;
 }
 
-export async function startRouterDaemon(env: Record<string, string>): Promise<RouterDaemon> {
-  const child = spawn(process.execPath, ['dist/sandbox-node/router/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startRouterDaemon(env: Record<string, string>, options: { fromSource?: boolean } = {}): Promise<RouterDaemon> {
+  const argv = options.fromSource
+    ? ['-r', join(REPO_ROOT, 'tests', 'integration', 'audit', 'support', 'ts-register.cjs'), join(REPO_ROOT, 'sandbox-node', 'router', 'main.ts')]
+    : [join(REPO_ROOT, 'dist', 'sandbox-node', 'router', 'main.js')];
+  const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
