@@ -30,7 +30,7 @@ export function createHttpReceiptTransport(options: HttpReceiptTransportOptions)
       try {
         token = (await fs.readFile(options.tokenFile, 'utf8')).trim();
       } catch {
-        return { ok: false, action: 'retry', code: 'ROUTER_TOKEN_UNREADABLE' };
+        return { ok: false, action: 'retry', code: 'IDENTITY_UNAVAILABLE' };
       }
       const signals = [AbortSignal.timeout(timeoutMs), ...(callOptions?.abortSignal ? [callOptions.abortSignal] : [])];
       let res: Response;
