@@ -21,6 +21,8 @@ import { createRouterTelemetry } from './router-telemetry';
 import { loadRouterConfig } from './router-config';
 import { createRouterServer } from './router-server';
 import { createUpstreamClient } from './upstream-client';
+import { createServiceBusBus } from '../../adapters/service-bus/create-service-bus-bus';
+import { startRouterEvents } from './router-events';
 
 async function main(): Promise<void> {
   const logger = createJsonLogger({ component: 'router' });
@@ -46,13 +48,22 @@ async function main(): Promise<void> {
     { resolver: dnsNameResolver(), audit: receiptEgressAudit(receipts), breakers: new CircuitBreakerSet(systemClock, TOOL_BREAKER_DEFAULTS), clock: systemClock, logger },
     { sandboxId: config.sandboxId, allowlist: config.egressAllowlist },
   );
+  // Inbound events: this sandbox's entity and session only (T1-E), handed to the agent on the loopback listener.
+  const eventsConfig = config.events;
+  const eventsBus = eventsConfig === undefined ? undefined : createServiceBusBus('connectionString' in eventsConfig.serviceBus
+    ? { connectionString: eventsConfig.serviceBus.connectionString }
+    : { fullyQualifiedNamespace: eventsConfig.serviceBus.namespace, credential: credentialOf() });
+  const events = eventsConfig === undefined || eventsBus === undefined ? undefined : startRouterEvents(
+    { sandboxId: config.sandboxId, entity: eventsConfig.entity, sessionId: eventsConfig.sessionId, ackWindowMs: eventsConfig.ackWindowMs, maxInFlight: eventsConfig.maxInFlight },
+    { bus: eventsBus, clock: systemClock, logger },
+  );
   const router = createRouterServer(
     { ...config, limits: config.limits },
     {
       tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
       health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
       budget: createRouterBudget(config, credentialOf, systemClock, logger),
-      tracer: telemetry.tracer, receipts,
+      tracer: telemetry.tracer, receipts, ...(events ? { events: events.relay } : {}),
     },
   );
   await new Promise<void>((resolve, reject) => {
@@ -68,7 +79,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('router.draining', { sandboxId: config.sandboxId, count: router.inFlight });
-    void router.drain(config.drainMs).then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
+    // A waiting poll answers at once; events still unacked after the drain go back to the broker (delivered again).
+    events?.relay.stopPolling();
+    void router.drain(config.drainMs)
+      .then(() => events?.close().catch(() => undefined))
+      .then(() => eventsBus?.close().catch(() => undefined))
+      .then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -35,6 +35,9 @@ import { createRouterTelemetry } from './router-telemetry';
 import { createRedactingStream } from './redacting-stream';
 import { sendRouterError, sendRouterJson } from './send-router-error';
 import { sendFailureKind, type UpstreamClient } from './upstream-client';
+import type { EventRelay } from '../../core/router/events/event-relay';
+import { matchEventRoute } from '../../core/router/events/event-route';
+import { serveEventRoute } from './serve-event-route';
 
 export interface RouterServerSettings {
   readonly sandboxId: string;
@@ -68,6 +71,8 @@ export interface RouterServerDeps {
   readonly budget?: TokenBudget;
   /** The tool-egress CONNECT handler (createConnectHandler); absent: every CONNECT is refused. */
   readonly connect?: ConnectHandler;
+  /** Inbound events of this sandbox (sandbox-node/router/router-events.ts); absent: the event routes answer 503. */
+  readonly events?: EventRelay;
 }
 
 export interface RouterServerOptions {
@@ -100,19 +105,31 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, note: Note): Promise<void> => {
     // A plain HTTP_PROXY request (`GET http://host/…`): tools go through CONNECT only, never in clear via the router.
     if (!(req.url ?? '').startsWith('/')) return refuse(res, note, 'ROUTER_ABSOLUTE_FORM_REFUSED', 'the router is not an HTTP proxy; use CONNECT (HTTPS_PROXY) for tools');
+    // T2-D: model calls and event routes draw on the same per-agent and global buckets.
+    const admit = (): boolean => {
+      if (disabled.has('rate-limits')) return true;
+      const admitted = limiter.admit(settings.agentId, clock.nowMs());
+      if (admitted.allowed) return true;
+      note.reason = `${admitted.scope}_rate`;
+      refuse(res, note, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', { 'retry-after': String(retryAfterSeconds(admitted.retryAfterMs)) });
+      return false;
+    };
+    // Inbound events (T2-S: loopback only, like every route here; T1-E: only this sandbox's entity and session).
+    const eventRoute = matchEventRoute(req.method ?? '', req.url ?? '');
+    if (eventRoute) {
+      note.route = eventRoute.ok ? eventRoute.value.template : '/v1/events';
+      if (!eventRoute.ok) return refuse(res, note, eventRoute.code, eventRoute.message);
+      if (!admit()) return;
+      if (!deps.events) return refuse(res, note, 'ROUTER_EVENTS_UNAVAILABLE', 'inbound events are not configured for this sandbox');
+      return serveEventRoute(deps.events, eventRoute.value, req, res, (code, message, headers) => refuse(res, note, code, message, headers));
+    }
     const route = matchRouterRoute(req.method ?? '', req.url ?? '');
     if (!route.ok) return refuse(res, note, route.code, route.message);
     if (route.value.kind === 'health') return sendRouterJson(res, 200, { status: 'ok', sandboxId: settings.sandboxId });
     const r = route.value;
     note.route = r.template;
 
-    if (!disabled.has('rate-limits')) {
-      const admitted = limiter.admit(settings.agentId, clock.nowMs());
-      if (!admitted.allowed) {
-        note.reason = `${admitted.scope}_rate`;
-        return refuse(res, note, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', { 'retry-after': String(retryAfterSeconds(admitted.retryAfterMs)) });
-      }
-    }
+    if (!admit()) return;
     // The one body reader every route uses: 415 before reading, 413 while streaming, strict JSON (400).
     const read = await readJsonBody({ contentType: req.headers['content-type'], contentLength: req.headers['content-length'], chunks: req }, settings.maxBodyBytes);
     // The rest of an over-long body is still on the wire: do not reuse this connection.
