@@ -63,8 +63,8 @@ const routerSchema = z.object({
   KARS_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).optional(),
   /** Inbound events, local broker stand-in only (loopback endpoint, UseDevelopmentEmulator=true); never logged. */
   KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
-  /** The entity holding this sandbox's events (default the edge queue; per-sandbox entities name their own). */
-  KARS_ROUTER_EVENTS_ENTITY: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~/-]{0,259}$/).default(DEFAULT_EDGE_QUEUE),
+  /** The entity holding this sandbox's events: a queue, or `<topic>/Subscriptions/<name>` (default the edge queue). */
+  KARS_ROUTER_EVENTS_ENTITY: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,259}(\/Subscriptions\/[A-Za-z0-9][A-Za-z0-9._~-]{0,49})?$/).default(DEFAULT_EDGE_QUEUE),
   /** The session to receive on a session-enabled entity; default the sandbox id (the edge's session key). */
   KARS_ROUTER_EVENTS_SESSION: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
   /** `true`: the entity is this sandbox's alone and has no sessions. */
