@@ -1,7 +1,8 @@
 // Composition root of the sandbox router daemon (UID 1001, one per sandbox pod): settings → listen address check
 // (T2-S) → identity (workload identity in AKS, managed identity as fallback) → token source with the one-hour cap
-// (T3-E) → upstream client → listener. Prints `router listening on <port>` once bound; SIGTERM/SIGINT drain the
-// requests in flight and exit 0. A configuration error exits 2 with the code and the offending key, never a value.
+// (T3-E) → upstream client → inbound events (the sandbox's own Service Bus session, when configured) → listener.
+// Prints `router listening on <port>` once bound; SIGTERM/SIGINT drain the requests in flight (unacked events go back
+// to the broker) and exit 0. A configuration error exits 2 with the code and the offending key, never a value.
 import { KarsError, isKarsError } from '../../core/errors';
 import { systemClock } from '../../core/ports/clock.port';
 import { resolveListenAddress } from '../../core/router/listen-address';
