@@ -38,6 +38,7 @@ import { sendFailureKind, type UpstreamClient } from './upstream-client';
 import type { EventRelay } from '../../core/router/events/event-relay';
 import { matchEventRoute } from '../../core/router/events/event-route';
 import { serveEventRoute } from './serve-event-route';
+import { createEventSocketHandler } from './event-socket';
 
 export interface RouterServerSettings {
   readonly sandboxId: string;
@@ -101,6 +102,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   const receipts = !disabled.has('call-receipts');
   let draining = false;
   let onIdle: (() => void) | undefined;
+  const eventSocket = deps.events ? createEventSocketHandler(deps.events) : undefined;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, note: Note): Promise<void> => {
     // A plain HTTP_PROXY request (`GET http://host/…`): tools go through CONNECT only, never in clear via the router.
@@ -350,6 +352,34 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     deps.connect(req, socket, head);
   });
 
+  // WebSocket form of the event routes (`GET /v1/events/ws`); no other route upgrades. A socket holds a concurrency
+  // slot for its life and draws once on the rate limits (T2-D).
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const route = matchEventRoute(req.method ?? '', req.url ?? '');
+    const log = (status: number, code: KarsErrorCode | undefined): void => {
+      logger.info('router.request', { method: req.method, route: '/v1/events/ws', status, code, sandboxId: settings.sandboxId });
+    };
+    const refuseUpgrade = (code: KarsErrorCode, message: string, retryAfterS?: number): void => {
+      log(httpStatusOf(code), code);
+      refuseTunnel(socket, code, message, retryAfterS);
+    };
+    if (!route?.ok || route.value.kind !== 'socket') return refuseUpgrade(route && !route.ok ? route.code : 'NOT_FOUND', route && !route.ok ? route.message : 'no such route');
+    if (draining) return refuseUpgrade('ROUTER_DRAINING', 'the router is shutting down');
+    if (!eventSocket) return refuseUpgrade('ROUTER_EVENTS_UNAVAILABLE', 'inbound events are not configured for this sandbox');
+    if (!disabled.has('rate-limits')) {
+      const admitted = limiter.admit(settings.agentId, clock.nowMs());
+      if (!admitted.allowed) return refuseUpgrade('LIMIT_RATE_EXCEEDED', 'rate limit exceeded', retryAfterSeconds(admitted.retryAfterMs));
+    }
+    if (!gate.tryEnter()) return refuseUpgrade('ROUTER_OVERLOADED', 'too many requests in flight', 1);
+    socket.once('close', () => {
+      gate.leave();
+      if (gate.inFlight === 0) onIdle?.();
+    });
+    log(101, undefined);
+    eventSocket.handle(req, socket, head);
+  });
+
   return {
     server,
     get inFlight() {
@@ -359,6 +389,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      eventSocket?.closeAll();
       if (gate.inFlight > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
@@ -418,7 +449,9 @@ const TRACE_HEADERS = new Set(['traceparent', 'tracestate', 'x-kars-trace-id']);
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
-const REASON: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+const REASON: Record<number, string> = {
+  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests', 503: 'Service Unavailable',
+};
 
 function refuseTunnel(socket: Duplex, code: KarsErrorCode, message: string, retryAfterS?: number): void {
   const status = httpStatusOf(code);

@@ -16,6 +16,8 @@ export async function serveEventRoute(
   if (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0' || req.headers['transfer-encoding'] !== undefined) {
     return refuse('INPUT_INVALID', 'this route takes no request body', { connection: 'close' });
   }
+  // Reached only without an Upgrade header (upgrades go to event-socket.ts).
+  if (route.kind === 'socket') return refuse('INPUT_INVALID', 'this route takes a WebSocket upgrade');
   if (route.kind === 'poll') {
     const gone = new AbortController();
     res.once('close', () => gone.abort());

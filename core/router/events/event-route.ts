@@ -1,5 +1,5 @@
 // The agent's inbound-event routes on the router listener, from method and URL alone: `GET /v1/events?wait=&max=`
-// (long poll), `POST /v1/events/{id}/ack` and `POST /v1/events/{id}/nack`. The query is checked by one strict schema;
+// (long poll), `POST /v1/events/{id}/ack` and `POST /v1/events/{id}/nack`, and `GET /v1/events/ws` (WebSocket upgrade). The query is checked by one strict schema;
 // anything else under /v1/events is refused here with a message free of request data.
 import { z } from 'zod';
 import { fail, ok, type Result } from '../../errors';
@@ -12,7 +12,8 @@ const DEFAULT_EVENT_BATCH = 10;
 
 export type EventRoute =
   | { readonly kind: 'poll'; readonly template: '/v1/events'; readonly max: number; readonly waitMs: number }
-  | { readonly kind: 'ack' | 'nack'; readonly template: '/v1/events/{id}/ack' | '/v1/events/{id}/nack'; readonly id: string };
+  | { readonly kind: 'ack' | 'nack'; readonly template: '/v1/events/{id}/ack' | '/v1/events/{id}/nack'; readonly id: string }
+  | { readonly kind: 'socket'; readonly template: '/v1/events/ws' };
 
 const count = (min: number, max: number) => z.string().regex(/^\d{1,4}$/).transform(Number).pipe(z.number().int().min(min).max(max));
 const pollQuery = z.strictObject({
@@ -38,6 +39,11 @@ export function matchEventRoute(method: string, rawUrl: string): Result<EventRou
     const parsed = pollQuery.safeParse(Object.fromEntries(params));
     if (!parsed.success) return fail('INPUT_INVALID', `query parameters: wait (0..${MAX_EVENT_WAIT_S} s) and max (1..${MAX_EVENT_BATCH}) only`);
     return ok({ kind: 'poll', template: '/v1/events', max: parsed.data.max ?? DEFAULT_EVENT_BATCH, waitMs: (parsed.data.wait ?? 0) * 1000 });
+  }
+  if (seg.length === 1 && seg[0] === 'ws') {
+    if (method !== 'GET') return fail('METHOD_NOT_ALLOWED', 'use GET');
+    if (query) return fail('INPUT_INVALID', 'no query parameters on this route');
+    return ok({ kind: 'socket', template: '/v1/events/ws' });
   }
   const [id, verb, ...rest] = seg;
   if (rest.length > 0 || id === undefined || !LEASE_ID.test(id) || (verb !== 'ack' && verb !== 'nack')) return fail('NOT_FOUND', 'no such route');

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { DEFAULT_EDGE_QUEUE } from '../../../adapters/edge/bus-edge-queue';
 import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
 import { busJson, type Bus } from '../../../core/ports/bus.port';
@@ -183,6 +184,33 @@ describe('inbound events through the router (edge → Service Bus → router →
     const e = await nextEvent(b.router.url);
     expect(e.event).toMatchObject({ sandboxId: 'sb-events-4b', deliveryId: 'evt-4b' });
     expect(await settle(b.router.url, e.id, 'ack')).toEqual({ status: 204 });
+  }, 60_000);
+});
+
+describe('inbound events over the WebSocket form', () => {
+  it('pushes the event as the broker delivers it; the ack frame completes it', async () => {
+    const { router } = await startRouter('sb-events-6', 30_000);
+    const hookId = await createHook('sb-events-6');
+    const ws = new WebSocket(`${router.url.replace('http', 'ws')}/v1/events/ws`);
+    const frames: Array<Record<string, unknown>> = [];
+    ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    await new Promise((r) => ws.once('open', r));
+    const frame = async (): Promise<Record<string, unknown>> => {
+      const deadline = Date.now() + 15_000;
+      while (frames.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const f = frames.shift();
+      if (!f) throw new Error('no frame');
+      return f;
+    };
+    const receiptId = await sendWebhook(hookId, 'evt-6');
+    const e = await frame();
+    expect(e).toMatchObject({ type: 'event', deliveryCount: 0, event: { sandboxId: 'sb-events-6', deliveryId: 'evt-6', receiptId } });
+    ws.send(JSON.stringify({ type: 'ack', id: e.id }));
+    expect(await frame()).toEqual({ type: 'acked', id: e.id });
+    const closed = new Promise((r) => ws.once('close', r));
+    ws.close();
+    await closed;
+    expect((await poll(router.url, 1)).events).toEqual([]);
   }, 60_000);
 });
 

@@ -4,6 +4,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { KarsError, fail, ok, type Result } from '../../../core/errors';
 import { systemClock } from '../../../core/ports/clock.port';
 import { systemSleep } from '../../../core/ports/sleep.port';
@@ -115,5 +116,52 @@ describe('router event routes', () => {
     deliver(ok([event('e7'), event('e8')]));
     while (s.calls.length < 3) await new Promise((r) => setTimeout(r, 10));
     expect(s.calls.slice(1)).toEqual(['nack e7', 'nack e8']);
+  });
+
+  it('WebSocket: pushes leased events, answers ack / nack frames, refuses bad and oversized frames', async () => {
+    let round = 0;
+    const s = scriptedRelay(async (o) => {
+      if (round++ === 0) return ok([event('w1')]);
+      await new Promise<void>((r) => o.abortSignal?.addEventListener('abort', () => r(), { once: true }));
+      return ok([]);
+    });
+    const url = await start(s.relay);
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/events/ws`);
+    const frames: Array<Record<string, unknown>> = [];
+    const next = (): Promise<Record<string, unknown>> => new Promise((resolve) => {
+      const take = (): void => {
+        if (frames.length > 0) resolve(frames.shift()!);
+        else setTimeout(take, 10);
+      };
+      take();
+    });
+    ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    expect(await next()).toEqual({ type: 'event', ...event('w1') });
+    ws.send(JSON.stringify({ type: 'ack', id: 'w1' }));
+    expect(await next()).toEqual({ type: 'acked', id: 'w1' });
+    ws.send(JSON.stringify({ type: 'nack', id: 'gone' }));
+    expect(await next()).toEqual({ type: 'nacked', id: 'gone' });
+    ws.send(JSON.stringify({ type: 'ack', id: 'gone' }));
+    expect(await next()).toMatchObject({ type: 'error', id: 'gone', code: 'ROUTER_EVENT_LEASE_UNKNOWN' });
+    ws.send('{"type":"complete","id":"w1"}');
+    expect(await next()).toMatchObject({ type: 'error', code: 'INPUT_INVALID' });
+    const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    ws.send('x'.repeat(2000));
+    expect(await closed).toBe(1009); // message too big
+    expect(s.calls.filter((c) => !c.startsWith('poll'))).toEqual(['ack w1', 'nack gone', 'ack gone']);
+  });
+
+  it('WebSocket: refused without a relay (503) and on other paths (404)', async () => {
+    const status = (url: string): Promise<number> => new Promise((resolve) => {
+      const ws = new WebSocket(url);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    });
+    const none = await start(undefined);
+    expect(await status(`${none.replace('http', 'ws')}/v1/events/ws`)).toBe(503);
+    const url = await start(scriptedRelay(async () => ok([])).relay);
+    expect(await status(`${url.replace('http', 'ws')}/v1/chat/completions`)).toBe(404);
+    expect(await code(await fetch(`${url}/v1/events/ws`))).toEqual([400, 'INPUT_INVALID']);
   });
 });

@@ -27,6 +27,9 @@ describe('matchEventRoute', () => {
     expect(matchEventRoute('GET', `/v1/events/${id}/ack`)).toMatchObject({ ok: false, code: 'METHOD_NOT_ALLOWED' });
     expect(matchEventRoute('POST', '/v1/events')).toMatchObject({ ok: false, code: 'METHOD_NOT_ALLOWED' });
     expect(matchEventRoute('POST', `/v1/events/${id}/ack?x=1`)).toMatchObject({ ok: false, code: 'INPUT_INVALID' });
+    expect(matchEventRoute('GET', '/v1/events/ws')).toEqual({ ok: true, value: { kind: 'socket', template: '/v1/events/ws' } });
+    expect(matchEventRoute('POST', '/v1/events/ws')).toMatchObject({ ok: false, code: 'METHOD_NOT_ALLOWED' });
+    expect(matchEventRoute('GET', '/v1/events/ws?token=x')).toMatchObject({ ok: false, code: 'INPUT_INVALID' });
     for (const path of [`/v1/events/${id}`, `/v1/events/${id}/complete`, `/v1/events/${id}/ack/x`, '/v1/events/a%2Fb/ack', `/v1/events/${'a'.repeat(65)}/ack`, '/v1/events//ack']) {
       expect(matchEventRoute('POST', path), path).toMatchObject({ ok: false, code: 'NOT_FOUND' });
     }
