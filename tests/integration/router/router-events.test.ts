@@ -3,7 +3,7 @@
 // holds the sandbox's session through its own @azure/service-bus client. The event leaves the broker only on the
 // agent's ack; unacked it comes again with a rising delivery count and is dead-lettered by the broker past the queue's
 // maxDeliveryCount; a router SIGKILLed before the ack loses nothing (the restarted router delivers the same event).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { SECRETS, signStandard } from '../../core/edge/edge-fixture';
 import { standardFixture } from '../../core/webhook/fixtures';
 import { postHook, startEdgeStack, type EdgeStack } from '../../functions/hooks/edge-stack';
 import { captureEvents } from '../../support/log-sink';
-import { transpileEntry } from '../identity/run-standalone';
+import { startStandalone, transpileEntry } from '../identity/run-standalone';
 import { startRouterStack, type RouterStack } from './router-stack';
 
 const MAX_DELIVERY = 3;
@@ -93,14 +93,15 @@ async function sendWebhook(hookId: string, deliveryId: string): Promise<string> 
 }
 
 /** A sandbox router in this process with the events relay over its own client. */
-async function startRouter(sandboxId: string, ackWindowMs: number): Promise<{ router: RouterStack; events: RouterEvents }> {
+async function startRouter(sandboxId: string, ackWindowMs: number): Promise<{ router: RouterStack; events: RouterEvents; logs: ReturnType<typeof captureEvents> }> {
+  const logs = captureEvents('router-events');
   const events = startRouterEvents(
     { sandboxId, entity: DEFAULT_EDGE_QUEUE, sessionId: sandboxId, ackWindowMs, maxInFlight: 4, tickMs: 100 },
-    { bus: routerBus, clock: systemClock, logger: captureEvents('router-events').logger },
+    { bus: routerBus, clock: systemClock, logger: logs.logger },
   );
   const router = await startRouterStack({ identity, upstreamUrl: 'http://127.0.0.1:9', sandboxId, events: events.relay });
   cleanups.push(() => router.stop(), () => events.close());
-  return { router, events };
+  return { router, events, logs };
 }
 
 async function deadLettered(deliveryId: string): Promise<{ reason: string | undefined; deliveryCount: number } | undefined> {
@@ -119,7 +120,7 @@ async function deadLettered(deliveryId: string): Promise<{ reason: string | unde
 
 describe('inbound events through the router (edge → Service Bus → router → agent)', () => {
   it('a webhook accepted by the edge reaches the waiting long poll; the ack completes it on the broker', async () => {
-    const { router, events } = await startRouter('sb-events-1', 30_000);
+    const { router, events, logs } = await startRouter('sb-events-1', 30_000);
     const hookId = await createHook('sb-events-1');
     const waiting = poll(router.url, 10);
     await new Promise((r) => setTimeout(r, 300));
@@ -136,7 +137,9 @@ describe('inbound events through the router (edge → Service Bus → router →
     await events.close();
     expect(await stack.drain('sb-events-1', 500)).toEqual([]);
     // The router logged ids, never the payload.
-    expect(JSON.stringify(router.logs)).not.toContain(JSON.stringify(standardFixture).slice(1, 40));
+    expect(logs.events.map((l) => l.event)).toEqual(expect.arrayContaining(['router.events_session_accepted', 'router.event_leased', 'router.event_acked']));
+    const payloadText = JSON.stringify(standardFixture).slice(1, 40);
+    expect(JSON.stringify([logs.events, router.logs])).not.toContain(payloadText);
   }, 60_000);
 
   it('holds the lock past the broker lock duration while the agent works (renewed), then the ack still completes', async () => {
@@ -228,32 +231,14 @@ describe('a router process killed before the ack', () => {
   });
 
   const startRouterProcess = async (sandboxId: string): Promise<{ child: ChildProcess; url: string }> => {
-    const child = spawn(process.execPath, [main], {
-      env: {
-        PATH: process.env.PATH, NODE_PATH: join(process.cwd(), 'node_modules'),
-        KARS_SANDBOX_ID: sandboxId, KARS_ROUTER_LISTEN: '127.0.0.1:0',
-        KARS_ROUTER_MODEL_ENDPOINT: 'https://example-resource.openai.azure.com', KARS_ROUTER_DEPLOYMENTS: 'gpt-4o-mini',
-        KARS_SERVICEBUS_CONNECTION: stack.brokerConnectionString, KARS_ROUTER_EVENTS_ACK_WINDOW_MS: '30000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    procs.push(child);
-    let out = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`router not ready: ${out}`)), 30_000);
-      const onData = (d: Buffer): void => {
-        out += d.toString();
-        const m = /listening on (\d+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`router exited ${String(code)}: ${out}`)));
-    });
-    return { child, url: `http://127.0.0.1:${port}` };
+    const p = await startStandalone(main, {
+      PATH: process.env.PATH, NODE_PATH: join(process.cwd(), 'node_modules'),
+      KARS_SANDBOX_ID: sandboxId, KARS_ROUTER_LISTEN: '127.0.0.1:0',
+      KARS_ROUTER_MODEL_ENDPOINT: 'https://example-resource.openai.azure.com', KARS_ROUTER_DEPLOYMENTS: 'gpt-4o-mini',
+      KARS_SERVICEBUS_CONNECTION: stack.brokerConnectionString, KARS_ROUTER_EVENTS_ACK_WINDOW_MS: '30000',
+    }, /listening on (\d+)/);
+    procs.push(p.child);
+    return { child: p.child, url: `http://127.0.0.1:${p.port}` };
   };
 
   it('loses nothing: the restarted router delivers the same event again, and its ack completes it', async () => {
