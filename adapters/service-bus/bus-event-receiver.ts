@@ -42,8 +42,9 @@ export function createBusEventReceiver(bus: Bus, options: BusEventReceiverOption
   };
 
   const armRenewal = (held: Extract<Held, { kind: 'session' }>): void => {
-    // Renew at half the remaining lock: two tries before it ends.
-    const inMs = Math.max(100, (held.r.lockedUntilMs - Date.now()) / 2);
+    // Renew at half the remaining lock: two tries before it ends (an unknown lock end: once a second).
+    const left = held.r.lockedUntilMs > 0 ? held.r.lockedUntilMs - Date.now() : 2000;
+    const inMs = Math.max(100, left / 2);
     held.timer = setTimeout(() => {
       held.r.renewLock().then(
         () => {

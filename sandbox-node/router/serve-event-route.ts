@@ -13,7 +13,8 @@ export async function serveEventRoute(
   relay: EventRelay, route: EventRoute, req: http.IncomingMessage, res: http.ServerResponse, refuse: Refuse,
 ): Promise<void> {
   // None of these routes takes a body: refusing one keeps an agent from streaming bytes into a poll or an ack.
-  if (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0' || req.headers['transfer-encoding'] !== undefined) {
+  const length = req.headers['content-length'];
+  if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
     return refuse('INPUT_INVALID', 'this route takes no request body', { connection: 'close' });
   }
   // Reached only without an Upgrade header (upgrades go to event-socket.ts).
