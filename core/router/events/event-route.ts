@@ -9,6 +9,8 @@ export const MAX_EVENT_WAIT_S = 30;
 /** Most events one poll hands out (further bounded by the free leases). */
 export const MAX_EVENT_BATCH = 32;
 const DEFAULT_EVENT_BATCH = 10;
+/** `wait=0` still gives the broker one round trip to hand over what it holds (a zero receive window returns nothing). */
+export const MIN_EVENT_WAIT_MS = 250;
 
 export type EventRoute =
   | { readonly kind: 'poll'; readonly template: '/v1/events'; readonly max: number; readonly waitMs: number }
@@ -17,7 +19,7 @@ export type EventRoute =
 
 const count = (min: number, max: number) => z.string().regex(/^\d{1,4}$/).transform(Number).pipe(z.number().int().min(min).max(max));
 const pollQuery = z.strictObject({
-  /** Seconds to wait for the first event; 0 answers at once with what the broker holds. */
+  /** Seconds to wait for the first event; 0 answers within MIN_EVENT_WAIT_MS with what the broker holds. */
   wait: count(0, MAX_EVENT_WAIT_S).optional(),
   max: count(1, MAX_EVENT_BATCH).optional(),
 });
@@ -38,7 +40,7 @@ export function matchEventRoute(method: string, rawUrl: string): Result<EventRou
     if (new Set(keys).size !== keys.length) return fail('INPUT_INVALID', 'each query parameter at most once');
     const parsed = pollQuery.safeParse(Object.fromEntries(params));
     if (!parsed.success) return fail('INPUT_INVALID', `query parameters: wait (0..${MAX_EVENT_WAIT_S} s) and max (1..${MAX_EVENT_BATCH}) only`);
-    return ok({ kind: 'poll', template: '/v1/events', max: parsed.data.max ?? DEFAULT_EVENT_BATCH, waitMs: (parsed.data.wait ?? 0) * 1000 });
+    return ok({ kind: 'poll', template: '/v1/events', max: parsed.data.max ?? DEFAULT_EVENT_BATCH, waitMs: Math.max(MIN_EVENT_WAIT_MS, (parsed.data.wait ?? 0) * 1000) });
   }
   if (seg.length === 1 && seg[0] === 'ws') {
     if (method !== 'GET') return fail('METHOD_NOT_ALLOWED', 'use GET');

@@ -1,14 +1,15 @@
 // The agent's event routes: long poll with a strict query, ack / nack by lease id; nothing else under /v1/events.
 import { describe, expect, it } from 'vitest';
-import { MAX_EVENT_BATCH, MAX_EVENT_WAIT_S, matchEventRoute } from '../../../../core/router/events/event-route';
+import { MAX_EVENT_BATCH, MAX_EVENT_WAIT_S, MIN_EVENT_WAIT_MS, matchEventRoute } from '../../../../core/router/events/event-route';
 
 describe('matchEventRoute', () => {
   it('leaves other paths to the model routes', () => {
     for (const url of ['/v1/chat/completions', '/v1/eventsx', '/healthz', '/v1']) expect(matchEventRoute('GET', url)).toBeUndefined();
   });
 
-  it('parses a poll: wait in seconds (default 0), max (default 10)', () => {
-    expect(matchEventRoute('GET', '/v1/events')).toEqual({ ok: true, value: { kind: 'poll', template: '/v1/events', max: 10, waitMs: 0 } });
+  it('parses a poll: wait in seconds (default 0: one broker round trip), max (default 10)', () => {
+    expect(matchEventRoute('GET', '/v1/events')).toEqual({ ok: true, value: { kind: 'poll', template: '/v1/events', max: 10, waitMs: MIN_EVENT_WAIT_MS } });
+    expect(matchEventRoute('GET', '/v1/events?wait=1')).toMatchObject({ ok: true, value: { waitMs: 1000 } });
     expect(matchEventRoute('GET', `/v1/events?wait=${MAX_EVENT_WAIT_S}&max=${MAX_EVENT_BATCH}`)).toMatchObject({ ok: true, value: { waitMs: MAX_EVENT_WAIT_S * 1000, max: MAX_EVENT_BATCH } });
   });
 
