@@ -21,6 +21,9 @@ function checkMaxMessages(maxMessages: number): void {
 class HeldMessages {
   private readonly byToken = new Map<string, ServiceBusReceivedMessage>();
 
+  /** @param lockEndMs when a held message's lock ends (a session's messages: the session lock, renewed as a whole) */
+  constructor(private readonly lockEndMs: (m: ServiceBusReceivedMessage) => number | undefined = (m) => m.lockedUntilUtc?.getTime()) {}
+
   remember(m: ServiceBusReceivedMessage): ReceivedBusMessage {
     const received = toReceivedBusMessage(m);
     if (received.lockToken) this.byToken.set(received.lockToken, m);
@@ -40,7 +43,8 @@ class HeldMessages {
 
   prune(nowMs: number): void {
     for (const [token, m] of this.byToken) {
-      if (m.lockedUntilUtc && m.lockedUntilUtc.getTime() + FORGET_AFTER_MS < nowMs) this.byToken.delete(token);
+      const end = this.lockEndMs(m);
+      if (end !== undefined && end + FORGET_AFTER_MS < nowMs) this.byToken.delete(token);
     }
   }
 
@@ -118,7 +122,9 @@ export function wrapQueueReceiver(receiver: ServiceBusReceiver, label: string): 
 }
 
 export function wrapSessionReceiver(receiver: ServiceBusSessionReceiver, label: string): BusSessionReceiver {
-  const base = baseReceiver(receiver, `${label} session ${receiver.sessionId}`, new HeldMessages());
+  // A session's messages stay locked for as long as the session lock is renewed, past their own lockedUntilUtc.
+  const held = new HeldMessages(() => receiver.sessionLockedUntilUtc?.getTime());
+  const base = baseReceiver(receiver, `${label} session ${receiver.sessionId}`, held);
   return {
     ...base,
     sessionId: receiver.sessionId,

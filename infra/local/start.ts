@@ -24,7 +24,9 @@ import { ROUTER_AUDIT_TOKEN_AUDIENCE } from '../../functions/audit/router-audit-
 // Queues as bicep/ declares them: deliveries to sandboxes and mesh notifications are ordered per sandbox (session =
 // sandbox id), trust updates per subject DID (session = DID).
 const LOCAL_QUEUES = [
-  { name: DEFAULT_EDGE_QUEUE, requiresSession: true },
+  // The edge queue's lock and delivery count as bicep/modules/service-bus.bicep sets them: a router that holds an
+  // event past the lock renews it; an event its agent never acks is dead-lettered on the 10th delivery.
+  { name: DEFAULT_EDGE_QUEUE, requiresSession: true, lockDurationMs: 60_000, maxDeliveryCount: 10 },
   { name: DEFAULT_MESH_QUEUE, requiresSession: true },
   { name: TRUST_UPDATES_QUEUE, requiresSession: true },
 ];
@@ -178,6 +180,8 @@ async function main(): Promise<void> {
     const setupClient = createCosmosClient({ endpoint: cosmosEndpoint, key: redact(cosmosKey) });
     await ensureCosmosContainers(setupClient, cosmosDatabase, [{ id: 'limits', partitionKeyPath: DOCUMENT_PARTITION_KEY_PATH, defaultTtlSec: -1 }]);
     setupClient.dispose();
+    // Inbound events: each router holds its own sandbox's session of the edge queue on the local broker.
+    const busConnection = (v.KARS_SERVICEBUS_CONNECTION ?? '').replace(/(sb:\/\/[^/:;]+):\d+/, `$1:${bus.port}`);
     const httpPort = envPort('KARS_LOCAL_HTTP_PORT', settings.httpPort);
     const host = await startChildService('functions', join(dist, 'host', 'main.js'), {
       env: {
@@ -185,7 +189,7 @@ async function main(): Promise<void> {
         ...trust,
         KARS_HTTP_PORT: String(httpPort),
         KARS_COSMOS_ENDPOINT: `http://127.0.0.1:${cosmos.port}`,
-        KARS_SERVICEBUS_CONNECTION: (v.KARS_SERVICEBUS_CONNECTION ?? '').replace(/(sb:\/\/[^/:;]+):\d+/, `$1:${bus.port}`),
+        KARS_SERVICEBUS_CONNECTION: busConnection,
         KARS_KEYVAULT_URL: vault.vaultUrl,
         AzureWebJobsStorage: azurite.connectionString,
         AZURE_AUTHORITY_HOST: identity.authorityHost,
@@ -223,6 +227,7 @@ async function main(): Promise<void> {
           KARS_COSMOS_ENDPOINT: cosmosEndpoint,
           KARS_COSMOS_KEY: cosmosKey,
           KARS_COSMOS_DATABASE: cosmosDatabase,
+          ...(busConnection ? { KARS_SERVICEBUS_CONNECTION: busConnection } : {}),
           AZURE_AUTHORITY_HOST: identity.authorityHost,
           AZURE_TENANT_ID: identity.tenantId,
           AZURE_CLIENT_ID: identity.clientId,

@@ -1,7 +1,9 @@
 // Composition root of the sandbox router daemon (UID 1001, one per sandbox pod): settings → listen address check
 // (T2-S) → identity (workload identity in AKS, managed identity as fallback) → token source with the one-hour cap
-// (T3-E) → upstream client → listener. Prints `router listening on <port>` once bound; SIGTERM/SIGINT drain the
-// requests in flight, give the receipt shipper a moment, and exit 0. A configuration error exits 2 with the code and the offending key, never a value.
+// (T3-E) → upstream client → receipt shipping → inbound events (the sandbox's own Service Bus session, when configured)
+// → listener. Prints `router listening on <port>` once bound; SIGTERM/SIGINT drain the requests in flight (unacked
+// events go back to the broker), give the receipt shipper a moment, and exit 0. A configuration error exits 2 with the
+// code and the offending key, never a value.
 import { KarsError, isKarsError } from '../../core/errors';
 import { systemClock } from '../../core/ports/clock.port';
 import { resolveListenAddress } from '../../core/router/listen-address';
@@ -23,6 +25,8 @@ import { createRouterServer } from './router-server';
 import { createUpstreamClient } from './upstream-client';
 import { startReceiptShipping } from './audit/start-receipt-shipping';
 import { upstreamTlsOptions } from './upstream-tls-files';
+import { createServiceBusBus } from '../../adapters/service-bus/create-service-bus-bus';
+import { startRouterEvents } from './router-events';
 
 async function main(): Promise<void> {
   const logger = createJsonLogger({ component: 'router' });
@@ -55,13 +59,22 @@ async function main(): Promise<void> {
     { resolver: dnsNameResolver(), audit: receiptEgressAudit(receipts), breakers: new CircuitBreakerSet(systemClock, TOOL_BREAKER_DEFAULTS), clock: systemClock, logger },
     { sandboxId: config.sandboxId, allowlist: config.egressAllowlist },
   );
+  // Inbound events: this sandbox's entity and session only (T1-E), handed to the agent on the loopback listener.
+  const eventsConfig = config.events;
+  const eventsBus = eventsConfig === undefined ? undefined : createServiceBusBus('connectionString' in eventsConfig.serviceBus
+    ? { connectionString: eventsConfig.serviceBus.connectionString }
+    : { fullyQualifiedNamespace: eventsConfig.serviceBus.namespace, credential: credentialOf() });
+  const events = eventsConfig === undefined || eventsBus === undefined ? undefined : startRouterEvents(
+    { sandboxId: config.sandboxId, entity: eventsConfig.entity, sessionId: eventsConfig.sessionId, ackWindowMs: eventsConfig.ackWindowMs, maxInFlight: eventsConfig.maxInFlight },
+    { bus: eventsBus, clock: systemClock, logger },
+  );
   const router = createRouterServer(
     { ...config, limits: config.limits },
     {
       tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
       health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
       budget: createRouterBudget(config, credentialOf, systemClock, logger),
-      tracer: telemetry.tracer, receipts,
+      tracer: telemetry.tracer, receipts, ...(events ? { events: events.relay } : {}),
     },
   );
   await new Promise<void>((resolve, reject) => {
@@ -77,8 +90,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('router.draining', { sandboxId: config.sandboxId, count: router.inFlight });
+    // A waiting poll answers at once; events still unacked after the drain go back to the broker (delivered again).
     // Receipts of the drained calls get a short chance to ship; what is left stays on the spool for the next start.
+    events?.relay.stopPolling();
     void router.drain(config.drainMs)
+      .then(() => events?.close().catch(() => undefined))
+      .then(() => eventsBus?.close().catch(() => undefined))
       .then(() => shipper?.stop(Math.min(3000, config.drainMs)).catch(() => undefined))
       .then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
   };

@@ -10,6 +10,7 @@ import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/
 import { parseEgressAllowlistSetting, type EgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import { isLoopbackUrl } from '../../adapters/identity/loopback';
 import { parseSpkiPins } from '../../core/router/upstream/spki-pins';
+import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 
 const int = (def: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().positive().max(max).default(def);
 
@@ -81,6 +82,20 @@ const routerSchema = z.object({
   /** T3-S / T3-T: client certificate chain and key (PEM files: a mounted secret or the Key Vault CSI driver) for mTLS. */
   KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: z.string().min(1).optional(),
   KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE: z.string().min(1).optional(),
+  /** Inbound events: the Service Bus namespace (fully qualified; workload identity) holding this sandbox's events. */
+  KARS_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).optional(),
+  /** Inbound events, local broker stand-in only (loopback endpoint, UseDevelopmentEmulator=true); never logged. */
+  KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
+  /** The entity holding this sandbox's events: a queue, or `<topic>/Subscriptions/<name>` (default the edge queue). */
+  KARS_ROUTER_EVENTS_ENTITY: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,259}(\/Subscriptions\/[A-Za-z0-9][A-Za-z0-9._~-]{0,49})?$/).default(DEFAULT_EDGE_QUEUE),
+  /** The session to receive on a session-enabled entity; default the sandbox id (the edge's session key). */
+  KARS_ROUTER_EVENTS_SESSION: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
+  /** `true`: the entity is this sandbox's alone and has no sessions. */
+  KARS_ROUTER_EVENTS_SESSIONLESS: z.enum(['true', 'false']).default('false'),
+  /** How long the agent has to ack an event before it goes back to the broker (deliveryCount + 1). */
+  KARS_ROUTER_EVENTS_ACK_WINDOW_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  /** Most events handed to the agent and not yet acked. */
+  KARS_ROUTER_EVENTS_MAX_IN_FLIGHT: int(32, 1024),
   KARS_LIMIT_GLOBAL_RPS: int(500),
   KARS_LIMIT_GLOBAL_BURST: int(1000),
   KARS_LIMIT_AGENT_RPS: int(50),
@@ -125,6 +140,17 @@ export interface RouterConfig {
     spkiPins: ReadonlySet<string>;
     clientCertificate: { certFile: string; keyFile: string } | undefined;
   };
+  /** Inbound events; undefined when no Service Bus is configured (the event routes answer ROUTER_EVENTS_UNAVAILABLE). */
+  events: RouterEventsConfig | undefined;
+}
+
+export interface RouterEventsConfig {
+  serviceBus: { connectionString: string } | { namespace: string };
+  entity: string;
+  /** undefined: an entity without sessions. */
+  sessionId: string | undefined;
+  ackWindowMs: number;
+  maxInFlight: number;
 }
 
 /** @throws KarsError CONFIG_INVALID naming the offending keys (never their values). */
@@ -179,6 +205,12 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
   if ((spkiPins.size > 0 || s.KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE !== undefined) && endpoint.protocol !== 'https:') {
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_ROUTER_UPSTREAM_SPKI_PINS and client certificates need an https KARS_ROUTER_MODEL_ENDPOINT');
   }
+  if (s.KARS_SERVICEBUS_CONNECTION !== undefined && !isLocalServiceBusConnection(s.KARS_SERVICEBUS_CONNECTION)) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_CONNECTION is for the local broker only (loopback, UseDevelopmentEmulator=true)');
+  }
+  const serviceBus = s.KARS_SERVICEBUS_CONNECTION !== undefined
+    ? { connectionString: s.KARS_SERVICEBUS_CONNECTION }
+    : s.KARS_SERVICEBUS_NAMESPACE !== undefined ? { namespace: s.KARS_SERVICEBUS_NAMESPACE } : undefined;
   return Object.freeze({
     audit,
     upstreamTls: {
@@ -211,6 +243,13 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
     },
     cosmos: s.KARS_COSMOS_ENDPOINT === undefined ? undefined : { endpoint: s.KARS_COSMOS_ENDPOINT, database: s.KARS_COSMOS_DATABASE, key: s.KARS_COSMOS_KEY },
     appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
+    events: serviceBus === undefined ? undefined : {
+      serviceBus,
+      entity: s.KARS_ROUTER_EVENTS_ENTITY,
+      sessionId: s.KARS_ROUTER_EVENTS_SESSIONLESS === 'true' ? undefined : s.KARS_ROUTER_EVENTS_SESSION ?? s.KARS_SANDBOX_ID,
+      ackWindowMs: s.KARS_ROUTER_EVENTS_ACK_WINDOW_MS,
+      maxInFlight: s.KARS_ROUTER_EVENTS_MAX_IN_FLIGHT,
+    },
     limits: {
       globalRps: s.KARS_LIMIT_GLOBAL_RPS,
       globalBurst: s.KARS_LIMIT_GLOBAL_BURST,
@@ -218,6 +257,16 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
       agentBurst: s.KARS_LIMIT_AGENT_BURST,
     },
   });
+}
+
+/** A connection string is accepted for the local broker stand-in only: in Azure the workload identity is used. */
+function isLocalServiceBusConnection(value: string): boolean {
+  const parts = new Map(value.split(';').map((p) => p.trim()).filter(Boolean).map((p) => {
+    const i = p.indexOf('=');
+    return [p.slice(0, i).toLowerCase(), p.slice(i + 1)] as const;
+  }));
+  const endpoint = parts.get('endpoint') ?? '';
+  return /^sb:\/\//i.test(endpoint) && isLoopbackUrl(endpoint) && parts.get('usedevelopmentemulator')?.toLowerCase() === 'true';
 }
 
 /** `a=b|c, d=e` → a → [b, c], d → [e]. @throws KarsError CONFIG_INVALID naming the key, never the value */

@@ -35,6 +35,10 @@ import { createRouterTelemetry } from './router-telemetry';
 import { createRedactingStream } from './redacting-stream';
 import { sendRouterError, sendRouterJson } from './send-router-error';
 import { sendFailureKind, type UpstreamClient } from './upstream-client';
+import type { EventRelay } from '../../core/router/events/event-relay';
+import { matchEventRoute } from '../../core/router/events/event-route';
+import { serveEventRoute } from './serve-event-route';
+import { createEventSocketHandler } from './event-socket';
 
 export interface RouterServerSettings {
   readonly sandboxId: string;
@@ -68,6 +72,8 @@ export interface RouterServerDeps {
   readonly budget?: TokenBudget;
   /** The tool-egress CONNECT handler (createConnectHandler); absent: every CONNECT is refused. */
   readonly connect?: ConnectHandler;
+  /** Inbound events of this sandbox (sandbox-node/router/router-events.ts); absent: the event routes answer 503. */
+  readonly events?: EventRelay;
 }
 
 export interface RouterServerOptions {
@@ -96,23 +102,36 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   const receipts = !disabled.has('call-receipts');
   let draining = false;
   let onIdle: (() => void) | undefined;
+  const eventSocket = deps.events ? createEventSocketHandler(deps.events) : undefined;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, note: Note): Promise<void> => {
     // A plain HTTP_PROXY request (`GET http://host/…`): tools go through CONNECT only, never in clear via the router.
     if (!(req.url ?? '').startsWith('/')) return refuse(res, note, 'ROUTER_ABSOLUTE_FORM_REFUSED', 'the router is not an HTTP proxy; use CONNECT (HTTPS_PROXY) for tools');
+    // T2-D: model calls and event routes draw on the same per-agent and global buckets.
+    const admit = (): boolean => {
+      if (disabled.has('rate-limits')) return true;
+      const admitted = limiter.admit(settings.agentId, clock.nowMs());
+      if (admitted.allowed) return true;
+      note.reason = `${admitted.scope}_rate`;
+      refuse(res, note, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', { 'retry-after': String(retryAfterSeconds(admitted.retryAfterMs)) });
+      return false;
+    };
+    // Inbound events (T2-S: loopback only, like every route here; T1-E: only this sandbox's entity and session).
+    const eventRoute = matchEventRoute(req.method ?? '', req.url ?? '');
+    if (eventRoute) {
+      note.route = eventRoute.ok ? eventRoute.value.template : '/v1/events';
+      if (!eventRoute.ok) return refuse(res, note, eventRoute.code, eventRoute.message);
+      if (!admit()) return;
+      if (!deps.events) return refuse(res, note, 'ROUTER_EVENTS_UNAVAILABLE', 'inbound events are not configured for this sandbox');
+      return serveEventRoute(deps.events, eventRoute.value, req, res, (code, message, headers) => refuse(res, note, code, message, headers));
+    }
     const route = matchRouterRoute(req.method ?? '', req.url ?? '');
     if (!route.ok) return refuse(res, note, route.code, route.message);
     if (route.value.kind === 'health') return sendRouterJson(res, 200, { status: 'ok', sandboxId: settings.sandboxId });
     const r = route.value;
     note.route = r.template;
 
-    if (!disabled.has('rate-limits')) {
-      const admitted = limiter.admit(settings.agentId, clock.nowMs());
-      if (!admitted.allowed) {
-        note.reason = `${admitted.scope}_rate`;
-        return refuse(res, note, 'LIMIT_RATE_EXCEEDED', 'rate limit exceeded', { 'retry-after': String(retryAfterSeconds(admitted.retryAfterMs)) });
-      }
-    }
+    if (!admit()) return;
     // The one body reader every route uses: 415 before reading, 413 while streaming, strict JSON (400).
     const read = await readJsonBody({ contentType: req.headers['content-type'], contentLength: req.headers['content-length'], chunks: req }, settings.maxBodyBytes);
     // The rest of an over-long body is still on the wire: do not reuse this connection.
@@ -333,6 +352,34 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     deps.connect(req, socket, head);
   });
 
+  // WebSocket form of the event routes (`GET /v1/events/ws`); no other route upgrades. A socket holds a concurrency
+  // slot for its life and draws once on the rate limits (T2-D).
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const route = matchEventRoute(req.method ?? '', req.url ?? '');
+    const log = (status: number, code: KarsErrorCode | undefined): void => {
+      logger.info('router.request', { method: req.method, route: '/v1/events/ws', status, code, sandboxId: settings.sandboxId });
+    };
+    const refuseUpgrade = (code: KarsErrorCode, message: string, retryAfterS?: number): void => {
+      log(httpStatusOf(code), code);
+      refuseTunnel(socket, code, message, retryAfterS);
+    };
+    if (!route?.ok || route.value.kind !== 'socket') return refuseUpgrade(route && !route.ok ? route.code : 'NOT_FOUND', route && !route.ok ? route.message : 'no such route');
+    if (draining) return refuseUpgrade('ROUTER_DRAINING', 'the router is shutting down');
+    if (!eventSocket) return refuseUpgrade('ROUTER_EVENTS_UNAVAILABLE', 'inbound events are not configured for this sandbox');
+    if (!disabled.has('rate-limits')) {
+      const admitted = limiter.admit(settings.agentId, clock.nowMs());
+      if (!admitted.allowed) return refuseUpgrade('LIMIT_RATE_EXCEEDED', 'rate limit exceeded', retryAfterSeconds(admitted.retryAfterMs));
+    }
+    if (!gate.tryEnter()) return refuseUpgrade('ROUTER_OVERLOADED', 'too many requests in flight', 1);
+    socket.once('close', () => {
+      gate.leave();
+      if (gate.inFlight === 0) onIdle?.();
+    });
+    log(101, undefined);
+    eventSocket.handle(req, socket, head);
+  });
+
   return {
     server,
     get inFlight() {
@@ -342,6 +389,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      eventSocket?.closeAll();
       if (gate.inFlight > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
@@ -401,7 +449,9 @@ const TRACE_HEADERS = new Set(['traceparent', 'tracestate', 'x-kars-trace-id']);
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
-const REASON: Record<number, string> = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+const REASON: Record<number, string> = {
+  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests', 503: 'Service Unavailable',
+};
 
 function refuseTunnel(socket: Duplex, code: KarsErrorCode, message: string, retryAfterS?: number): void {
   const status = httpStatusOf(code);

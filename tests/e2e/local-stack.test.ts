@@ -5,6 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { DEMO_HOOK_SECRETS } from '../../infra/local/host/demo-hooks';
+import { signStandard } from '../core/edge/edge-fixture';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const START = 'dist/infra/local/start.js';
@@ -125,6 +127,19 @@ describe('npm start (local stack)', () => {
     expect(streamed).toBe('echo: hello from e2e');
     const b = new OpenAI({ baseURL: `${stack.routers['demo-sandbox-b']}/v1`, apiKey: 'unused', maxRetries: 0 });
     expect((await b.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).data).toHaveLength(1);
+
+    // A signed demo webhook reaches demo-sandbox's agent through the broker and its router; the ack completes it.
+    const hookBody = JSON.stringify({ type: 'kars.demo', timestamp: new Date().toISOString(), data: { hello: 'e2e' } });
+    const hook = await fetch(`${stack.base}/api/hooks/standard/hk-demo-standard`, {
+      method: 'POST', body: hookBody,
+      headers: { 'content-type': 'application/json', ...signStandard(DEMO_HOOK_SECRETS['hk-demo-standard'], 'msg_e2e_events', Math.floor(Date.now() / 1000), hookBody) },
+    });
+    expect(hook.status).toBe(202);
+    const polled = (await (await fetch(`${stack.routers['demo-sandbox']}/v1/events?wait=10`)).json()) as { events: Array<{ id: string; event: { deliveryId: string; payload: unknown } }> };
+    expect(polled.events.map((e) => e.event.deliveryId)).toEqual(['msg_e2e_events']);
+    expect(polled.events[0]!.event.payload).toEqual(JSON.parse(hookBody));
+    expect((await fetch(`${stack.routers['demo-sandbox']}/v1/events/${polled.events[0]!.id}/ack`, { method: 'POST' })).status).toBe(204);
+    expect(((await (await fetch(`${stack.routers['demo-sandbox-b']}/v1/events?wait=0`)).json()) as { events: unknown[] }).events).toEqual([]);
 
     // An orchestration started before the restart is still there after it.
     const started = await fetch(`${stack.base}/api/rollouts`, {

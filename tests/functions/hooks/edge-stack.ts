@@ -45,6 +45,8 @@ export interface EdgeStackOptions {
   secrets?: 'file' | 'keyvault';
   /** The broker's duplicate-detection window for the edge queue (default: Service Bus's 10 min; 0 turns it off). */
   brokerDuplicateWindowMs?: number;
+  /** The edge queue's lock duration and delivery count on the broker (default 30 s and 10). */
+  brokerQueue?: { lockDurationMs?: number; maxDeliveryCount?: number };
   /** Canary strings for the function/master keys (the canary scan plants them). */
   masterKey?: string;
   functionKey?: string;
@@ -67,6 +69,8 @@ export interface EdgeStack {
   store: DocumentStore;
   secrets: SecretSource;
   bus: Bus;
+  /** The broker's connection string (local emulator form), for a router's own client. */
+  brokerConnectionString: string;
   /** Every edge receipt in the audit chains, chains concatenated (a tenant's receipts are spread over chains: no order across them). */
   readReceipts(): Promise<ChainedEdgeReceipt[]>;
   /** Every log line of the host and the pipeline, as written. */
@@ -88,6 +92,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
         name: DEFAULT_EDGE_QUEUE,
         requiresSession: true,
         ...(options.brokerDuplicateWindowMs !== undefined ? { duplicateDetectionWindowMs: options.brokerDuplicateWindowMs } : {}),
+        ...options.brokerQueue,
       }],
       strictQueues: true,
     });
@@ -150,6 +155,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       store: hookStore,
       secrets,
       get bus() { return bus; },
+      brokerConnectionString: broker.connectionString,
       async readReceipts() {
         const out: ChainedEdgeReceipt[] = [];
         for (const chain of await receiptStore.listChains()) {

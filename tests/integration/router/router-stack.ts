@@ -25,6 +25,7 @@ import type { ConnectHandler } from '../../../sandbox-node/router/egress/connect
 import type { TokenBudget } from '../../../core/ports/token-budget.port';
 import type { ReceiptSink } from '../../../core/ports/receipt-sink.port';
 import type { Tracer } from '@opentelemetry/api';
+import type { EventRelay } from '../../../core/router/events/event-relay';
 
 export interface LogLine {
   level: string;
@@ -60,6 +61,8 @@ export interface StartRouterOptions {
   receipts?: ReceiptSink;
   sandboxId?: string;
   tenantId?: string;
+  /** Inbound events (sandbox-node/router/router-events.ts). */
+  events?: EventRelay;
 }
 
 export interface RouterStack {
@@ -100,6 +103,7 @@ export async function startRouterStack(options: StartRouterOptions = {}): Promis
       health: options.health ?? createDeploymentHealth(options.clock ?? systemClock), sleep: options.sleep ?? systemSleep,
       ...(options.connect ? { connect: options.connect } : {}), ...(options.budget ? { budget: options.budget } : {}),
       ...(options.tracer ? { tracer: options.tracer } : {}), ...(options.receipts ? { receipts: options.receipts } : {}),
+      ...(options.events ? { events: options.events } : {}),
     },
     { ...(options._disable ? { _disable: options._disable } : {}), ...(options._disableUpstream ? { _disableUpstream: options._disableUpstream } : {}) },
   );

@@ -21,6 +21,7 @@ beforeAll(async () => {
       { name: 'state', requiresSession: true },
       { name: 'expiry', requiresSession: true, lockDurationMs: LOCK_MS },
       { name: 'rad', requiresSession: true },
+      { name: 'capped', requiresSession: true, lockDurationMs: LOCK_MS, maxDeliveryCount: 3 },
     ],
   });
   client = new ServiceBusClient(broker.connectionString, { retryOptions: { timeoutInMs: 5000, maxRetries: 1 } });
@@ -127,6 +128,29 @@ describe('local Service Bus broker: sessions (real SDK)', () => {
     expect(again!.deliveryCount).toBe(1);
     await next.completeMessage(again!);
     await Promise.all([r.close(), next.close(), sender.close()]);
+  });
+
+  it('counts every way a session message goes back (abandon, session closed, session lock expired) toward maxDeliveryCount', async () => {
+    const sender = client.createSender('capped');
+    await sender.sendMessages({ body: 'c1', sessionId: 'C', messageId: 'capped-1' });
+    const r1 = await client.acceptSession('capped', 'C', noRenew);
+    const [d1] = await receiveAll(r1, 1);
+    expect(d1!.deliveryCount).toBe(0);
+    await r1.abandonMessage(d1!);
+    const [d2] = await receiveAll(r1, 1);
+    expect(d2!.deliveryCount).toBe(1);
+    await r1.close(); // the session is released with the message still locked
+    const r2 = await client.acceptSession('capped', 'C', noRenew);
+    const [d3] = await receiveAll(r2, 1);
+    expect(d3!.deliveryCount).toBe(2);
+    await sleep(LOCK_MS + 300); // the third lock ends unrenewed: that was the last delivery allowed
+    const r3 = await client.acceptSession('capped', 'C', noRenew);
+    expect(await r3.receiveMessages(1, { maxWaitTimeInMs: 300 })).toEqual([]);
+    const dlq = client.createReceiver('capped', { subQueueType: 'deadLetter' });
+    const [dead] = await receiveAll(dlq, 1);
+    expect(dead).toMatchObject({ body: 'c1', messageId: 'capped-1', sessionId: 'C', deadLetterReason: 'MaxDeliveryCountExceeded', deliveryCount: 3 });
+    await dlq.completeMessage(dead!);
+    await Promise.all([r2.close(), r3.close(), dlq.close(), sender.close()]);
   });
 
   it('receives a session in receiveAndDelete mode', async () => {

@@ -94,4 +94,35 @@ describe('loadRouterConfig', () => {
     // T2-R: receipts ship to the app with the kars-audit token the pod projects, spooled on the router-state volume.
     expect(c.audit).toMatchObject({ tokenFile: '/var/run/secrets/kars/audit/token', spoolDir: '/var/lib/kars/receipt-spool' });
   });
+
+  it('inbound events: off without a Service Bus; the edge queue and the sandbox id as session by default', () => {
+    expect(loadRouterConfig(base).events).toBeUndefined();
+    const local = 'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=DEV-ONLY;UseDevelopmentEmulator=true';
+    expect(loadRouterConfig({ ...base, KARS_SERVICEBUS_CONNECTION: local }).events).toEqual({
+      serviceBus: { connectionString: local }, entity: 'kars-edge-inbound', sessionId: 'demo', ackWindowMs: 60_000, maxInFlight: 32,
+    });
+    expect(loadRouterConfig({
+      ...base, KARS_SERVICEBUS_NAMESPACE: 'ns.servicebus.windows.net', KARS_ROUTER_EVENTS_ENTITY: 'sb-demo-events', KARS_ROUTER_EVENTS_SESSIONLESS: 'true',
+    }).events).toMatchObject({ serviceBus: { namespace: 'ns.servicebus.windows.net' }, entity: 'sb-demo-events', sessionId: undefined });
+  });
+
+  it('takes a Service Bus connection string for the local broker only, naming the key and never the value', () => {
+    for (const v of [
+      'Endpoint=sb://prod.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=secret-value',
+      'Endpoint=sb://prod.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=secret-value;UseDevelopmentEmulator=true',
+      'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=secret-value',
+    ]) {
+      let message = '';
+      try {
+        loadRouterConfig({ ...base, KARS_SERVICEBUS_CONNECTION: v });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain('KARS_SERVICEBUS_CONNECTION');
+      expect(message).not.toContain('secret-value');
+    }
+    for (const [k, v] of [['KARS_ROUTER_EVENTS_ACK_WINDOW_MS', '999'], ['KARS_ROUTER_EVENTS_MAX_IN_FLIGHT', '0'], ['KARS_ROUTER_EVENTS_ENTITY', '../x'], ['KARS_ROUTER_EVENTS_ENTITY', 'a/../b']] as const) {
+      expect(() => loadRouterConfig({ ...base, KARS_SERVICEBUS_NAMESPACE: 'ns.servicebus.windows.net', [k]: v }), k).toThrow(k);
+    }
+  });
 });
