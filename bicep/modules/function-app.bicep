@@ -250,6 +250,8 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
         '/api/health'
         // AgentMesh routes: routers authenticate with their projected service-account token, checked by the app (T4-S).
         '/api/mesh/*'
+        // Router receipts: the router's projected kars-audit token, checked by the app (T2-R, T3-R).
+        '/api/audit/router-receipts'
       ]
     }
     httpSettings: {
