@@ -2,8 +2,8 @@
 // router's projected service-account token (GET /api/mesh/trust/scores/{did}: the observer is this sandbox).
 //
 // Freshness by version polling: every answer carries the tenant's projection version, and the router polls
-// GET /api/mesh/trust/version every `pollMs`; a cached score is served only while its version is the newest seen and
-// a poll succeeded within `ttlMs`. Polling rather than a push because any applied update can move any observer's
+// GET /api/mesh/trust/version every `pollMs`; a cached score is served only while its version is the newest seen, it
+// is younger than `ttlMs`, and a poll succeeded within `maxPollAgeMs`. Polling rather than a push because any applied update can move any observer's
 // score (transitive paths), so a push would have to reach every router of the tenant (a Service Bus topic with a
 // subscription per sandbox, created and removed with it), and a lost push would leave a stale score with nothing to
 // notice; a poll is one small read per interval, bounds propagation by apply latency + `pollMs`, and fails closed
@@ -18,7 +18,11 @@ import type { Logger } from '../../core/ports/logger.port';
 import type { TrustScoreSource } from '../../core/ports/trust-score.port';
 
 export const DEFAULT_TRUST_POLL_MS = 250;
-export const DEFAULT_TRUST_TTL_MS = 5_000;
+/** RR2 controls, switchable off only by attack tests (never from configuration). */
+export const TRUST_SOURCE_MITIGATIONS = ['version-invalidation', 'fail-closed'] as const;
+export type TrustSourceMitigation = (typeof TRUST_SOURCE_MITIGATIONS)[number];
+export const DEFAULT_TRUST_TTL_MS = 30_000;
+export const DEFAULT_TRUST_MAX_POLL_AGE_MS = 2_000;
 
 export interface HttpTrustScoreSourceOptions {
   /** The Functions app's API base, e.g. `https://<app>.azurewebsites.net/api` (no trailing slash needed). */
@@ -28,12 +32,19 @@ export interface HttpTrustScoreSourceOptions {
   readonly routerToken: () => Promise<string>;
   /** Version poll interval. */
   readonly pollMs?: number;
-  /** Longest a cached score is served, and longest without a successful poll before the cache is not trusted. */
+  /** Longest a cached score is served (the version poll drops it sooner when the projection moves). */
   readonly ttlMs?: number;
+  /** Longest without a successful version poll before no cached score is served (fail closed). */
+  readonly maxPollAgeMs?: number;
   readonly requestTimeoutMs?: number;
   readonly fetchImpl?: typeof fetch;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /**
+   * TEST ONLY: `version-invalidation` off serves a cached score for its whole TTL whatever version the poll saw (the
+   * static projection RR2 names); `fail-closed` off answers the last known score when the app cannot be reached.
+   */
+  readonly _disable?: readonly TrustSourceMitigation[];
 }
 
 export interface LiveTrustScoreSource extends TrustScoreSource {
@@ -57,6 +68,7 @@ export function createHttpTrustScoreSource(options: HttpTrustScoreSourceOptions)
   const doFetch = options.fetchImpl ?? globalThis.fetch.bind(globalThis);
   const pollMs = options.pollMs ?? DEFAULT_TRUST_POLL_MS;
   const ttlMs = options.ttlMs ?? DEFAULT_TRUST_TTL_MS;
+  const maxPollAgeMs = options.maxPollAgeMs ?? DEFAULT_TRUST_MAX_POLL_AGE_MS;
   const timeoutMs = options.requestTimeoutMs ?? 1_000;
   const base = options.apiBase.replace(/\/+$/, '');
   const tenant = encodeURIComponent(options.tenantId);
@@ -68,6 +80,7 @@ export function createHttpTrustScoreSource(options: HttpTrustScoreSourceOptions)
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
   let running = false;
+  const on = (m: TrustSourceMitigation): boolean => !options._disable?.includes(m);
 
   async function getJson(path: string): Promise<Record<string, unknown> | undefined> {
     const token = await options.routerToken();
@@ -85,20 +98,22 @@ export function createHttpTrustScoreSource(options: HttpTrustScoreSourceOptions)
   }
 
   const fresh = (e: Entry, nowMs: number): boolean =>
-    e.version === current && nowMs - e.atMs <= ttlMs && lastPollOkMs !== undefined && nowMs - lastPollOkMs <= ttlMs;
+    (e.version === current || !on('version-invalidation')) && nowMs - e.atMs <= ttlMs &&
+    ((lastPollOkMs !== undefined && nowMs - lastPollOkMs <= maxPollAgeMs) || !on('fail-closed'));
+  const failed = (did: string): number | undefined => (on('fail-closed') ? undefined : cache.get(did)?.score);
 
   async function fetchScore(did: string): Promise<number | undefined> {
     try {
       const body = await getJson(`mesh/trust/scores/${encodeURIComponent(did)}?tenant=${tenant}`);
       const { version, score, source } = body ?? {};
-      if (!isVersion(version) || !Number.isSafeInteger(score) || (score as number) < 0 || (score as number) > 1000) return undefined;
+      if (!isVersion(version) || !Number.isSafeInteger(score) || (score as number) < 0 || (score as number) > 1000) return failed(did);
       current = Math.max(current ?? version, version);
       const value = source === 'unknown' ? undefined : (score as number);
       cache.set(did, { score: value, version, atMs: clock.nowMs() });
       return value;
     } catch {
       // Unreachable, timed out, token unreadable, not JSON: unknown.
-      return undefined;
+      return failed(did);
     }
   }
 

@@ -43,9 +43,9 @@ async function post(update: TrustPayload['update']): Promise<SignedTrustUpdate> 
   return u;
 }
 
-function source(sandbox: string, o: { ttlMs?: number; fetchImpl?: typeof fetch; apiBase?: string; token?: () => Promise<string> } = {}): LiveTrustScoreSource {
+function source(sandbox: string, o: { ttlMs?: number; maxPollAgeMs?: number; fetchImpl?: typeof fetch; apiBase?: string; token?: () => Promise<string> } = {}): LiveTrustScoreSource {
   const s = createHttpTrustScoreSource({
-    apiBase: o.apiBase ?? plane.apiBase, tenantId: TENANT, pollMs: POLL_MS, ttlMs: o.ttlMs ?? LONG_TTL_MS,
+    apiBase: o.apiBase ?? plane.apiBase, tenantId: TENANT, pollMs: POLL_MS, ttlMs: o.ttlMs ?? LONG_TTL_MS, maxPollAgeMs: o.maxPollAgeMs ?? LONG_TTL_MS,
     routerToken: o.token ?? (async () => plane.tokenFor(sandbox)),
     ...(o.fetchImpl ? { fetchImpl: o.fetchImpl } : {}),
   });
@@ -139,13 +139,13 @@ describe('router trust score source on the local trust plane', () => {
     expect(await source(OBS, { token: async () => 'not-a-token' }).scoreOf(peer)).toBeUndefined();
     expect(await source(OBS, { token: async () => { throw new Error('token file unreadable'); } }).scoreOf(peer)).toBeUndefined();
 
-    // A partition after the score was cached: served while polls succeed, refused once none has for ttlMs.
+    // A partition after the score was cached: served while polls succeed, refused once none has for maxPollAgeMs.
     let cut = false;
     const partitioned: typeof fetch = (input, init) => (cut ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init));
-    const s = source(OBS, { ttlMs: 1_000, fetchImpl: partitioned });
+    const s = source(OBS, { maxPollAgeMs: 1_000, fetchImpl: partitioned });
     await until(s, peer, 400);
     cut = true;
-    expect(await s.scoreOf(peer)).toBe(400); // within ttl: the last confirmed answer
+    expect(await s.scoreOf(peer)).toBe(400); // polled within maxPollAgeMs: the last confirmed answer
     await until(s, peer, undefined, 5_000);
   }, 60_000);
 });
