@@ -20,6 +20,11 @@ export const ROUTER_TRUST_SCORE_ROUTE = 'mesh/trust/scores/{did}';
 export const ROUTER_TRUST_VERSION_ROUTE = 'mesh/trust/version';
 
 const tenantQuerySchema = z.strictObject({ tenant: z.string().regex(ENTITY_ID_RE) });
+/**
+ * Every router of a tenant polls its version a few times a second; within one instance they share a read for this
+ * long, so Cosmos reads per tenant stay bounded whatever the number of routers (at the cost of this much propagation).
+ */
+export const VERSION_READ_SHARE_MS = 100;
 
 type Handler = (req: HttpRequest, caller: RouterCaller, deps: TrustRouteDeps, tenant: string) => Promise<HttpResponseInit>;
 
@@ -46,6 +51,18 @@ export function createRouterTrustRoutes(
     }
   };
 
+  const versionReads = new Map<string, { atMs: number; read: Promise<number> }>();
+  const versionOf = (deps: TrustRouteDeps, tenant: string): Promise<number> => {
+    const nowMs = deps.clock.nowMs();
+    const shared = versionReads.get(tenant);
+    if (shared && nowMs - shared.atMs < VERSION_READ_SHARE_MS) return shared.read;
+    const read = deps.graphs.read(tenant, Number.MAX_SAFE_INTEGER).then((r) => (r.changed ? r.graph.version : r.version));
+    if (versionReads.size > 10_000) versionReads.clear(); // many tenants: forget, never grow without bound
+    versionReads.set(tenant, { atMs: nowMs, read });
+    read.catch(() => { if (versionReads.get(tenant)?.read === read) versionReads.delete(tenant); });
+    return read;
+  };
+
   return [
     {
       name: 'routerTrustScore', methods: ['GET'], route: ROUTER_TRUST_SCORE_ROUTE, authLevel: 'anonymous',
@@ -62,8 +79,7 @@ export function createRouterTrustRoutes(
     {
       name: 'routerTrustVersion', methods: ['GET'], route: ROUTER_TRUST_VERSION_ROUTE, authLevel: 'anonymous',
       handler: authed(ROUTER_TRUST_VERSION_ROUTE, async (_req, _caller, deps, tenant) => {
-        const read = await deps.graphs.read(tenant, Number.MAX_SAFE_INTEGER);
-        return jsonResponse(200, { version: read.changed ? read.graph.version : read.version });
+        return jsonResponse(200, { version: await versionOf(deps, tenant) });
       }),
     },
   ];
