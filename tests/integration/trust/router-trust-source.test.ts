@@ -7,6 +7,10 @@ import { startLocalTrustPlane, type LocalTrustPlane } from '../../../infra/local
 import { createHttpTrustScoreSource, type LiveTrustScoreSource } from '../../../sandbox-node/router/http-trust-score-source';
 import type { SignedTrustUpdate, TrustPayload } from '../../../core/trust/trust-update';
 import { captureLogs } from '../../support/log-sink';
+import { trustScoreSourceFromEnv } from '../../../sandbox-node/router/router-trust-settings';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { newIssuer, signed, TENANT } from '../../core/trust/trust-fixture';
 
 const OBS = 'sandbox-r';
@@ -129,6 +133,18 @@ describe('router trust score source on the local trust plane', () => {
     // The observer is never a parameter.
     const forged = await fetch(`${plane.apiBase}/mesh/trust/scores/${peer}?tenant=${TENANT}&observer=${OBS}`, { headers: { 'x-kars-router-token': plane.tokenFor('sandbox-other') } });
     expect(forged.status).toBe(400);
+  }, 60_000);
+
+  it('the source the pod settings build reads the projected token file and follows the projection', async () => {
+    const peer = 'did:web:peer-five.example';
+    const dir = mkdtempSync(join(tmpdir(), 'kars-mesh-token-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `${plane.tokenFor(OBS)}\n`, { mode: 0o600 });
+    const s = trustScoreSourceFromEnv({ KARS_ROUTER_TRUST_API: plane.apiBase, KARS_ROUTER_MESH_TOKEN_FILE: tokenFile }, TENANT)!;
+    sources.push(s);
+    s.start();
+    await post({ type: 'signal', observer: OBS, subject: peer, kind: 'explicit', delta: 150 });
+    await until(s, peer, 450);
   }, 60_000);
 
   it('fails closed: an unreachable app, a refused token, and a cache whose polls stopped answering all give undefined', async () => {
