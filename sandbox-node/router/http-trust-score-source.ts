@@ -23,6 +23,7 @@ export const TRUST_SOURCE_MITIGATIONS = ['version-invalidation', 'fail-closed'] 
 export type TrustSourceMitigation = (typeof TRUST_SOURCE_MITIGATIONS)[number];
 export const DEFAULT_TRUST_TTL_MS = 30_000;
 export const DEFAULT_TRUST_MAX_POLL_AGE_MS = 2_000;
+export const MAX_CACHED_DIDS = 10_000;
 
 export interface HttpTrustScoreSourceOptions {
   /** The Functions app's API base, e.g. `https://<app>.azurewebsites.net/api` (no trailing slash needed). */
@@ -109,6 +110,9 @@ export function createHttpTrustScoreSource(options: HttpTrustScoreSourceOptions)
       if (!isVersion(version) || !Number.isSafeInteger(score) || (score as number) < 0 || (score as number) > 1000) return failed(did);
       current = Math.max(current ?? version, version);
       const value = source === 'unknown' ? undefined : (score as number);
+      // Bounded: a flood of KNOCKs from new DIDs evicts the oldest entries, never grows the router's memory.
+      cache.delete(did);
+      if (cache.size >= MAX_CACHED_DIDS) cache.delete(cache.keys().next().value!);
       cache.set(did, { score: value, version, atMs: clock.nowMs() });
       return value;
     } catch {
@@ -121,7 +125,9 @@ export function createHttpTrustScoreSource(options: HttpTrustScoreSourceOptions)
     try {
       const body = await getJson(`mesh/trust/version?tenant=${tenant}`);
       if (!isVersion(body?.version)) throw new Error('no version');
-      // Any difference (a newer version, or a projection rebuilt from zero) makes every cached score stale.
+      // A newer version makes every cached score stale. An older one (a poll answered from a read made before a score
+      // read saw the newer version, or a projection rebuilt from zero) must not make old entries current again: drop them.
+      if (current !== undefined && body.version < current) cache.clear();
       current = body.version;
       lastPollOkMs = clock.nowMs();
       if (pollFailing) options.logger?.info('trust.version_poll_recovered', { seq: current });
