@@ -4,6 +4,7 @@ import { benchCosmosLocal } from './cosmos-local';
 import { runEdgeBench } from './edge';
 import { runRouterBench } from './router';
 import { runMeshBench } from './mesh';
+import { runTrustBench } from './trust';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   edge: () => runEdgeBench(),
@@ -11,6 +12,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   cosmos: () => benchCosmosLocal(),
   router: () => runRouterBench(),
   mesh: () => runMeshBench(),
+  trust: () => runTrustBench(),
 };
 
 async function main(): Promise<void> {

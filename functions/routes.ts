@@ -25,6 +25,10 @@ import type { TrustRouteDeps } from './trust/trust-route-deps';
 import { createLazyRouterReceiptRoutes, type RouterReceiptRouteDeps } from './audit/router-receipt-routes';
 import { buildRouterAuditDeps } from './audit/build-router-audit-deps';
 import { loadRouterAuditSettings } from './audit/router-audit-settings';
+import { createRouterTrustRoutes } from './trust/router-trust-routes';
+import type { RouterAuthenticator } from '../core/ports/router-authenticator.port';
+import { createOidcRouterAuthenticator } from '../adapters/mesh/oidc-router-authenticator';
+import { memoizePromise } from '../core/async/memoize-promise';
 
 export interface AppRouteSources {
   /** The health route's probes. */
@@ -39,6 +43,8 @@ export interface AppRouteSources {
   trustDeps?(): Promise<TrustRouteDeps>;
   /** The router-receipt route's dependencies (T2-R, T3-R); without it the route answers 500 CONFIG_INVALID. */
   routerAuditDeps?(): Promise<RouterReceiptRouteDeps>;
+  /** Router token check of the routers' trust reads (RR2); the mesh settings' OIDC issuer. */
+  routerAuthenticator?(): Promise<RouterAuthenticator>;
   /** Where routes log a refused or failed request (codes only). */
   logger?: Logger;
 }
@@ -62,6 +68,10 @@ export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard:
     ...createLazyMeshRoutes(() => sources.meshDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'mesh routes not configured'))),
     ...createTrustRoutes(() => sources.trustDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no trust dependencies'))),
     ...createLazyRouterReceiptRoutes(() => sources.routerAuditDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'router receipts not configured'))),
+    ...createRouterTrustRoutes(
+      () => sources.trustDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no trust dependencies')),
+      () => sources.routerAuthenticator?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'router authentication not configured')),
+    ),
   ], guard);
 }
 
@@ -109,6 +119,13 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
       const settings = loadRouterAuditSettings(process.env);
       return buildRouterAuditDeps({ receipts: createChainReceiptSink(await s.receipts()), logger: s.logger }, settings);
     },
+    // One authenticator (and JWKS cache) per process; settings missing → CONFIG_INVALID, retried on the next call.
+    routerAuthenticator: memoizePromise(async () => {
+      const settings = loadMeshSettings(process.env);
+      return createOidcRouterAuthenticator({
+        issuer: settings.issuer, jwksUrl: settings.jwksUrl, audience: settings.audience, serviceAccounts: settings.serviceAccounts,
+      });
+    }),
     logger: createJsonLogger({ component: 'functions' }),
   },
   appHooks,

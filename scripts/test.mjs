@@ -17,6 +17,9 @@ const SERIAL = [
   'tests/integration/edge-limiter/shared-edge-limiter.cosmos.test.ts',
   // Three processes racing for one-time prekeys on one Cosmos document.
   'tests/threats/T4-S-opk-exactly-once.test.ts',
+  // RR2: a trust update must reach the router's source within the poll interval + 1.5 s of the applier's write.
+  'tests/threats/RR2-live-trust.test.ts',
+  'tests/integration/trust/router-trust-source.test.ts',
 ];
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env }).status === 0;

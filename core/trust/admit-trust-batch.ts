@@ -2,7 +2,7 @@
 // happens: every update signed (Ed25519, domain-separated), by an issuer allowed for its tenant, fresh (±300 s), with
 // an unused nonce. The first failure refuses the batch, nothing is queued, claimed nonces are given back, and the
 // receipt records which update failed and why; the caller only learns the code.
-import { httpStatusOf } from '../errors';
+import { httpStatusOf, isKarsError } from '../errors';
 import type { Clock } from '../ports/clock.port';
 import type { ReceiptSink } from '../ports/receipt-sink.port';
 import type { ReplayGuard, ReplayClaim } from '../ports/replay-guard.port';
@@ -34,7 +34,11 @@ export type TrustRefusalCode =
   | 'INPUT_INVALID' | 'TRUST_SIGNATURE_INVALID' | 'TRUST_ISSUER_UNAUTHORIZED' | 'TRUST_UPDATE_STALE' | 'TRUST_UPDATE_REPLAY';
 
 export type AdmitTrustResult =
-  | { ok: true; tenantId: string; accepted: number; subjects: readonly string[]; receiptId: string }
+  | {
+    ok: true; tenantId: string; accepted: number; subjects: readonly string[];
+    /** null: queued, but the accepted receipt could not be written (`receiptError` says why). */
+    receiptId: string | null; receiptError?: string;
+  }
   | { ok: false; code: TrustRefusalCode; message: string };
 
 interface Refusal {
@@ -54,7 +58,7 @@ const PUBLIC_MESSAGES: Record<TrustRefusalCode, string> = {
 
 /**
  * Checks and queues a batch, all or nothing.
- * @throws KarsError STORE_UNAVAILABLE (issuer registry, replay store) | BUS_* (queue) | AUDIT_APPEND_CONTENDED; a
+ * @throws KarsError STORE_UNAVAILABLE (issuer registry, replay store) | BUS_* (queue, receipted as rejected); a
  *   failure after nonces were claimed gives them back first, so the issuer's retry is not a replay.
  */
 export async function admitTrustBatch(deps: AdmitTrustDeps, batch: TrustBatch, options: AdmitTrustOptions = {}): Promise<AdmitTrustResult> {
@@ -102,18 +106,36 @@ export async function admitTrustBatch(deps: AdmitTrustDeps, batch: TrustBatch, o
     }
   }
 
+  // The receipt follows the durable enqueue, so it says what happened (T1-R / T4-R): `accepted` only once the bus holds
+  // the batch, `rejected` with the bus's code when it refused it.
   const messages = groupBySubject(tenantId, batch.updates);
-  let receiptId: string;
+  try {
+    await deps.queue.enqueue(messages);
+  } catch (e) {
+    await release();
+    const code = isKarsError(e) ? e.code : 'INTERNAL';
+    await recordTrustReceipt(deps.receipts, {
+      kind: 'trust.update', tenantId, atMs: nowMs, outcome: 'rejected', status: httpStatusOf(code), code,
+      subject: { ...facts(batch.updates), reason: 'enqueue-failed' },
+    }).catch(() => undefined); // the enqueue error is what the caller must see; a lost refusal receipt loses no update
+    throw e;
+  }
+  let receiptId: string | null;
+  let receiptError: string | undefined;
   try {
     receiptId = await recordTrustReceipt(deps.receipts, {
       kind: 'trust.update', tenantId, atMs: nowMs, outcome: 'accepted', status: 202, subject: facts(batch.updates),
     });
-    await deps.queue.enqueue(messages);
   } catch (e) {
-    await release();
-    throw e;
+    // Queued and claimed: the batch will apply (the applier receipts each apply) and a retry would be a replay, so the
+    // answer stays 202 without a receipt id and the caller logs the gap.
+    receiptId = null;
+    receiptError = isKarsError(e) ? e.code : 'INTERNAL';
   }
-  return { ok: true, tenantId, accepted: batch.updates.length, subjects: messages.map((m) => m.subject), receiptId };
+  return {
+    ok: true, tenantId, accepted: batch.updates.length, subjects: messages.map((m) => m.subject), receiptId,
+    ...(receiptError !== undefined ? { receiptError } : {}),
+  };
 }
 
 async function firstRefusal(

@@ -17,7 +17,8 @@ import {
   ackSchema, didParamSchema, discoverQuerySchema, fetchPendingSchema, prekeyUploadSchema, registerAgentSchema, relayFrameSchema,
 } from './mesh-schemas';
 
-export const ROUTER_TOKEN_HEADER = 'x-kars-router-token';
+export { ROUTER_TOKEN_HEADER } from '../../core/mesh/router-auth/verify-router-token';
+import { ROUTER_TOKEN_HEADER } from '../../core/mesh/router-auth/verify-router-token';
 export const REGISTRY_MAX_BODY_BYTES = 32 * 1024;
 export const RELAY_MAX_FRAME_BYTES = 256 * 1024;
 

@@ -20,6 +20,8 @@ export function postTrustUpdatesHandler(getDeps: () => Promise<TrustRouteDeps>):
         return errorResponse(result.code, result.message);
       }
       deps.logger.info('trust.update_queued', { tenantId: result.tenantId, code: 'ACCEPTED' });
+      // Queued without its accepted receipt: the gap is visible here (the applier still receipts the apply).
+      if (result.receiptId === null) deps.logger.error('trust.receipt_failed', { tenantId: result.tenantId, code: result.receiptError ?? 'INTERNAL' });
       return jsonResponse(202, { accepted: result.accepted, subjects: result.subjects, receiptId: result.receiptId });
     } catch (e) {
       return routeErrorResponse(e, { route: 'trust/updates', logger: deps.logger });

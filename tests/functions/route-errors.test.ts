@@ -64,6 +64,8 @@ const REQUESTS: Record<string, () => HttpRequest> = {
   trustGraph: () => new HttpRequest({ method: 'GET', url: 'http://local/api/trust/graph?tenant=t' }),
   trustScore: () => new HttpRequest({ method: 'GET', url: `http://local/api/trust/scores/${DID}?tenant=t&observer=s`, params: { did: DID } }),
   auditRouterReceipts: () => new HttpRequest({ method: 'POST', url: 'http://local/api/audit/router-receipts', headers: JSON_HEADERS, body: { string: '{}' } }),
+  routerTrustScore: () => new HttpRequest({ method: 'GET', url: `http://local/api/mesh/trust/scores/${DID}?tenant=t`, params: { did: DID }, headers: { 'x-kars-router-token': 'a.b.c' } }),
+  routerTrustVersion: () => new HttpRequest({ method: 'GET', url: 'http://local/api/mesh/trust/version?tenant=t', headers: { 'x-kars-router-token': 'a.b.c' } }),
   trustIssuersPut: () => new HttpRequest({ method: 'PUT', url: 'http://local/api/manage/trust/issuers/t', headers: JSON_HEADERS, params: { tenantId: 't' }, body: { string: '{}' } }),
 };
 
@@ -77,8 +79,8 @@ describe('no route returns an internal error message', () => {
     const health = async () => ({ probes: [{ name: 'cosmos', check: async () => fail() }], timeoutMs: 500 });
     // Local mode's guard (no Entra settings: the host's key check only), so each request reaches its throwing dependency.
     const guard = { operatorAuthenticator: () => undefined, logger: silentLogger };
-    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
-    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
+    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), routerAuthenticator: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
+    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), routerAuthenticator: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
     expect(routes.map((r) => r.name).sort()).toEqual(Object.keys(REQUESTS).sort());
     const seen: Array<[string, number]> = [];
     for (const route of [...routes, abortRoutes.find((r) => r.name === 'rolloutAbort')!]) {

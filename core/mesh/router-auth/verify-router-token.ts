@@ -6,6 +6,8 @@ import { fail, ok, type Result } from '../../errors';
 import type { RouterCaller, RouterTokenRefusal } from '../../ports/router-authenticator.port';
 
 export const MESH_TOKEN_AUDIENCE = 'kars-mesh';
+/** The header a router sends its projected token in (mesh routes and the routers' trust reads). */
+export const ROUTER_TOKEN_HEADER = 'x-kars-router-token';
 
 export interface RouterTokenPolicy {
   issuer: string;

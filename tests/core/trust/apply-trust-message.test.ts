@@ -75,6 +75,36 @@ describe('admitTrustBatch', () => {
     expect(await admitTrustBatch(up, { updates: [u] })).toMatchObject({ ok: true, accepted: 1 });
   });
 
+  it('records accepted only once the bus holds the batch; a refused enqueue leaves a rejected receipt with its code', async () => {
+    const f = await createTrustFixture();
+    const u = f.signal(OBS, 'did:web:x', 'success');
+    const seen: string[] = [];
+    const receipts = { append: async (r: Parameters<typeof f.receipts.append>[0]) => { seen.push(`receipt:${r.outcome}`); return f.receipts.append(r); } };
+    const deps = {
+      issuers: f.registry, replay: createDocumentReplayGuard(new MemoryDocumentStore({ clock: f.clock })), receipts, clock: f.clock,
+      queue: { enqueue: async () => { seen.push('enqueue'); throw new KarsError('BUS_UNAVAILABLE', 'down'); } },
+    };
+    await expect(admitTrustBatch(deps, { updates: [u] })).rejects.toMatchObject({ code: 'BUS_UNAVAILABLE' });
+    expect(seen).toEqual(['enqueue', 'receipt:rejected']);
+    expect(f.receipts.receipts).toHaveLength(1);
+    expect(f.receipts.receipts[0]).toMatchObject({ kind: 'trust.update', outcome: 'rejected', status: 503, code: 'BUS_UNAVAILABLE' });
+    expect(f.receipts.receipts[0]!.subject).toMatchObject({ reason: 'enqueue-failed', nonces: u.payload.nonce });
+
+    seen.length = 0;
+    const up = { ...deps, queue: { enqueue: async () => { seen.push('enqueue'); } } };
+    const ok = await admitTrustBatch(up, { updates: [u] });
+    expect(seen).toEqual(['enqueue', 'receipt:accepted']);
+    expect(ok).toMatchObject({ ok: true, receiptId: f.receipts.receipts[1]!.receiptId });
+  });
+
+  it('a receipt store failing after the enqueue still answers queued (a retry would be a replay), without a receipt id', async () => {
+    const f = await createTrustFixture();
+    f.receipts.failWith('AUDIT_APPEND_CONTENDED');
+    const result = await f.admit([f.signal(OBS, 'did:web:x', 'success')]);
+    expect(result).toEqual({ ok: true, tenantId: TENANT, accepted: 1, subjects: ['did:web:x'], receiptId: null, receiptError: 'AUDIT_APPEND_CONTENDED' });
+    expect(f.queued).toHaveLength(1);
+  });
+
   it('refuses a batch mixing tenants as INPUT_INVALID', async () => {
     const f = await createTrustFixture();
     const other = signed(f.issuer, f.clock.nowMs(), { type: 'signal', observer: OBS, subject: 'did:web:x', kind: 'success' }, { tenantId: 'tenant-b' });
