@@ -14,6 +14,7 @@ import { systemClock } from '../../core/ports/clock.port';
 import type { DocumentStore } from '../../core/ports/document-store.port';
 import type { Logger } from '../../core/ports/logger.port';
 import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
+import type { RouterAuthenticator } from '../../core/ports/router-authenticator.port';
 import { systemSleep } from '../../core/ports/sleep.port';
 import type { MeshRouteDeps } from './mesh-routes';
 import type { MeshSettings } from './mesh-settings';
@@ -51,8 +52,14 @@ export async function buildMeshRouteDeps(services: MeshServices, settings: MeshS
     { inbox, directory: registry, limiter, notifier: createBusMeshNotifier(services.bus, { queue: settings.queue }), receipts: services.receipts, clock, logger: services.logger },
     { meshId: settings.meshId, ttlMs: settings.relayTtlMs },
   );
-  const authenticator = createOidcRouterAuthenticator({
+  return { registry, relay, authenticator: createMeshAuthenticator(settings), logger: services.logger };
+}
+
+/** The router-token authenticator for these settings (T4-S: issuer, audience, service accounts, maximum lifetime). */
+export function createMeshAuthenticator(settings: MeshSettings, fetchImpl?: typeof fetch): RouterAuthenticator {
+  return createOidcRouterAuthenticator({
     issuer: settings.issuer, jwksUrl: settings.jwksUrl, audience: settings.audience, serviceAccounts: settings.serviceAccounts,
+    maxLifetimeSec: settings.routerTokenMaxLifetimeSec,
+    ...(fetchImpl ? { fetchImpl } : {}),
   });
-  return { registry, relay, authenticator, logger: services.logger };
 }

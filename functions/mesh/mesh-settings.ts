@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { KarsError } from '../../core/errors';
 import { perSecond, type TokenBucketConfig } from '../../core/limits/token-bucket';
-import { MESH_TOKEN_AUDIENCE } from '../../core/mesh/router-auth/verify-router-token';
+import { DEFAULT_ROUTER_TOKEN_MAX_LIFETIME_SEC, MESH_TOKEN_AUDIENCE } from '../../core/mesh/router-auth/verify-router-token';
 import { DEFAULT_AUTH_TOLERANCE_SEC } from '../../core/mesh/registry/ed25519-timestamp-auth';
 import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
 
@@ -14,6 +14,8 @@ const meshSettingsSchema = z.object({
   KARS_MESH_OIDC_ISSUER: z.url(),
   KARS_MESH_OIDC_JWKS_URL: z.url(),
   KARS_MESH_TOKEN_AUDIENCE: z.string().min(1).max(256).default(MESH_TOKEN_AUDIENCE),
+  // Bounded by the longest projected token Kubernetes mints (48 h); keep it at the pod's expirationSeconds.
+  KARS_MESH_ROUTER_TOKEN_MAX_LIFETIME_SEC: int(DEFAULT_ROUTER_TOKEN_MAX_LIFETIME_SEC, 600, 48 * 3600),
   KARS_MESH_ROUTER_SERVICE_ACCOUNTS: z.string().regex(/^[a-z0-9-]{1,63}(,[a-z0-9-]{1,63})*$/).default('kars-router'),
   KARS_MESH_ID: z.string().regex(/^[a-z0-9-]{1,63}$/).default('kars'),
   KARS_MESH_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/).default(DEFAULT_MESH_QUEUE),
@@ -33,6 +35,8 @@ export interface MeshSettings {
   readonly jwksUrl: string;
   readonly audience: string;
   readonly serviceAccounts: readonly string[];
+  /** Router tokens living longer (exp - iat) are refused (T4-S). */
+  readonly routerTokenMaxLifetimeSec: number;
   readonly meshId: string;
   readonly queue: string;
   readonly relayTtlMs: number;
@@ -57,6 +61,7 @@ export function loadMeshSettings(env: Readonly<Record<string, string | undefined
     jwksUrl: s.KARS_MESH_OIDC_JWKS_URL,
     audience: s.KARS_MESH_TOKEN_AUDIENCE,
     serviceAccounts: s.KARS_MESH_ROUTER_SERVICE_ACCOUNTS.split(','),
+    routerTokenMaxLifetimeSec: s.KARS_MESH_ROUTER_TOKEN_MAX_LIFETIME_SEC,
     meshId: s.KARS_MESH_ID,
     queue: s.KARS_MESH_QUEUE,
     relayTtlMs: s.KARS_MESH_RELAY_TTL_SEC * 1000,
