@@ -34,8 +34,18 @@ export async function buildMeshRouteDeps(services: MeshServices, settings: MeshS
   const [agents, inbox, replay] = await Promise.all([
     services.documents(MESH_AGENTS_CONTAINER), services.documents(MESH_INBOX_CONTAINER), services.documents(MESH_REPLAY_CONTAINER),
   ]);
+  // The edge limiter's machinery with the registry's figures: agent = the calling router's sandbox (T4-D).
+  const registryLimiter = createSharedEdgeLimiter(services.limits, {
+    keyPrefix: 'mesh-registry-limit',
+    global: settings.registryGlobalRate,
+    agent: settings.registryRate,
+    tenantBudget: { requestRate: settings.registryGlobalRate },
+    cluster: false,
+    instances: services.maxInstances,
+    logger: services.logger,
+  });
   const registry = createMeshRegistry(
-    { agents, replay: createDocumentReplayGuard(replay), clock, sleep: systemSleep, logger: services.logger },
+    { agents, replay: createDocumentReplayGuard(replay), limiter: registryLimiter, clock, sleep: systemSleep, logger: services.logger },
     { toleranceSec: settings.toleranceSec },
   );
   // The edge limiter's machinery with the mesh's figures: tenant = the mesh, agent = the sender identity.
@@ -50,7 +60,7 @@ export async function buildMeshRouteDeps(services: MeshServices, settings: MeshS
   });
   const relay = createMeshRelay(
     { inbox, directory: registry, limiter, notifier: createBusMeshNotifier(services.bus, { queue: settings.queue }), receipts: services.receipts, clock, logger: services.logger },
-    { meshId: settings.meshId, ttlMs: settings.relayTtlMs },
+    { meshId: settings.meshId, ttlMs: settings.relayTtlMs, inboxMaxFrames: settings.inboxMaxFrames, inboxMaxBytes: settings.inboxMaxBytes },
   );
   return { registry, relay, authenticator: createMeshAuthenticator(settings), logger: services.logger };
 }

@@ -6,10 +6,13 @@
 //    calls it is verified whenever present and verifiable (±300 s, replay refused through the shared replay store);
 //  - the Ed25519 identity key is bound at the first prekey upload, by proof of possession (the header verifies under the
 //    uploaded key), and cannot change afterwards; the signed prekey must verify under it;
-//  - each one-time prekey is handed out exactly once: the pop is an If-Match replace, retried on conflict.
+//  - each one-time prekey is handed out exactly once: the pop is an If-Match replace, retried on conflict;
+//  - every call takes a token from its caller's bucket (the router's sandbox) and the registry's global one first
+//    (T4-D): a compromised router cannot drain another agent's one-time prekeys or flood registrations.
 import { isKarsError } from '../../errors';
 import type { Clock } from '../../ports/clock.port';
 import type { DocumentStore, VersionedDocument } from '../../ports/document-store.port';
+import type { EdgeLimiter } from '../../ports/edge-limiter.port';
 import type { Logger } from '../../ports/logger.port';
 import type { ReplayGuard } from '../../ports/replay-guard.port';
 import type { RouterCaller } from '../../ports/router-authenticator.port';
@@ -29,6 +32,8 @@ export interface MeshRegistryDeps {
   agents: DocumentStore;
   /** Ed25519-Timestamp replay claims (container `mesh-replay`). */
   replay: ReplayGuard;
+  /** Global bucket + one bucket per calling sandbox (core/limits through the EdgeLimiter port). */
+  limiter: EdgeLimiter;
   clock: Clock;
   sleep: Sleep;
   logger: Logger;
@@ -38,6 +43,8 @@ export interface MeshRegistryOptions {
   toleranceSec?: number;
   /** If-Match attempts for one prekey pop before answering 503 (the client retries 5xx). Default 64. */
   maxCasAttempts?: number;
+  /** Tenant key of the registry's buckets in the limiter. Default `mesh-registry`. */
+  limitTenant?: string;
   /** Tests only: mitigations to switch off. Never read from configuration. */
   _disable?: readonly MeshMitigation[];
 }
@@ -51,6 +58,8 @@ export interface RegisterInput {
 
 const DEFAULT_REPUTATION = 0.5;
 const capabilityPartition = (capability: string): string => `cap:${sha256Hex(capability)}`;
+/** Limiter key of a calling router's sandbox: a digest, so any sandbox name fits the limiter's id rules. */
+export const callerLimitKey = (sandboxId: string): string => `sandbox-${sha256Hex(sandboxId).slice(0, 32)}`;
 
 export interface MeshRegistry {
   register(caller: RouterCaller, input: RegisterInput, authorization: string | null): Promise<MeshOutcome>;
@@ -68,6 +77,16 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
   const tolerance = options.toleranceSec ?? DEFAULT_AUTH_TOLERANCE_SEC;
   const maxCas = options.maxCasAttempts ?? 64;
   const on = (m: MeshMitigation): boolean => isOn(options._disable, m);
+  const limitTenant = options.limitTenant ?? 'mesh-registry';
+
+  /** One token from the caller's and the global bucket, before any other work (T4-D). */
+  async function admit(caller: RouterCaller, route: string): Promise<MeshOutcome<never> | undefined> {
+    if (!on('registry-rate-limits')) return undefined;
+    const admission = await deps.limiter.admit(limitTenant, callerLimitKey(caller.sandboxId));
+    if (admission.outcome === 'allowed') return undefined;
+    logger.warn('mesh.rate_limited', { route, sandboxId: caller.sandboxId, reason: admission.scope });
+    return refuse('LIMIT_RATE_EXCEEDED', 'registry rate limit exceeded', admission.outcome === 'rate-limited' ? admission.retryAfterMs : 1000);
+  }
 
   const readAgent = (did: string): Promise<VersionedDocument<AgentDoc> | undefined> => agents.read<AgentDoc>(did, AGENT_DOC_ID);
 
@@ -136,6 +155,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
   return {
     async register(caller, input, authorization) {
       const route = 'mesh/v1/agents';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       if (!decodeBase64UrlStrict(input.public_key, 32)) return refuse('MESH_PREKEY_INVALID', 'public_key must be 32 bytes of base64url');
       const existing = await readAgent(input.did);
       if (existing) {
@@ -181,6 +202,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     },
 
     async getAgent(caller, did, authorization) {
+      const limited = await admit(caller, 'mesh/v1/agents/{did}');
+      if (limited) return limited;
       const denied = await verifyOptionalCaller(authorization, 'mesh/v1/agents/{did}', caller);
       if (denied) return denied;
       const agent = await readAgent(did);
@@ -195,6 +218,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
 
     async deleteAgent(caller, did, authorization) {
       const route = 'mesh/v1/agents/{did}';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       const agent = await readAgent(did);
       if (!agent) return refuse('NOT_FOUND', 'agent not found');
       if (!boundToCaller(agent.doc, caller)) {
@@ -216,6 +241,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
 
     async uploadPrekeys(caller, did, upload, authorization) {
       const route = 'mesh/v1/agents/{did}/prekeys';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       const checked = checkPrekeyUpload(upload, on('prekey-signature'));
       for (let attempt = 0; attempt < maxCas; attempt += 1) {
         const agent = await readAgent(did);
@@ -259,6 +286,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
 
     async fetchPrekeys(caller, did, authorization) {
       const route = 'mesh/v1/agents/{did}/prekeys';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       const denied = await verifyOptionalCaller(authorization, route, caller);
       if (denied) return denied;
       for (let attempt = 0; attempt < maxCas; attempt += 1) {
@@ -292,6 +321,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     },
 
     async discover(caller, capability, limit, authorization) {
+      const limited = await admit(caller, 'mesh/v1/discover');
+      if (limited) return limited;
       const denied = await verifyOptionalCaller(authorization, 'mesh/v1/discover', caller);
       if (denied) return denied;
       const page = await agents.query<CapabilityEntryDoc>(capabilityPartition(capability), { top: limit }, { pageSize: limit });
