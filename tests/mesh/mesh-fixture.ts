@@ -13,6 +13,7 @@ import { perSecond, type TokenBucketConfig } from '../../core/limits/token-bucke
 import type { MeshMitigation } from '../../core/mesh/mesh-switches';
 import { createMeshRegistry } from '../../core/mesh/registry/mesh-registry';
 import { createMeshRelay } from '../../core/mesh/relay/mesh-relay';
+import type { DocumentStore } from '../../core/ports/document-store.port';
 import type { MeshNotifier, MeshPendingNote } from '../../core/ports/mesh-notifier.port';
 import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
 import { createMeshRoutes, ROUTER_TOKEN_HEADER } from '../../functions/mesh/mesh-routes';
@@ -33,6 +34,8 @@ export interface MeshFixtureOptions {
   registryGlobalRate?: TokenBucketConfig;
   inboxMaxFrames?: number;
   inboxMaxBytes?: number;
+  /** Wrap the registry's store (e.g. to fail a chosen write). */
+  wrapAgents?: (inner: MemoryDocumentStore) => DocumentStore;
 }
 
 export interface CallOptions {
@@ -55,6 +58,8 @@ export interface MeshFixture {
   /** The data of every mesh receipt in the chains. */
   meshReceipts(): Promise<Record<string, unknown>[]>;
   inbox: MemoryDocumentStore;
+  /** The registry's store, unwrapped. */
+  agents: MemoryDocumentStore;
 }
 
 export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture {
@@ -73,7 +78,7 @@ export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture
   const registryGlobal = options.registryGlobalRate ?? perSecond(500, 1000);
   const registry = createMeshRegistry(
     {
-      agents, replay: createDocumentReplayGuard(replay), clock, sleep: async () => undefined, logger,
+      agents: options.wrapAgents ? options.wrapAgents(agents) : agents, replay: createDocumentReplayGuard(replay), clock, sleep: async () => undefined, logger,
       limiter: createLocalEdgeLimiter({ clock, global: registryGlobal, agent: options.registryAgentRate ?? perSecond(100, 200), tenantBudget: { requestRate: registryGlobal } }),
     },
     { _disable: options._disable },
@@ -100,7 +105,7 @@ export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture
     issuer.mint({ subject: `system:serviceaccount:${sandbox}:kars-router`, audience: 'kars-mesh', issuedAtSec: Math.floor(now / 1000), ...o });
 
   return {
-    clock, issuer, tokenFor, notes, receiptStore, chainSink, inbox,
+    clock, issuer, tokenFor, notes, receiptStore, chainSink, inbox, agents,
     async call(method, path, o = {}) {
       const [pathname, query = ''] = path.split('?') as [string, string?];
       let params: Record<string, string> | undefined;

@@ -89,6 +89,11 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
   }
 
   const readAgent = (did: string): Promise<VersionedDocument<AgentDoc> | undefined> => agents.read<AgentDoc>(did, AGENT_DOC_ID);
+  /** The agent as readers see it: absent while a delete is under way. */
+  const readLiveAgent = async (did: string): Promise<VersionedDocument<AgentDoc> | undefined> => {
+    const agent = await readAgent(did);
+    return agent?.doc.deletingAtMs === undefined ? agent : undefined;
+  };
 
   const refuseAuth = (reason: AuthRefusal | 'required', route: string, caller: RouterCaller): MeshOutcome<never> => {
     logger.warn('mesh.auth_refused', { route, reason, sandboxId: caller.sandboxId });
@@ -124,7 +129,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     if (authorization === null || authorization === '') return undefined;
     const parsed = parseEd25519TimestampHeader(authorization);
     if (!parsed.ok) return refuseAuth(parsed.code, route, caller);
-    const own = await readAgent(parsed.value.did);
+    const own = await readLiveAgent(parsed.value.did);
     if (!own) return refuseAuth('unknown-did', route, caller);
     if (on('sandbox-binding') && own.doc.sandboxId !== caller.sandboxId) return refuseAuth('did-mismatch', route, caller);
     // Registered but no Ed25519 key bound yet (before its first prekey upload): nothing to verify against.
@@ -148,7 +153,18 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     } catch (e) {
       if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) throw e;
       const existing = await agents.read<SandboxBindingDoc>(pk, 'binding');
-      return existing === undefined || existing.doc.did === did ? { ok: true } : { ok: false };
+      if (existing === undefined || existing.doc.did === did) return { ok: true };
+      // A binding left behind by a delete that failed after removing the agent: the agent document is the authority,
+      // so a binding to a DID that is gone, or bound to another sandbox, is taken over.
+      const named = await readAgent(existing.doc.did);
+      if (named !== undefined && named.doc.sandboxId === caller.sandboxId) return { ok: false };
+      try {
+        const { etag } = await agents.replace(pk, { id: 'binding', sandboxId: caller.sandboxId, did } satisfies SandboxBindingDoc, { ifMatch: existing.etag });
+        return { ok: true, etag };
+      } catch (e2) {
+        if (isKarsError(e2) && (e2.code === 'STORE_PRECONDITION_FAILED' || e2.code === 'STORE_NOT_FOUND')) return { ok: false };
+        throw e2;
+      }
     }
   }
 
@@ -170,6 +186,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
           const v = await verifyHeader(authorization, input.did, decodeBase64UrlStrict(existing.doc.identityKeyEd, 32), route, caller);
           if (!v.ok) return v.outcome;
         }
+        if (existing.doc.deletingAtMs !== undefined) return refuse('STORE_CONFLICT', 'agent is being deleted; retry the delete');
         return refuse('STORE_CONFLICT', 'agent already registered');
       }
       let createdBinding: string | undefined;
@@ -206,7 +223,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
       if (limited) return limited;
       const denied = await verifyOptionalCaller(authorization, 'mesh/v1/agents/{did}', caller);
       if (denied) return denied;
-      const agent = await readAgent(did);
+      const agent = await readLiveAgent(did);
       if (!agent) return refuse('NOT_FOUND', 'agent not found');
       const a = agent.doc;
       return answer(200, {
@@ -231,10 +248,23 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
         const v = await verifyHeader(authorization, did, key, route, caller);
         if (!v.ok) return v.outcome;
       }
+      // Order (T4-S): first the agent document becomes a tombstone (gone for every reader, the DID still claimed by
+      // this sandbox), then the capability entries and the sandbox binding, and the document last. A failure at any
+      // step leaves a state the same call retried finishes, and never a binding without its agent or a DID free for
+      // another sandbox while this sandbox's binding still names it.
+      let etag = agent.etag;
+      if (agent.doc.deletingAtMs === undefined) {
+        try {
+          ({ etag } = await agents.replace(did, { ...agent.doc, deletingAtMs: clock.nowMs() }, { ifMatch: agent.etag }));
+        } catch (e) {
+          if (isKarsError(e) && e.code === 'STORE_PRECONDITION_FAILED') return refuse('MESH_CONTENDED', 'registry busy; retry');
+          throw e;
+        }
+      }
       await Promise.all(agent.doc.capabilities.map((cap) => agents.delete(capabilityPartition(cap), sha256Hex(did))));
-      await agents.delete(did, AGENT_DOC_ID, { ifMatch: agent.etag });
       const binding = await agents.read<SandboxBindingDoc>(sandboxPartition(agent.doc.sandboxId), 'binding');
       if (binding?.doc.did === did) await agents.delete(sandboxPartition(agent.doc.sandboxId), 'binding', { ifMatch: binding.etag });
+      await agents.delete(did, AGENT_DOC_ID, { ifMatch: etag });
       logger.info('mesh.deregistered', { route, sandboxId: caller.sandboxId });
       return answer(204, null);
     },
@@ -245,7 +275,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
       if (limited) return limited;
       const checked = checkPrekeyUpload(upload, on('prekey-signature'));
       for (let attempt = 0; attempt < maxCas; attempt += 1) {
-        const agent = await readAgent(did);
+        const agent = await readLiveAgent(did);
         if (!agent) return refuse('NOT_FOUND', 'agent not found');
         if (!boundToCaller(agent.doc, caller)) {
           logger.warn('mesh.binding_refused', { route, sandboxId: caller.sandboxId, reason: 'did-bound-elsewhere' });
@@ -291,7 +321,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
       const denied = await verifyOptionalCaller(authorization, route, caller);
       if (denied) return denied;
       for (let attempt = 0; attempt < maxCas; attempt += 1) {
-        const agent = await readAgent(did);
+        const agent = await readLiveAgent(did);
         const bundle = agent?.doc.bundle;
         if (!agent || !bundle || !agent.doc.identityKeyEd) return refuse('NOT_FOUND', 'prekey bundle not found');
         const [otk, ...rest] = bundle.oneTimePreKeys;
@@ -334,7 +364,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     },
 
     async sandboxOf(did) {
-      return (await readAgent(did))?.doc.sandboxId;
+      return (await readLiveAgent(did))?.doc.sandboxId;
     },
   };
 }
