@@ -97,6 +97,9 @@ param operatorIpRanges array = []
 @description('CIDR ranges allowed to the SCM (deployment) endpoint. Empty: none from outside the VNet (deny by default).')
 param deployerIpRanges array = []
 
+@description('Fixed address of the Function app\'s private endpoint in the private-endpoints subnet: the AKS routers reach /api/mesh/* there (the public side admits Front Door and operatorIpRanges only). Allow it as a /32 on 443 in the sandbox NetworkPolicy.')
+param functionsPrivateEndpointIp string = '10.40.1.250'
+
 @description('Maximum Flex Consumption instances.')
 @minValue(40)
 @maxValue(1000)
@@ -414,6 +417,22 @@ module functionApp 'modules/function-app.bicep' = {
     operatorIpRanges: operatorIpRanges
     deployerIpRanges: deployerIpRanges
     maximumInstanceCount: functionMaximumInstanceCount
+  }
+}
+
+// The routers' path to the mesh routes: the app's private endpoint in the VNet (access restrictions govern public traffic
+// only), its zone resolving the app's host name inside the VNet.
+module functionAppEndpoint 'modules/function-app-endpoint.bicep' = {
+  name: 'kars-pe-functions'
+  params: {
+    location: location
+    namePrefix: prefix
+    tags: tags
+    siteId: functionApp.outputs.id
+    siteDefaultHostName: functionApp.outputs.defaultHostName
+    vnetId: network.outputs.vnetId
+    subnetId: network.outputs.privateEndpointsSubnetId
+    privateIpAddress: functionsPrivateEndpointIp
   }
 }
 

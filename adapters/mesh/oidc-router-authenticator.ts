@@ -1,6 +1,8 @@
 // RouterAuthenticator over the cluster's OIDC issuer (AKS: the cluster's issuer URL; locally: the identity stand-in's
 // /oidc issuer). Keys come from the JWKS URL, cached; an unknown `kid` refetches (rate-limited), so issuer key
-// rotation needs no restart. The JWKS fetch failing fails closed (`keys-unavailable`).
+// rotation needs no restart. The JWKS fetch failing fails closed (`keys-unavailable`). Every fetch attempt, failed or
+// not, counts for the minimum gap, and failures back off exponentially: a flood of tokens with made-up kids, or any
+// traffic while the issuer is down, cannot turn into a flood of JWKS fetches (T4-D).
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { fail } from '../../core/errors';
 import { verifyRouterToken, type RouterTokenPolicy } from '../../core/mesh/router-auth/verify-router-token';
@@ -14,6 +16,10 @@ export interface OidcRouterAuthenticatorOptions extends RouterTokenPolicy {
   cacheTtlMs?: number;
   /** Smallest gap between two refetches caused by an unknown kid. Default 30 s. */
   minRefetchMs?: number;
+  /** Wait after a failed fetch before the next attempt, doubled per consecutive failure. Default 1 s. */
+  failureBackoffMs?: number;
+  /** Longest wait between attempts while the issuer keeps failing. Default 60 s. */
+  maxFailureBackoffMs?: number;
   fetchTimeoutMs?: number;
   fetchImpl?: typeof fetch;
   clock?: Clock;
@@ -25,11 +31,18 @@ export function createOidcRouterAuthenticator(options: OidcRouterAuthenticatorOp
   const ttl = options.cacheTtlMs ?? 600_000;
   const minRefetch = options.minRefetchMs ?? 30_000;
   let keys = new Map<string, KeyObject>();
+  const backoffBase = options.failureBackoffMs ?? 1000;
+  const backoffMax = options.maxFailureBackoffMs ?? 60_000;
   let fetchedAtMs = -Infinity;
+  let attemptedAtMs = -Infinity;
+  let failures = 0;
   let inflight: Promise<void> | undefined;
+
+  const backoffMs = (): number => (failures === 0 ? 0 : Math.min(backoffMax, backoffBase * 2 ** Math.min(failures - 1, 30)));
 
   async function refresh(): Promise<void> {
     inflight ??= (async () => {
+      attemptedAtMs = clock.nowMs();
       try {
         const res = await doFetch(options.jwksUrl, { signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 5000) });
         if (!res.ok) throw new Error(`jwks ${res.status}`);
@@ -41,6 +54,10 @@ export function createOidcRouterAuthenticator(options: OidcRouterAuthenticatorOp
         }
         keys = next;
         fetchedAtMs = clock.nowMs();
+        failures = 0;
+      } catch (e) {
+        failures += 1;
+        throw e;
       } finally {
         inflight = undefined;
       }
@@ -52,13 +69,17 @@ export function createOidcRouterAuthenticator(options: OidcRouterAuthenticatorOp
     async authenticate(token) {
       if (typeof token !== 'string' || token.length === 0) return fail('missing', 'no token');
       const now = clock.nowMs();
+      const sinceAttempt = now - attemptedAtMs;
       try {
-        if (now - fetchedAtMs > ttl) await refresh();
-        const kid = kidOf(token);
-        if (kid !== undefined && !keys.has(kid) && now - fetchedAtMs > minRefetch) await refresh();
+        if (sinceAttempt >= backoffMs()) {
+          const kid = kidOf(token);
+          if (now - fetchedAtMs > ttl) await refresh();
+          else if (kid !== undefined && !keys.has(kid) && sinceAttempt > minRefetch) await refresh();
+        }
       } catch {
-        if (keys.size === 0) return fail('keys-unavailable', 'issuer keys unavailable');
+        // A failed fetch keeps the cached keys, if any; with none the answer is keys-unavailable (503, not 401).
       }
+      if (keys.size === 0) return fail('keys-unavailable', 'issuer keys unavailable');
       return verifyRouterToken(token, (kid) => keys.get(kid), options, Math.floor(clock.nowMs() / 1000));
     },
   };

@@ -48,6 +48,13 @@ export interface ReceiptAppenderOptions {
   maxBatchReceipts?: number;
   /** Canonical JSON bytes of the receipts per entry at most (a lone larger receipt still gets its entry). Default 256 KiB. */
   maxBatchBytes?: number;
+  /**
+   * Receipts waiting for one chain's next entry at most; beyond it appends fail at once with AUDIT_BACKLOG_FULL
+   * (back-pressure: the store is slower than the arrivals). Default 4096 (16 full entries).
+   */
+  maxQueuedPerChain?: number;
+  /** Receipts waiting over all chains at most. Default 65536. */
+  maxQueuedTotal?: number;
   logger?: Logger;
 }
 
@@ -62,7 +69,7 @@ const FAIR_STREAK = 2;
 const MAX_LANE_KEY_CHARS = 256;
 const DEFAULTS = {
   checkpointEvery: 64, headHintEvery: 8, maxAttempts: 512, maxCatchUpReads: 32, maxBatchReceipts: MAX_ENTRY_RECEIPTS,
-  maxBatchBytes: 256 * 1024,
+  maxBatchBytes: 256 * 1024, maxQueuedPerChain: 4096, maxQueuedTotal: 65_536,
 };
 
 /**
@@ -106,6 +113,9 @@ export class ReceiptAppender implements ReceiptLog {
     const maxBatchBytes = positiveInt(options.maxBatchBytes ?? DEFAULTS.maxBatchBytes, 'maxBatchBytes');
     this.#commits = new GroupCommit((chain, receipts) => this.#writeBatch(chain, receipts), {
       maxItems: this.#maxBatchReceipts, maxBytes: maxBatchBytes, aborted,
+      maxQueuedPerKey: positiveInt(options.maxQueuedPerChain ?? DEFAULTS.maxQueuedPerChain, 'maxQueuedPerChain'),
+      maxQueuedTotal: positiveInt(options.maxQueuedTotal ?? DEFAULTS.maxQueuedTotal, 'maxQueuedTotal'),
+      overloaded: backlogFull,
     });
     this.#logger = options.logger ?? silentLogger;
   }
@@ -416,6 +426,10 @@ function statementOf(chain: string, record: StoredRecord, tip: Tip, timeMs: numb
     return { chain, seq: tip.seq, hash: tip.hash, timeMs, treeHead, size: size as number };
   }
   return { chain, seq: tip.seq, hash: tip.hash, timeMs };
+}
+
+function backlogFull(): KarsError {
+  return new KarsError('AUDIT_BACKLOG_FULL', 'too many receipts waiting for the chain store; retry');
 }
 
 function aborted(): KarsError {

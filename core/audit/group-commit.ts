@@ -1,6 +1,8 @@
 // Group commit (T1-R/T2-R/T4-R receipts): items for one key that arrive while that key's previous write is in flight
 // are written together by the next write, as soon as it commits. No timer: an idle key writes a lone item at once.
 // Each caller's promise settles with its own item's result, once the write holding it has finished.
+// The waiting items are bounded, per key and over all keys: when the store is slower than the arrivals, a caller past
+// the bound is refused at once (back-pressure) instead of queueing without limit in this process's memory.
 
 export interface GroupCommitOptions {
   /** Items per write at most. */
@@ -9,6 +11,12 @@ export interface GroupCommitOptions {
   maxBytes: number;
   /** The error a caller gets when its abort signal fires before its item is written. */
   aborted: () => unknown;
+  /** Items waiting for one key's next write at most; more are refused with `overloaded()`. */
+  maxQueuedPerKey: number;
+  /** Items waiting over all keys at most. */
+  maxQueuedTotal: number;
+  /** The error a caller gets when the queue is full. */
+  overloaded: () => unknown;
 }
 
 /** Writes one batch for `key`; returns one result per item, in order. A throw fails exactly this batch's callers. */
@@ -32,6 +40,8 @@ export class GroupCommit<T, R> {
   readonly #write: GroupWrite<T, R>;
   readonly #options: GroupCommitOptions;
   readonly #lanes = new Map<string, Lane<T, R>>();
+  /** Items in all lanes' queues (taken into a write = no longer queued). */
+  #queued = 0;
 
   constructor(write: GroupWrite<T, R>, options: GroupCommitOptions) {
     this.#write = write;
@@ -44,6 +54,10 @@ export class GroupCommit<T, R> {
    */
   submit(key: string, item: T, bytes: number, abortSignal?: AbortSignal): Promise<R> {
     if (abortSignal?.aborted) return Promise.reject(this.#options.aborted());
+    const queuedHere = this.#lanes.get(key)?.queue.length ?? 0;
+    if (queuedHere >= this.#options.maxQueuedPerKey || this.#queued >= this.#options.maxQueuedTotal) {
+      return Promise.reject(this.#options.overloaded());
+    }
     let lane = this.#lanes.get(key);
     if (!lane) {
       lane = { queue: [], writing: false };
@@ -69,6 +83,7 @@ export class GroupCommit<T, R> {
         };
       }
       theLane.queue.push(waiter);
+      this.#queued += 1;
       if (!theLane.writing) {
         theLane.writing = true;
         // A microtask, not a timer: items submitted in the same turn share the first write, and an idle key waits for nothing.
@@ -114,6 +129,7 @@ export class GroupCommit<T, R> {
       bytes += w.bytes;
     }
     lane.queue.splice(0, taken);
+    this.#queued -= taken;
     return batch;
   }
 }

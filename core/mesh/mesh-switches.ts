@@ -15,6 +15,10 @@ export type MeshMitigation =
   | 'plaintext-refusal'
   /** T4-D: per-identity and global rate limits at the relay store. */
   | 'rate-limits'
+  /** T4-D: per-recipient quota of pending frames and bytes at the relay store. */
+  | 'inbox-quota'
+  /** T4-D: per-caller and global rate limits on the registry routes (prekey draining, registration floods). */
+  | 'registry-rate-limits'
   /** T4-R: envelope receipts before delivery. */
   | 'envelope-receipts';
 

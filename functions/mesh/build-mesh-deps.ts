@@ -14,6 +14,7 @@ import { systemClock } from '../../core/ports/clock.port';
 import type { DocumentStore } from '../../core/ports/document-store.port';
 import type { Logger } from '../../core/ports/logger.port';
 import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
+import type { RouterAuthenticator } from '../../core/ports/router-authenticator.port';
 import { systemSleep } from '../../core/ports/sleep.port';
 import type { MeshRouteDeps } from './mesh-routes';
 import type { MeshSettings } from './mesh-settings';
@@ -33,8 +34,18 @@ export async function buildMeshRouteDeps(services: MeshServices, settings: MeshS
   const [agents, inbox, replay] = await Promise.all([
     services.documents(MESH_AGENTS_CONTAINER), services.documents(MESH_INBOX_CONTAINER), services.documents(MESH_REPLAY_CONTAINER),
   ]);
+  // The edge limiter's machinery with the registry's figures: agent = the calling router's sandbox (T4-D).
+  const registryLimiter = createSharedEdgeLimiter(services.limits, {
+    keyPrefix: 'mesh-registry-limit',
+    global: settings.registryGlobalRate,
+    agent: settings.registryRate,
+    tenantBudget: { requestRate: settings.registryGlobalRate },
+    cluster: false,
+    instances: services.maxInstances,
+    logger: services.logger,
+  });
   const registry = createMeshRegistry(
-    { agents, replay: createDocumentReplayGuard(replay), clock, sleep: systemSleep, logger: services.logger },
+    { agents, replay: createDocumentReplayGuard(replay), limiter: registryLimiter, clock, sleep: systemSleep, logger: services.logger },
     { toleranceSec: settings.toleranceSec },
   );
   // The edge limiter's machinery with the mesh's figures: tenant = the mesh, agent = the sender identity.
@@ -49,10 +60,16 @@ export async function buildMeshRouteDeps(services: MeshServices, settings: MeshS
   });
   const relay = createMeshRelay(
     { inbox, directory: registry, limiter, notifier: createBusMeshNotifier(services.bus, { queue: settings.queue }), receipts: services.receipts, clock, logger: services.logger },
-    { meshId: settings.meshId, ttlMs: settings.relayTtlMs },
+    { meshId: settings.meshId, ttlMs: settings.relayTtlMs, inboxMaxFrames: settings.inboxMaxFrames, inboxMaxBytes: settings.inboxMaxBytes },
   );
-  const authenticator = createOidcRouterAuthenticator({
+  return { registry, relay, authenticator: createMeshAuthenticator(settings), logger: services.logger };
+}
+
+/** The router-token authenticator for these settings (T4-S: issuer, audience, service accounts, maximum lifetime). */
+export function createMeshAuthenticator(settings: MeshSettings, fetchImpl?: typeof fetch): RouterAuthenticator {
+  return createOidcRouterAuthenticator({
     issuer: settings.issuer, jwksUrl: settings.jwksUrl, audience: settings.audience, serviceAccounts: settings.serviceAccounts,
+    maxLifetimeSec: settings.routerTokenMaxLifetimeSec,
+    ...(fetchImpl ? { fetchImpl } : {}),
   });
-  return { registry, relay, authenticator, logger: services.logger };
 }

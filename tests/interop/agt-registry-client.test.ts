@@ -10,7 +10,6 @@ import { ensureCosmosContainers, type CosmosContainerSpec } from '../../adapters
 import { CosmosDocumentStore } from '../../adapters/cosmos/cosmos-document-store';
 import { captureLogs } from '../support/log-sink';
 import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
-import { createOidcRouterAuthenticator } from '../../adapters/mesh/oidc-router-authenticator';
 import { createServiceBusBus } from '../../adapters/service-bus/create-service-bus-bus';
 import { ReceiptAppender } from '../../core/audit/append-receipt';
 import { createChainReceiptSink } from '../../core/audit/chain-receipt-sink';
@@ -18,7 +17,7 @@ import { DocumentReceiptStore } from '../../core/audit/document-receipt-store';
 import { busJson, type Bus } from '../../core/ports/bus.port';
 import { systemClock } from '../../core/ports/clock.port';
 import { redact } from '../../core/secrets/redacted';
-import { buildMeshRouteDeps } from '../../functions/mesh/build-mesh-deps';
+import { buildMeshRouteDeps, createMeshAuthenticator } from '../../functions/mesh/build-mesh-deps';
 import { createMeshRoutes, ROUTER_TOKEN_HEADER } from '../../functions/mesh/mesh-routes';
 import { loadMeshSettings } from '../../functions/mesh/mesh-settings';
 import { startCosmosServer, type LocalCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
@@ -59,10 +58,7 @@ beforeAll(async () => {
     receipts: createChainReceiptSink(new ReceiptAppender(new DocumentReceiptStore(await documents({ id: 'receipts' })), { clock: systemClock })),
     limits: await documents({ id: 'limits', defaultTtlSec: -1 }),
   }, settings);
-  const authenticator = createOidcRouterAuthenticator({
-    issuer: settings.issuer, jwksUrl: settings.jwksUrl, audience: settings.audience, serviceAccounts: settings.serviceAccounts,
-    fetchImpl: caFetch(identity.caCertPem),
-  });
+  const authenticator = createMeshAuthenticator(settings, caFetch(identity.caCertPem));
   host = await startLocalHost({ routes: createMeshRoutes({ ...deps, authenticator }), keys: { functionKey: 'fk', masterKey: 'mk' }, logger, port: 0 });
 }, 120_000);
 

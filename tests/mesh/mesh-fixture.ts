@@ -13,6 +13,7 @@ import { perSecond, type TokenBucketConfig } from '../../core/limits/token-bucke
 import type { MeshMitigation } from '../../core/mesh/mesh-switches';
 import { createMeshRegistry } from '../../core/mesh/registry/mesh-registry';
 import { createMeshRelay } from '../../core/mesh/relay/mesh-relay';
+import type { DocumentStore } from '../../core/ports/document-store.port';
 import type { MeshNotifier, MeshPendingNote } from '../../core/ports/mesh-notifier.port';
 import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
 import { createMeshRoutes, ROUTER_TOKEN_HEADER } from '../../functions/mesh/mesh-routes';
@@ -28,6 +29,13 @@ export interface MeshFixtureOptions {
   globalRate?: TokenBucketConfig;
   /** Replace the receipt sink (e.g. one that fails). */
   receipts?: ReceiptSink;
+  /** Registry buckets: per calling sandbox and global. */
+  registryAgentRate?: TokenBucketConfig;
+  registryGlobalRate?: TokenBucketConfig;
+  inboxMaxFrames?: number;
+  inboxMaxBytes?: number;
+  /** Wrap the registry's store (e.g. to fail a chosen write). */
+  wrapAgents?: (inner: MemoryDocumentStore) => DocumentStore;
 }
 
 export interface CallOptions {
@@ -45,9 +53,13 @@ export interface MeshFixture {
   call(method: string, path: string, options?: CallOptions): Promise<{ status: number; body: any; headers: Record<string, string> }>;
   notes: { sandboxId: string; note: MeshPendingNote }[];
   receiptStore: DocumentReceiptStore;
+  /** The real chain sink over receiptStore (also when `receipts` replaced it for the relay). */
+  chainSink: ReceiptSink;
   /** The data of every mesh receipt in the chains. */
   meshReceipts(): Promise<Record<string, unknown>[]>;
   inbox: MemoryDocumentStore;
+  /** The registry's store, unwrapped. */
+  agents: MemoryDocumentStore;
 }
 
 export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture {
@@ -58,12 +70,17 @@ export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture
   const inbox = new MemoryDocumentStore({ clock });
   const replay = new MemoryDocumentStore({ clock });
   const receiptStore = new DocumentReceiptStore(new MemoryDocumentStore({ clock }));
-  const receipts = options.receipts ?? createChainReceiptSink(new ReceiptAppender(receiptStore, { clock }));
+  const chainSink = createChainReceiptSink(new ReceiptAppender(receiptStore, { clock }));
+  const receipts = options.receipts ?? chainSink;
   const notes: MeshFixture['notes'] = [];
   const notifier: MeshNotifier = { async notify(sandboxId, note) { notes.push({ sandboxId, note }); } };
   const logger = { info() {}, warn() {}, error() {} };
+  const registryGlobal = options.registryGlobalRate ?? perSecond(500, 1000);
   const registry = createMeshRegistry(
-    { agents, replay: createDocumentReplayGuard(replay), clock, sleep: async () => undefined, logger },
+    {
+      agents: options.wrapAgents ? options.wrapAgents(agents) : agents, replay: createDocumentReplayGuard(replay), clock, sleep: async () => undefined, logger,
+      limiter: createLocalEdgeLimiter({ clock, global: registryGlobal, agent: options.registryAgentRate ?? perSecond(100, 200), tenantBudget: { requestRate: registryGlobal } }),
+    },
     { _disable: options._disable },
   );
   const globalRate = options.globalRate ?? perSecond(500, 1000);
@@ -72,7 +89,11 @@ export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture
       inbox, directory: registry, receipts, notifier, clock, logger,
       limiter: createLocalEdgeLimiter({ clock, global: globalRate, agent: options.agentRate ?? perSecond(20, 40), tenantBudget: { requestRate: globalRate } }),
     },
-    { meshId: 'test-mesh', _disable: options._disable },
+    {
+      meshId: 'test-mesh', _disable: options._disable,
+      ...(options.inboxMaxFrames !== undefined ? { inboxMaxFrames: options.inboxMaxFrames } : {}),
+      ...(options.inboxMaxBytes !== undefined ? { inboxMaxBytes: options.inboxMaxBytes } : {}),
+    },
   );
   const authenticator = createOidcRouterAuthenticator({
     issuer: ISSUER, jwksUrl: `${ISSUER}/openid/v1/jwks`, audience: 'kars-mesh', serviceAccounts: ['kars-router'], clock,
@@ -84,7 +105,7 @@ export function createMeshFixture(options: MeshFixtureOptions = {}): MeshFixture
     issuer.mint({ subject: `system:serviceaccount:${sandbox}:kars-router`, audience: 'kars-mesh', issuedAtSec: Math.floor(now / 1000), ...o });
 
   return {
-    clock, issuer, tokenFor, notes, receiptStore, inbox,
+    clock, issuer, tokenFor, notes, receiptStore, chainSink, inbox, agents,
     async call(method, path, o = {}) {
       const [pathname, query = ''] = path.split('?') as [string, string?];
       let params: Record<string, string> | undefined;

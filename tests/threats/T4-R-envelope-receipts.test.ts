@@ -1,8 +1,8 @@
 // T4-R "Encrypted message not auditable"
 // Defends: every relayed envelope's outer data (sender, recipient, mesh, time, size, message id) is appended to the receipt chain before it can be delivered; content stays sealed.
-// ON: each accepted frame has a chain receipt whose hash recomputes from its subject; when the audit chain cannot take
-// the receipt, the frame is taken back (503) and never delivered. OFF (`_disable: ['envelope-receipts']`): frames are
-// delivered with no trace in the chain.
+// ON: each accepted frame has a chain receipt whose hash recomputes from its subject; the receipt is appended before the
+// frame is stored, so while the chain is slow or failing no fetch_pending can see the frame (503 when it fails).
+// OFF (`_disable: ['envelope-receipts']`): frames are delivered with no trace in the chain.
 import { describe, expect, it } from 'vitest';
 import { KarsError } from '../../core/errors';
 import { envelopeHash } from '../../core/mesh/relay/envelope-receipt';
@@ -51,5 +51,65 @@ describe('T4-R envelope receipts', () => {
     expect((await off.f.call('POST', 'mesh/relay/frames', { sandbox: 'sb-a', body: messageFrame(off.alice.did, off.bob.did, 'x-1') })).status).toBe(202);
     expect((await off.f.call('POST', 'mesh/relay/pending', { sandbox: 'sb-b', body: { did: off.bob.did } })).body.frames).toHaveLength(1);
     expect(await off.f.meshReceipts()).toHaveLength(0);
+  });
+
+  it('ON: while a slow receipt append is in flight the frame is not deliverable; when it then fails, never', async () => {
+    let release!: (fail: boolean) => void;
+    let started!: () => void;
+    const appendStarted = new Promise<void>((r) => { started = r; });
+    const slow: ReceiptSink = {
+      append: async () => {
+        started();
+        if (await new Promise<boolean>((r) => { release = r; })) throw new KarsError('AUDIT_APPEND_CONTENDED', 'contended');
+        return 'c:0:0';
+      },
+    };
+    const { f, alice, bob } = await setup([], { receipts: slow });
+    const posting = f.call('POST', 'mesh/relay/frames', { sandbox: 'sb-a', body: messageFrame(alice.did, bob.did, 'slow-1') });
+    await appendStarted;
+    // The recipient's router fetches while the sender's receipt is still being written.
+    expect((await f.call('POST', 'mesh/relay/pending', { sandbox: 'sb-b', body: { did: bob.did } })).body.frames).toEqual([]);
+    release(true);
+    expect(await posting).toMatchObject({ status: 503, body: { code: 'DEPENDENCY_UNAVAILABLE' } });
+    expect((await f.call('POST', 'mesh/relay/pending', { sandbox: 'sb-b', body: { did: bob.did } })).body.frames).toEqual([]);
+    expect(f.notes).toHaveLength(0);
+  });
+
+  it('ON: a chain that fails on the 3rd append, held open while the recipient fetches: every delivered frame has its receipt', async () => {
+    let calls = 0;
+    let real!: ReceiptSink;
+    let entered!: () => void;
+    let release!: () => void;
+    const flaky: ReceiptSink = {
+      append: async (receipt, o) => {
+        calls += 1;
+        const n = calls;
+        entered();
+        // Held until the test has fetched: the append is "slow" for as long as a concurrent fetch takes.
+        await new Promise<void>((r) => { release = r; });
+        if (n === 3) throw new KarsError('STORE_UNAVAILABLE', 'chain store down');
+        return real.append(receipt, o);
+      },
+    };
+    const { f, alice, bob } = await setup([], { receipts: flaky });
+    real = f.chainSink;
+    const delivered = new Set<string>();
+    const fetchInto = async (): Promise<void> => {
+      for (const frame of (await f.call('POST', 'mesh/relay/pending', { sandbox: 'sb-b', body: { did: bob.did } })).body.frames) delivered.add(frame.id);
+    };
+    const statuses: number[] = [];
+    for (let i = 1; i <= 5; i += 1) {
+      const inAppend = new Promise<void>((r) => { entered = r; });
+      const posting = f.call('POST', 'mesh/relay/frames', { sandbox: 'sb-a', body: messageFrame(alice.did, bob.did, `n-${i}`) });
+      await inAppend;
+      await fetchInto();
+      release();
+      statuses.push((await posting).status);
+      await fetchInto();
+    }
+    expect(statuses).toEqual([202, 202, 503, 202, 202]);
+    const receipted = new Set((await f.meshReceipts()).map((r) => (r.subject as EnvelopeSubject).messageId));
+    expect([...delivered].sort()).toEqual(['n-1', 'n-2', 'n-4', 'n-5']);
+    for (const id of delivered) expect(receipted.has(id), `${id} delivered without a receipt`).toBe(true);
   });
 });

@@ -4,6 +4,8 @@
 // fetch one agent's bundle concurrently, more fetches than prekeys. ON: every uploaded prekey is handed out exactly
 // once and the surplus fetches get none (3-DH, spec §11.3). OFF (`_disable: ['opk-cas']`, last writer wins): some
 // prekeys are handed to several initiators, so their X3DH sessions share DH4.
+import { createLocalEdgeLimiter } from '../../adapters/edge/local-edge-limiter';
+import { perSecond } from '../../core/limits/token-bucket';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +68,8 @@ async function race(disable: FetchScenario['disable']): Promise<FetchResult[]> {
   const registry = createMeshRegistry({
     agents: new CosmosDocumentStore(containers.get(MESH_AGENTS_CONTAINER.id)!),
     replay: createDocumentReplayGuard(new CosmosDocumentStore(containers.get(MESH_REPLAY_CONTAINER.id)!)),
+    // Rates far above the race's: this test is about exactly-once hand-out, not T4-D.
+    limiter: createLocalEdgeLimiter({ global: perSecond(100_000, 1_000_000), agent: perSecond(100_000, 1_000_000), tenantBudget: { requestRate: perSecond(100_000, 1_000_000) } }),
     clock: systemClock, sleep: async () => undefined, logger: { info() {}, warn() {}, error() {} },
   });
   const bob = newAgent(`bob-${disable.length}-${Date.now()}`);

@@ -112,7 +112,7 @@ describe('T4-S per-sandbox router tokens', () => {
     }
   });
 
-  it('expired, wrong-audience, foreign-issuer, tampered and non-router tokens are 401', async () => {
+  it('expired, too-long-lived, wrong-audience, foreign-issuer, tampered and non-router tokens are 401', async () => {
     const f = createMeshFixture();
     const nowSec = Math.floor(f.clock.nowMs() / 1000);
     const foreign = createServiceAccountIssuer(ISSUER, 'system:serviceaccount:sb-a:kars-router');
@@ -122,6 +122,8 @@ describe('T4-S per-sandbox router tokens', () => {
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'system:serviceaccount:sb-b:kars-router', 'kubernetes.io': { namespace: 'sb-b' } })).toString('base64url')}.${s}`;
     const bad: Record<string, string> = {
       expired: f.tokenFor('sb-a', { issuedAtSec: nowSec - 7200, lifetimeSec: 3600 }),
+      // Valid now, but minted to live 48 h (Kubernetes' ceiling): not the router's 1 h projected token.
+      'lifetime beyond 1 h': f.tokenFor('sb-a', { lifetimeSec: 48 * 3600 }),
       'wrong audience': f.tokenFor('sb-a', { audience: 'api://AzureADTokenExchange' }),
       // Same issuer URL, another signing key (a cluster that is not ours claiming our issuer).
       'foreign issuer key': foreign.mint({ subject: 'system:serviceaccount:sb-a:kars-router', audience: 'kars-mesh' }),

@@ -31,9 +31,17 @@ export interface AgentDoc extends DocumentBody {
   registeredAtMs: number;
   lastSeenMs: number;
   bundle?: StoredBundle;
+  /**
+   * Set by the first step of a delete: the agent is gone for every reader (relay, prekeys, discovery) but the DID stays
+   * claimed by its sandbox until the capability entries and the sandbox binding are removed; the document goes last.
+   */
+  deletingAtMs?: number;
 }
 
-/** The sandbox → DID binding (partition `sandbox:<id>`): one agent per sandbox, kept until the agent is deleted. */
+/**
+ * The sandbox → DID binding (partition `sandbox:<id>`): one agent per sandbox, kept until the agent is deleted. The
+ * agent document is the authority: a binding naming a DID whose document is gone or bound elsewhere is stale.
+ */
 export interface SandboxBindingDoc extends DocumentBody {
   id: 'binding';
   sandboxId: string;

@@ -6,10 +6,13 @@
 //    calls it is verified whenever present and verifiable (±300 s, replay refused through the shared replay store);
 //  - the Ed25519 identity key is bound at the first prekey upload, by proof of possession (the header verifies under the
 //    uploaded key), and cannot change afterwards; the signed prekey must verify under it;
-//  - each one-time prekey is handed out exactly once: the pop is an If-Match replace, retried on conflict.
+//  - each one-time prekey is handed out exactly once: the pop is an If-Match replace, retried on conflict;
+//  - every call takes a token from its caller's bucket (the router's sandbox) and the registry's global one first
+//    (T4-D): a compromised router cannot drain another agent's one-time prekeys or flood registrations.
 import { isKarsError } from '../../errors';
 import type { Clock } from '../../ports/clock.port';
 import type { DocumentStore, VersionedDocument } from '../../ports/document-store.port';
+import type { EdgeLimiter } from '../../ports/edge-limiter.port';
 import type { Logger } from '../../ports/logger.port';
 import type { ReplayGuard } from '../../ports/replay-guard.port';
 import type { RouterCaller } from '../../ports/router-authenticator.port';
@@ -29,6 +32,8 @@ export interface MeshRegistryDeps {
   agents: DocumentStore;
   /** Ed25519-Timestamp replay claims (container `mesh-replay`). */
   replay: ReplayGuard;
+  /** Global bucket + one bucket per calling sandbox (core/limits through the EdgeLimiter port). */
+  limiter: EdgeLimiter;
   clock: Clock;
   sleep: Sleep;
   logger: Logger;
@@ -38,6 +43,8 @@ export interface MeshRegistryOptions {
   toleranceSec?: number;
   /** If-Match attempts for one prekey pop before answering 503 (the client retries 5xx). Default 64. */
   maxCasAttempts?: number;
+  /** Tenant key of the registry's buckets in the limiter. Default `mesh-registry`. */
+  limitTenant?: string;
   /** Tests only: mitigations to switch off. Never read from configuration. */
   _disable?: readonly MeshMitigation[];
 }
@@ -51,6 +58,8 @@ export interface RegisterInput {
 
 const DEFAULT_REPUTATION = 0.5;
 const capabilityPartition = (capability: string): string => `cap:${sha256Hex(capability)}`;
+/** Limiter key of a calling router's sandbox: a digest, so any sandbox name fits the limiter's id rules. */
+export const callerLimitKey = (sandboxId: string): string => `sandbox-${sha256Hex(sandboxId).slice(0, 32)}`;
 
 export interface MeshRegistry {
   register(caller: RouterCaller, input: RegisterInput, authorization: string | null): Promise<MeshOutcome>;
@@ -68,8 +77,23 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
   const tolerance = options.toleranceSec ?? DEFAULT_AUTH_TOLERANCE_SEC;
   const maxCas = options.maxCasAttempts ?? 64;
   const on = (m: MeshMitigation): boolean => isOn(options._disable, m);
+  const limitTenant = options.limitTenant ?? 'mesh-registry';
+
+  /** One token from the caller's and the global bucket, before any other work (T4-D). */
+  async function admit(caller: RouterCaller, route: string): Promise<MeshOutcome<never> | undefined> {
+    if (!on('registry-rate-limits')) return undefined;
+    const admission = await deps.limiter.admit(limitTenant, callerLimitKey(caller.sandboxId));
+    if (admission.outcome === 'allowed') return undefined;
+    logger.warn('mesh.rate_limited', { route, sandboxId: caller.sandboxId, reason: admission.scope });
+    return refuse('LIMIT_RATE_EXCEEDED', 'registry rate limit exceeded', admission.outcome === 'rate-limited' ? admission.retryAfterMs : 1000);
+  }
 
   const readAgent = (did: string): Promise<VersionedDocument<AgentDoc> | undefined> => agents.read<AgentDoc>(did, AGENT_DOC_ID);
+  /** The agent as readers see it: absent while a delete is under way. */
+  const readLiveAgent = async (did: string): Promise<VersionedDocument<AgentDoc> | undefined> => {
+    const agent = await readAgent(did);
+    return agent?.doc.deletingAtMs === undefined ? agent : undefined;
+  };
 
   const refuseAuth = (reason: AuthRefusal | 'required', route: string, caller: RouterCaller): MeshOutcome<never> => {
     logger.warn('mesh.auth_refused', { route, reason, sandboxId: caller.sandboxId });
@@ -105,7 +129,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     if (authorization === null || authorization === '') return undefined;
     const parsed = parseEd25519TimestampHeader(authorization);
     if (!parsed.ok) return refuseAuth(parsed.code, route, caller);
-    const own = await readAgent(parsed.value.did);
+    const own = await readLiveAgent(parsed.value.did);
     if (!own) return refuseAuth('unknown-did', route, caller);
     if (on('sandbox-binding') && own.doc.sandboxId !== caller.sandboxId) return refuseAuth('did-mismatch', route, caller);
     // Registered but no Ed25519 key bound yet (before its first prekey upload): nothing to verify against.
@@ -129,13 +153,26 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     } catch (e) {
       if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) throw e;
       const existing = await agents.read<SandboxBindingDoc>(pk, 'binding');
-      return existing === undefined || existing.doc.did === did ? { ok: true } : { ok: false };
+      if (existing === undefined || existing.doc.did === did) return { ok: true };
+      // A binding left behind by a delete that failed after removing the agent: the agent document is the authority,
+      // so a binding to a DID that is gone, or bound to another sandbox, is taken over.
+      const named = await readAgent(existing.doc.did);
+      if (named !== undefined && named.doc.sandboxId === caller.sandboxId) return { ok: false };
+      try {
+        const { etag } = await agents.replace(pk, { id: 'binding', sandboxId: caller.sandboxId, did } satisfies SandboxBindingDoc, { ifMatch: existing.etag });
+        return { ok: true, etag };
+      } catch (e2) {
+        if (isKarsError(e2) && (e2.code === 'STORE_PRECONDITION_FAILED' || e2.code === 'STORE_NOT_FOUND')) return { ok: false };
+        throw e2;
+      }
     }
   }
 
   return {
     async register(caller, input, authorization) {
       const route = 'mesh/v1/agents';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       if (!decodeBase64UrlStrict(input.public_key, 32)) return refuse('MESH_PREKEY_INVALID', 'public_key must be 32 bytes of base64url');
       const existing = await readAgent(input.did);
       if (existing) {
@@ -149,6 +186,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
           const v = await verifyHeader(authorization, input.did, decodeBase64UrlStrict(existing.doc.identityKeyEd, 32), route, caller);
           if (!v.ok) return v.outcome;
         }
+        if (existing.doc.deletingAtMs !== undefined) return refuse('STORE_CONFLICT', 'agent is being deleted; retry the delete');
         return refuse('STORE_CONFLICT', 'agent already registered');
       }
       let createdBinding: string | undefined;
@@ -181,9 +219,11 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     },
 
     async getAgent(caller, did, authorization) {
+      const limited = await admit(caller, 'mesh/v1/agents/{did}');
+      if (limited) return limited;
       const denied = await verifyOptionalCaller(authorization, 'mesh/v1/agents/{did}', caller);
       if (denied) return denied;
-      const agent = await readAgent(did);
+      const agent = await readLiveAgent(did);
       if (!agent) return refuse('NOT_FOUND', 'agent not found');
       const a = agent.doc;
       return answer(200, {
@@ -195,6 +235,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
 
     async deleteAgent(caller, did, authorization) {
       const route = 'mesh/v1/agents/{did}';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       const agent = await readAgent(did);
       if (!agent) return refuse('NOT_FOUND', 'agent not found');
       if (!boundToCaller(agent.doc, caller)) {
@@ -206,19 +248,34 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
         const v = await verifyHeader(authorization, did, key, route, caller);
         if (!v.ok) return v.outcome;
       }
+      // Order (T4-S): first the agent document becomes a tombstone (gone for every reader, the DID still claimed by
+      // this sandbox), then the capability entries and the sandbox binding, and the document last. A failure at any
+      // step leaves a state the same call retried finishes, and never a binding without its agent or a DID free for
+      // another sandbox while this sandbox's binding still names it.
+      let etag = agent.etag;
+      if (agent.doc.deletingAtMs === undefined) {
+        try {
+          ({ etag } = await agents.replace(did, { ...agent.doc, deletingAtMs: clock.nowMs() }, { ifMatch: agent.etag }));
+        } catch (e) {
+          if (isKarsError(e) && e.code === 'STORE_PRECONDITION_FAILED') return refuse('MESH_CONTENDED', 'registry busy; retry');
+          throw e;
+        }
+      }
       await Promise.all(agent.doc.capabilities.map((cap) => agents.delete(capabilityPartition(cap), sha256Hex(did))));
-      await agents.delete(did, AGENT_DOC_ID, { ifMatch: agent.etag });
       const binding = await agents.read<SandboxBindingDoc>(sandboxPartition(agent.doc.sandboxId), 'binding');
       if (binding?.doc.did === did) await agents.delete(sandboxPartition(agent.doc.sandboxId), 'binding', { ifMatch: binding.etag });
+      await agents.delete(did, AGENT_DOC_ID, { ifMatch: etag });
       logger.info('mesh.deregistered', { route, sandboxId: caller.sandboxId });
       return answer(204, null);
     },
 
     async uploadPrekeys(caller, did, upload, authorization) {
       const route = 'mesh/v1/agents/{did}/prekeys';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       const checked = checkPrekeyUpload(upload, on('prekey-signature'));
       for (let attempt = 0; attempt < maxCas; attempt += 1) {
-        const agent = await readAgent(did);
+        const agent = await readLiveAgent(did);
         if (!agent) return refuse('NOT_FOUND', 'agent not found');
         if (!boundToCaller(agent.doc, caller)) {
           logger.warn('mesh.binding_refused', { route, sandboxId: caller.sandboxId, reason: 'did-bound-elsewhere' });
@@ -259,10 +316,12 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
 
     async fetchPrekeys(caller, did, authorization) {
       const route = 'mesh/v1/agents/{did}/prekeys';
+      const limited = await admit(caller, route);
+      if (limited) return limited;
       const denied = await verifyOptionalCaller(authorization, route, caller);
       if (denied) return denied;
       for (let attempt = 0; attempt < maxCas; attempt += 1) {
-        const agent = await readAgent(did);
+        const agent = await readLiveAgent(did);
         const bundle = agent?.doc.bundle;
         if (!agent || !bundle || !agent.doc.identityKeyEd) return refuse('NOT_FOUND', 'prekey bundle not found');
         const [otk, ...rest] = bundle.oneTimePreKeys;
@@ -292,6 +351,8 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     },
 
     async discover(caller, capability, limit, authorization) {
+      const limited = await admit(caller, 'mesh/v1/discover');
+      if (limited) return limited;
       const denied = await verifyOptionalCaller(authorization, 'mesh/v1/discover', caller);
       if (denied) return denied;
       const page = await agents.query<CapabilityEntryDoc>(capabilityPartition(capability), { top: limit }, { pageSize: limit });
@@ -303,7 +364,7 @@ export function createMeshRegistry(deps: MeshRegistryDeps, options: MeshRegistry
     },
 
     async sandboxOf(did) {
-      return (await readAgent(did))?.doc.sandboxId;
+      return (await readLiveAgent(did))?.doc.sandboxId;
     },
   };
 }

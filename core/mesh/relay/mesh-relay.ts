@@ -1,9 +1,10 @@
 // The relay store (AGENTMESH-WIRE-1.0 §12.3, §12.5) behind the routers: routers post their agent's frames, and fetch
 // and acknowledge the frames pending for their agent. Functions hold no WebSockets: the recipient's router learns of a
 // new frame over the bus (session = its sandbox) and fetches it here.
-// Mitigations: ciphertext only, `plaintext: true` refused (T4-I); per-identity and global rate limits (T4-D); each
-// accepted envelope's outer data in the receipt chain before it can be delivered (T4-R); a router posts only as, and
-// fetches / acks only for, the agent bound to its own sandbox (T4-S). TTL 72 h, checked on read; dedup by message id.
+// Mitigations: ciphertext only, `plaintext: true` refused (T4-I); per-identity and global rate limits and a quota of
+// pending frames and bytes per recipient (T4-D); each envelope's outer data in the receipt chain before the frame is
+// stored, so no frame is ever deliverable without its receipt (T4-R); a router posts only as, and fetches / acks only
+// for, the agent bound to its own sandbox (T4-S). TTL 72 h, checked on read; dedup by message id.
 import { isKarsError } from '../../errors';
 import type { Clock } from '../../ports/clock.port';
 import type { DocumentStore } from '../../ports/document-store.port';
@@ -21,6 +22,9 @@ import type { EnvelopeSubject, RelayFrame } from './relay-frame';
 
 export const DEFAULT_RELAY_TTL_MS = 72 * 3600 * 1000;
 export const DEFAULT_FETCH_MAX = 100;
+/** Per recipient: frames waiting for fetch / ack, and their bytes (T4-D). */
+export const DEFAULT_INBOX_MAX_FRAMES = 1000;
+export const DEFAULT_INBOX_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface MeshRelayDeps {
   /** Pending frames, partition = recipient DID (container `mesh-inbox`). */
@@ -39,6 +43,10 @@ export interface MeshRelayOptions {
   /** Mesh name in receipts and the limiter's tenant key. */
   meshId: string;
   ttlMs?: number;
+  /** Pending (unacknowledged, unexpired) frames one recipient may hold. Default DEFAULT_INBOX_MAX_FRAMES. */
+  inboxMaxFrames?: number;
+  /** Their total size in bytes. Default DEFAULT_INBOX_MAX_BYTES. */
+  inboxMaxBytes?: number;
   /** Tests only: mitigations to switch off. Never read from configuration. */
   _disable?: readonly MeshMitigation[];
 }
@@ -55,6 +63,8 @@ export const senderLimitKey = (did: string): string => `did-${sha256Hex(did).sli
 export function createMeshRelay(deps: MeshRelayDeps, options: MeshRelayOptions): MeshRelay {
   const { inbox, clock, logger } = deps;
   const ttlMs = options.ttlMs ?? DEFAULT_RELAY_TTL_MS;
+  const maxFrames = options.inboxMaxFrames ?? DEFAULT_INBOX_MAX_FRAMES;
+  const maxBytes = options.inboxMaxBytes ?? DEFAULT_INBOX_MAX_BYTES;
   const on = (m: MeshMitigation): boolean => isOn(options._disable, m);
 
   /** The caller's own agent: the DID must be registered and bound to the caller's sandbox. */
@@ -79,6 +89,33 @@ export function createMeshRelay(deps: MeshRelayDeps, options: MeshRelayOptions):
     }
   }
 
+  /**
+   * Whether one more frame of `sizeBytes` would take the recipient past its pending quota: counts its unacknowledged,
+   * unexpired frames (at most maxFrames of them are read). Concurrent posts can overshoot by their number; the
+   * per-sender and global rate limits bound that.
+   */
+  async function inboxFull(recipient: string, sizeBytes: number): Promise<'frames' | 'bytes' | undefined> {
+    let frames = 0;
+    let bytes = sizeBytes;
+    let continuationToken: string | undefined;
+    const nowMs = clock.nowMs();
+    do {
+      const page = await inbox.query<InboxEntryDoc>(
+        recipient, { where: [{ field: 'acked', op: '=', value: false }], top: maxFrames },
+        { pageSize: Math.min(1000, maxFrames), ...(continuationToken ? { continuationToken } : {}) },
+      );
+      for (const { doc } of page.items) {
+        if (doc.receivedAtMs + ttlMs <= nowMs) continue;
+        frames += 1;
+        bytes += doc.sizeBytes;
+      }
+      if (frames >= maxFrames) return 'frames';
+      if (bytes > maxBytes) return 'bytes';
+      continuationToken = page.continuationToken;
+    } while (continuationToken !== undefined);
+    return undefined;
+  }
+
   return {
     async post(caller, frame, sizeBytes) {
       const route = 'mesh/relay/frames';
@@ -100,38 +137,52 @@ export function createMeshRelay(deps: MeshRelayDeps, options: MeshRelayOptions):
         }
       }
 
-      const nowMs = clock.nowMs();
       const id = inboxEntryId(frame.id);
-      const entry: InboxEntryDoc = { id, messageId: frame.id, sender: frame.from, receivedAtMs: nowMs, expiresAtMs: nowMs + ttlMs, sizeBytes, acked: false, frame };
-      let etag: string;
-      try {
-        ({ etag } = await inbox.create(frame.to, entry));
-      } catch (e) {
-        if (!(isKarsError(e) && e.code === 'STORE_CONFLICT')) throw e;
+      /** A message id already in the recipient's inbox: a retry (idempotent, notify again) or another sender's id. */
+      const duplicate = async (): Promise<MeshOutcome> => {
         const existing = await inbox.read<InboxEntryDoc>(frame.to, id);
         if (existing && existing.doc.sender !== frame.from) return refuse('STORE_CONFLICT', 'message id already used');
-        // A retry of a stored frame (or one already acked): idempotent, notify again (the broker drops duplicates).
+        // A retry of a stored frame (or one already acked): notify again (the broker drops duplicates).
         if (existing && !existing.doc.acked) {
           const failed = await notify(recipientSandbox, frame, id);
           if (failed) return failed;
         }
         return answer(200, { id: frame.id, status: 'duplicate' });
+      };
+      if (await inbox.read<InboxEntryDoc>(frame.to, id)) return duplicate();
+
+      if (on('inbox-quota')) {
+        const full = await inboxFull(frame.to, sizeBytes);
+        if (full) {
+          logger.warn('mesh.inbox_full', { route, sandboxId: caller.sandboxId, reason: full });
+          return refuse('MESH_INBOX_FULL', 'the recipient has too many pending frames; retry after it fetches');
+        }
       }
 
+      const nowMs = clock.nowMs();
       const subject: EnvelopeSubject = {
         mesh: options.meshId, type: frame.type, sender: frame.from, recipient: frame.to, messageId: frame.id,
         frameTs: typeof frame.ts === 'string' ? frame.ts : null, sizeBytes: String(sizeBytes),
         senderSandbox: caller.sandboxId, recipientSandbox,
       };
       if (on('envelope-receipts')) {
+        // Receipt first, frame second: a frame is readable by fetch_pending from the moment it is stored, so storing
+        // first and taking it back on a failed receipt leaves a window (and a failed take-back) in which an unaudited
+        // envelope is delivered. A receipt whose store then fails records an attempt, never a missing delivery.
         try {
           await deps.receipts.append(envelopeReceipt(subject, nowMs, 'accepted', 202));
         } catch (e) {
-          // No unaudited envelope is delivered: take the frame back before answering.
-          await inbox.delete(frame.to, id, { ifMatch: etag }).catch(() => undefined);
           logger.error('mesh.receipt_failed', { route, code: isKarsError(e) ? e.code : 'INTERNAL', messageId: frame.id });
           return refuse('DEPENDENCY_UNAVAILABLE', 'audit unavailable; retry');
         }
+      }
+      const entry: InboxEntryDoc = { id, messageId: frame.id, sender: frame.from, receivedAtMs: nowMs, expiresAtMs: nowMs + ttlMs, sizeBytes, acked: false, frame };
+      try {
+        await inbox.create(frame.to, entry);
+      } catch (e) {
+        // Two posts of one message id raced past the read: the other one stored it.
+        if (isKarsError(e) && e.code === 'STORE_CONFLICT') return duplicate();
+        throw e;
       }
       const failed = await notify(recipientSandbox, frame, id);
       if (failed) return failed;

@@ -8,6 +8,11 @@ import type { RouterCaller, RouterTokenRefusal } from '../../ports/router-authen
 export const MESH_TOKEN_AUDIENCE = 'kars-mesh';
 /** The header a router sends its projected token in (mesh routes and the routers' trust reads). */
 export const ROUTER_TOKEN_HEADER = 'x-kars-router-token';
+/**
+ * Longest router token lifetime accepted by default: the router pod's projected token asks for expirationSeconds 3600
+ * (infra/k8s/sandbox/deployment.yaml), so a token living longer was not minted for a router (Kubernetes allows 48 h).
+ */
+export const DEFAULT_ROUTER_TOKEN_MAX_LIFETIME_SEC = 3600;
 
 export interface RouterTokenPolicy {
   issuer: string;
@@ -15,7 +20,7 @@ export interface RouterTokenPolicy {
   /** Service-account names allowed to act as a sandbox's router (e.g. `kars-router`). */
   serviceAccounts: readonly string[];
   clockSkewSec?: number;
-  /** Longest exp - iat accepted (projected tokens: ≤ 1 h by default in AKS; Kubernetes caps at 48 h). */
+  /** Longest exp - iat accepted. Default DEFAULT_ROUTER_TOKEN_MAX_LIFETIME_SEC (1 h). */
   maxLifetimeSec?: number;
 }
 
@@ -50,7 +55,7 @@ export function verifyRouterToken(
   const { exp, nbf, iat } = claims;
   if (typeof exp !== 'number' || exp + skew <= nowSec) return fail('expired', 'expired or no exp');
   if (typeof nbf === 'number' && nbf - skew > nowSec) return fail('not-yet-valid', 'nbf in the future');
-  if (typeof iat !== 'number' || exp - iat > (policy.maxLifetimeSec ?? 48 * 3600)) return fail('lifetime', 'no iat or lifetime too long');
+  if (typeof iat !== 'number' || exp - iat > (policy.maxLifetimeSec ?? DEFAULT_ROUTER_TOKEN_MAX_LIFETIME_SEC)) return fail('lifetime', 'no iat or lifetime too long');
   const sandbox = sandboxOfSubject(claims.sub, policy.serviceAccounts);
   if (!sandbox) return fail('subject', 'subject is not an allowed service account');
   // The kubernetes.io claim, when present, must agree with the subject.

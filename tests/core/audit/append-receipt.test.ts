@@ -352,4 +352,26 @@ describe('ReceiptAppender', () => {
     expect(report).toMatchObject({ receipts: 5, entries: 4, validCheckpoints: 2 });
     expect(report.break).toBeUndefined();
   });
+
+  it('back-pressure: while the chain store is stuck, receipts past the per-chain bound fail at once with AUDIT_BACKLOG_FULL', async () => {
+    const rig = auditRig();
+    const held = heldStore(rig.store);
+    const a = rig.appender({ maxQueuedPerChain: 4 }, held.store);
+    const inFlight = a.append(input(0));
+    while (held.waiting() === 0) await new Promise((r) => setImmediate(r));
+    const queued = [1, 2, 3, 4].map((n) => a.append(input(n)));
+    // The 6th receipt for the chain: 1 in the stuck write, 4 waiting.
+    expect(await settledCode(a.append(input(5)))).toBe('AUDIT_BACKLOG_FULL');
+    // Another subject's chain has its own room.
+    const other = a.append(input(6, 'tenant-zz'));
+    // The store recovers: every accepted receipt is written.
+    const all = Promise.all([inFlight, ...queued, other]);
+    let done = false;
+    void all.then(() => { done = true; });
+    while (!done) {
+      held.release();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await all).toHaveLength(6);
+  });
 });

@@ -23,11 +23,13 @@ function heldWriter(): { writes: [string, number[]][]; release: () => void; wait
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const aborted = (): KarsError => new KarsError('STORE_UNAVAILABLE', 'aborted');
+const overloaded = (): KarsError => new KarsError('AUDIT_BACKLOG_FULL', 'full');
+const roomy = { maxQueuedPerKey: 1000, maxQueuedTotal: 1000, overloaded };
 
 describe('GroupCommit', () => {
   it('writes a lone item at once, batches what arrives meanwhile, and answers each caller with its own result', async () => {
     const w = heldWriter();
-    const gc = new GroupCommit(w.write, { maxItems: 3, maxBytes: 1000, aborted });
+    const gc = new GroupCommit(w.write, { maxItems: 3, maxBytes: 1000, aborted, ...roomy });
     const first = gc.submit('a', 1, 1);
     await tick();
     expect(w.writes).toEqual([['a', [1]]]);
@@ -47,7 +49,7 @@ describe('GroupCommit', () => {
 
   it('bounds a write by bytes, fails only the callers of a failed write, and drops an item aborted while it waits', async () => {
     const w = heldWriter();
-    const gc = new GroupCommit(w.write, { maxItems: 10, maxBytes: 10, aborted });
+    const gc = new GroupCommit(w.write, { maxItems: 10, maxBytes: 10, aborted, ...roomy });
     const first = gc.submit('a', 1, 1);
     await tick();
     const gone = new AbortController();
@@ -62,5 +64,27 @@ describe('GroupCommit', () => {
     expect(await Promise.all(failing)).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
     expect(await later).toBe(40);
     expect(await settledCode(gc.submit('a', 5, 1, gone.signal))).toBe('STORE_UNAVAILABLE');
+  });
+
+  it('bounds the items waiting per key and over all keys: past the bound a caller is refused at once, room comes back as writes finish', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, { maxItems: 2, maxBytes: 1000, aborted, maxQueuedPerKey: 3, maxQueuedTotal: 5, overloaded });
+    const first = gc.submit('a', 1, 1);
+    await tick(); // item 1 is in the held write; nothing waits
+    const waiting = [2, 3, 4].map((n) => gc.submit('a', n, 1));
+    // A 4th waiting item for key a is refused without waiting for the store.
+    expect(await settledCode(gc.submit('a', 5, 1))).toBe('AUDIT_BACKLOG_FULL');
+    const b = [gc.submit('b', 6, 1)];
+    await tick(); // b's first item is in its own held write
+    b.push(gc.submit('b', 7, 1));
+    const b2 = gc.submit('b', 8, 1);
+    // 3 of a and 2 of b waiting: the total bound (5) refuses any key now.
+    expect(await settledCode(gc.submit('c', 9, 1))).toBe('AUDIT_BACKLOG_FULL');
+    w.release();
+    await tick();
+    // The held writes finished and the next batches were taken: room again.
+    const later = gc.submit('a', 10, 1);
+    for (let i = 0; i < 5; i += 1) { w.release(); await tick(); }
+    expect(await Promise.all([first, ...waiting, ...b, b2, later])).toEqual([10, 20, 30, 40, 60, 70, 80, 100]);
   });
 });

@@ -1,6 +1,8 @@
 // Test helper (one-time prekey race): one "Function instance" as a real OS process. It builds the registry core on the
 // real @azure/cosmos SDK against the shared local Cosmos server and, from a synchronised start, fires `fetches`
 // concurrent prekey fetches for one DID; it reports the one-time prekey ids it handed out.
+import { createLocalEdgeLimiter } from '../../../adapters/edge/local-edge-limiter';
+import { perSecond } from '../../../core/limits/token-bucket';
 import { createCosmosClient } from '../../../adapters/cosmos/cosmos-client';
 import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
 import { createDocumentReplayGuard } from '../../../adapters/edge/document-replay-guard';
@@ -35,6 +37,8 @@ async function run(s: FetchScenario): Promise<FetchResult> {
   const registry = createMeshRegistry({
     agents: new CosmosDocumentStore(database.container(s.agentsContainer)),
     replay: createDocumentReplayGuard(new CosmosDocumentStore(database.container(s.replayContainer))),
+    // Rates far above the race's: this test is about exactly-once hand-out, not T4-D.
+    limiter: createLocalEdgeLimiter({ global: perSecond(100_000, 1_000_000), agent: perSecond(100_000, 1_000_000), tenantBudget: { requestRate: perSecond(100_000, 1_000_000) } }),
     clock: systemClock, sleep: systemSleep, logger: { info() {}, warn() {}, error() {} },
   }, { _disable: s.disable, maxCasAttempts: 200 });
   // Warm the connection so the first fetches are not serialised behind connection set-up.
