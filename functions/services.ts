@@ -78,6 +78,8 @@ export interface BuildServicesOptions {
   startOrchestrationRunner?: (options: StartOrchestrationRunnerOptions) => Promise<InProcessOrchestrationRunner>;
   /** Prepares the hook registry before the first webhook is served (seeds the local host's DEV-ONLY demo hooks). */
   prepareHookRegistry?: (registry: HookRegistry) => Promise<void>;
+  /** The sandbox driver of local mode (the local stack's demo routers); default: the in-memory stand-in. */
+  sandboxDriver?: SandboxDriver;
 }
 
 const named = (name: string, probe: HealthProbe): HealthProbe => ({ name, check: (signal) => probe.check(signal) });
@@ -159,7 +161,7 @@ export async function buildServices(config: Config, options: BuildServicesOption
     createStorageHealthProbe(storageTarget, { name: 'durable' }),
   ];
 
-  const sandboxDriver = config.mode === 'local' ? new MemorySandboxDriver({ autoCreate: true }) : undefined;
+  const sandboxDriver = config.mode === 'local' ? options.sandboxDriver ?? new MemorySandboxDriver({ autoCreate: true }) : undefined;
 
   return {
     config,
