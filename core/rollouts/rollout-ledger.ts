@@ -19,8 +19,9 @@ export interface SandboxRolloutRecord {
   rollbackReason?: string;
 }
 
-export type RolloutPhase = 'applying' | 'verifying' | 'rolling-back' | 'succeeded' | 'completed-with-failures' | 'rolled-back';
-export type RolloutHaltReason = 'failure-threshold' | 'aborted';
+export type RolloutPhase =
+  | 'awaiting-approval' | 'applying' | 'verifying' | 'rolling-back' | 'succeeded' | 'completed-with-failures' | 'rolled-back';
+export type RolloutHaltReason = 'failure-threshold' | 'aborted' | 'approval-timeout';
 
 /** What `GET /api/rollouts/{id}` shows while the rollout runs (the orchestration's customStatus). */
 export interface RolloutProgress {
@@ -34,6 +35,8 @@ export interface RolloutProgress {
   batches: number;
   rolledBack: number;
   haltReason?: RolloutHaltReason;
+  /** Set while the rollout waits for an operator to approve this batch (1-based). */
+  awaitingApproval?: number;
 }
 
 export type RolloutOutcome = 'Succeeded' | 'CompletedWithFailures' | 'RolledBack';
@@ -137,6 +140,7 @@ export class RolloutLedger {
   }
 
   progress(phase: RolloutPhase, currentBatch: number, haltReason?: RolloutHaltReason): RolloutProgress {
+    if (phase === 'awaiting-approval') return { ...this.progress('applying', currentBatch), phase, awaitingApproval: currentBatch };
     const p: RolloutProgress = {
       phase,
       revisionId: this.plan.revision.id,
