@@ -37,6 +37,8 @@ export interface RolloutProgress {
   haltReason?: RolloutHaltReason;
   /** Set while the rollout waits for an operator to approve this batch (1-based). */
   awaitingApproval?: number;
+  /** The current batch: its size and how many of it are healthy or failed (what `kars rollout status` draws). */
+  wave?: { size: number; done: number; failed: number };
 }
 
 export type RolloutOutcome = 'Succeeded' | 'CompletedWithFailures' | 'RolledBack';
@@ -151,6 +153,15 @@ export class RolloutLedger {
       batches: this.plan.batches.length,
       rolledBack: this.#ids((r) => r.rollback === 'rolled-back').length,
     };
+    const wave = this.plan.batches[currentBatch - 1];
+    if (wave) {
+      const rs = wave.map((id) => this.get(id));
+      p.wave = {
+        size: wave.length,
+        done: rs.filter((r) => r.state === 'healthy' && r.rollback === undefined).length,
+        failed: rs.filter((r) => r.state === 'failed').length,
+      };
+    }
     if (haltReason) p.haltReason = haltReason;
     return p;
   }
