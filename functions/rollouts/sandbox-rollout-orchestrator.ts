@@ -2,7 +2,7 @@
 // healthy (durable timer + bounded checks), reports progress in customStatus, waits for an operator's approval before
 // the batches the plan gates, and on too many failures (or an operator abort, or an approval that never came) halts
 // and rolls every applied sandbox back to its previous revision. Deterministic: no clock, no I/O, no randomness here;
-// everything external is an activity (tests/functions/rollouts/orchestrator-determinism.test.ts scans for it).
+// everything external is an activity (tests/architecture/orchestrator-determinism.test.ts scans for it).
 import type * as df from 'durable-functions';
 import { planRollout, type RolloutPlan, type RolloutRequest } from '../../core/rollouts/plan-rollout';
 import {
