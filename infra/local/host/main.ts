@@ -27,7 +27,11 @@ async function main(): Promise<void> {
   // Rollouts restart the stack's demo routers through its router supervisor (infra/local/start.ts sets both).
   const control = { url: process.env.KARS_LOCAL_ROUTER_CONTROL_URL, key: process.env.KARS_LOCAL_ROUTER_CONTROL_KEY };
   const services = await buildServices(config, {
-    startOrchestrationRunner: (options) => startLocalDurableRunner(options),
+    // The stack keeps the runner's state in a journal (KARS_LOCAL_DURABLE_DIR): acknowledged starts, approvals and
+    // episodes survive a SIGKILL, which Azurite's delayed saves do not guarantee.
+    startOrchestrationRunner: (options) => startLocalDurableRunner({
+      ...options, ...(process.env.KARS_LOCAL_DURABLE_DIR ? { journalDir: process.env.KARS_LOCAL_DURABLE_DIR } : {}),
+    }),
     ...(control.url && control.key ? { sandboxDriver: new LocalRouterSandboxDriver({ controlUrl: control.url, controlKey: control.key }) } : {}),
     ...(edge.demoHooks
       ? { prepareHookRegistry: async (registry) => void (await seedDemoHooks(registry, { mode: config.mode, logger })) }
