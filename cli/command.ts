@@ -7,6 +7,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   /** Directory relative file arguments are resolved against. */
   cwd: string;
+  /** stdout is a terminal: commands may redraw in place (kars rollout status --watch). */
+  tty?: boolean;
   /** Asks a yes/no question on the terminal; absent (or resolving false) when no one can answer (no TTY, tests). */
   confirm?(question: string): Promise<boolean>;
 }

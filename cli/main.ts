@@ -9,6 +9,9 @@ import { webhookCreateCommand, webhookRotateCommand } from './commands/webhook-m
 import { webhookSendCommand } from './commands/webhook-send';
 import { trustShowCommand } from './commands/trust-show';
 import { trustSignCommand } from './commands/trust-sign';
+import { rolloutStartCommand } from './commands/rollout-start';
+import { rolloutStatusCommand } from './commands/rollout-status';
+import { rolloutAbortCommand, rolloutApproveCommand } from './commands/rollout-signal';
 import { isKarsError } from '../core/errors';
 
 /**
@@ -20,6 +23,7 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.fromEntries
   webhookSendCommand, webhookCreateCommand, webhookRotateCommand,
   deployCommand,
   trustSignCommand, trustShowCommand,
+  rolloutStartCommand, rolloutStatusCommand, rolloutApproveCommand, rolloutAbortCommand,
 ].map((c) => [c.name, c]));
 
 /** @returns the exit code. Never throws: unexpected errors print their code (never a stack with values) and exit 1. */
@@ -78,6 +82,7 @@ export function main(): void {
     err: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
     cwd: process.cwd(),
+    tty: process.stdout.isTTY === true,
     ...(process.stdin.isTTY ? { confirm: askOnTerminal } : {}),
   };
   runCli(process.argv.slice(2), io).then(

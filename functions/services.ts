@@ -24,6 +24,9 @@ import { createServiceBusBus } from '../adapters/service-bus/create-service-bus-
 import { createStorageHealthProbe } from '../adapters/storage/storage-health-probe';
 import { createDurableFunctionsClient } from '../adapters/durable/durable-functions-client';
 import { MemorySandboxDriver } from '../adapters/memory/memory-sandbox-driver';
+import { KubernetesSandboxDriver } from '../adapters/kubernetes/kubernetes-sandbox-driver';
+import { aksKubeConfig } from '../adapters/kubernetes/aks-kube-config';
+import { loadRolloutDriverSettings } from './rollouts/rollout-driver-settings';
 import { createCosmosClient } from '../adapters/cosmos/cosmos-client';
 import { ensureCosmosContainers, RECEIPTS_CONTAINER, type CosmosContainerSpec } from '../adapters/cosmos/cosmos-containers';
 import { CosmosDocumentStore } from '../adapters/cosmos/cosmos-document-store';
@@ -78,6 +81,8 @@ export interface BuildServicesOptions {
   startOrchestrationRunner?: (options: StartOrchestrationRunnerOptions) => Promise<InProcessOrchestrationRunner>;
   /** Prepares the hook registry before the first webhook is served (seeds the local host's DEV-ONLY demo hooks). */
   prepareHookRegistry?: (registry: HookRegistry) => Promise<void>;
+  /** The sandbox driver of local mode (the local stack's demo routers); default: the in-memory stand-in. */
+  sandboxDriver?: SandboxDriver;
 }
 
 const named = (name: string, probe: HealthProbe): HealthProbe => ({ name, check: (signal) => probe.check(signal) });
@@ -159,7 +164,17 @@ export async function buildServices(config: Config, options: BuildServicesOption
     createStorageHealthProbe(storageTarget, { name: 'durable' }),
   ];
 
-  const sandboxDriver = config.mode === 'local' ? new MemorySandboxDriver({ autoCreate: true }) : undefined;
+  const sandboxDriver = config.mode === 'local' ? options.sandboxDriver ?? new MemorySandboxDriver({ autoCreate: true }) : undefined;
+  let aks: SandboxDriver | undefined;
+  const aksDriver = (): SandboxDriver => {
+    if (aks) return aks;
+    const s = loadRolloutDriverSettings(process.env);
+    aks = new KubernetesSandboxDriver({
+      kubeConfig: aksKubeConfig({ apiServer: s.apiServer, caCertBase64: s.caCertBase64, tokenScope: s.tokenScope, tokens }),
+      images: { publicKeyPem: s.imagePublicKeyPem },
+    });
+    return aks;
+  };
 
   return {
     config,
@@ -173,11 +188,9 @@ export async function buildServices(config: Config, options: BuildServicesOption
     receipts,
     edgeLimiter,
     orchestrationClient: (context) => runner ?? createDurableFunctionsClient(context),
-    sandboxDriver: () => {
-      // Azure mode has no Kubernetes SandboxDriver yet: rollout activities fail closed (CONFIG_INVALID) until it lands.
-      if (!sandboxDriver) throw new KarsError('CONFIG_INVALID', 'no sandbox driver configured for azure mode');
-      return sandboxDriver;
-    },
+    // Azure mode: the AKS driver, built at the first rollout activity; bad or missing settings fail those activities
+    // closed (CONFIG_INVALID) and are read again next time.
+    sandboxDriver: () => sandboxDriver ?? aksDriver(),
     ...(options.prepareHookRegistry ? { prepareHookRegistry: options.prepareHookRegistry } : {}),
     async close() {
       await runner?.stop();

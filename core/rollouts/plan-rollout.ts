@@ -18,6 +18,8 @@ export const ROLLOUT_LIMITS = {
   minRetryIntervalMs: 10,
   maxRetryIntervalMs: 5 * 60_000,
   maxApplyAttempts: 10,
+  minApprovalTimeoutMs: 50,
+  maxApprovalTimeoutMs: 7 * 24 * 3600_000,
 } as const;
 
 export const ROLLOUT_DEFAULTS = {
@@ -26,6 +28,7 @@ export const ROLLOUT_DEFAULTS = {
   failureThreshold: 0,
   health: { intervalMs: 5_000, maxChecks: 60 },
   applyRetry: { intervalMs: 2_000, maxAttempts: 3 },
+  approvalTimeoutMs: 24 * 3600_000,
 } as const;
 
 export interface RolloutRequest {
@@ -40,6 +43,8 @@ export interface RolloutRequest {
   failureThreshold?: number;
   health?: { intervalMs?: number; maxChecks?: number };
   applyRetry?: { intervalMs?: number; maxAttempts?: number };
+  /** Batches (1-based) that start only after an operator approves them; no approval in time halts and rolls back. */
+  approval?: { batches: readonly number[]; timeoutMs?: number };
 }
 
 export interface RolloutPlan {
@@ -49,6 +54,7 @@ export interface RolloutPlan {
   failureThreshold: number;
   health: { intervalMs: number; maxChecks: number };
   applyRetry: { intervalMs: number; maxAttempts: number };
+  approval: { batches: number[]; timeoutMs: number };
 }
 
 type PlanResult<T> = Result<T, 'ROLLOUT_PLAN_INVALID'>;
@@ -141,13 +147,24 @@ export function planRollout(request: RolloutRequest): PlanResult<RolloutPlan> {
     request.applyRetry?.maxAttempts ?? ROLLOUT_DEFAULTS.applyRetry.maxAttempts, 'applyRetry.maxAttempts', 1, ROLLOUT_LIMITS.maxApplyAttempts,
   );
   if (!attempts.ok) return attempts;
+  const batches = cutBatches(sandboxIds, batchSize.value, canary.value);
+  const gates = request.approval?.batches ?? [];
+  if (!Array.isArray(gates) || gates.some((b) => typeof b !== 'number' || !Number.isInteger(b) || b < 1 || b > batches.length)) {
+    return invalid(`approval.batches must list batch numbers from 1 to ${batches.length}`);
+  }
+  const approvalTimeout = intInRange(
+    request.approval?.timeoutMs ?? ROLLOUT_DEFAULTS.approvalTimeoutMs, 'approval.timeoutMs',
+    ROLLOUT_LIMITS.minApprovalTimeoutMs, ROLLOUT_LIMITS.maxApprovalTimeoutMs,
+  );
+  if (!approvalTimeout.ok) return approvalTimeout;
 
   return ok({
     revision: { id: revision.id, spec: revision.spec },
-    batches: cutBatches(sandboxIds, batchSize.value, canary.value),
+    batches,
     total,
     failureThreshold: threshold.value,
     health: { intervalMs: intervalMs.value, maxChecks: maxChecks.value },
     applyRetry: { intervalMs: retryMs.value, maxAttempts: attempts.value },
+    approval: { batches: [...new Set(gates)].sort((a, b) => a - b), timeoutMs: approvalTimeout.value },
   });
 }

@@ -19,8 +19,9 @@ export interface SandboxRolloutRecord {
   rollbackReason?: string;
 }
 
-export type RolloutPhase = 'applying' | 'verifying' | 'rolling-back' | 'succeeded' | 'completed-with-failures' | 'rolled-back';
-export type RolloutHaltReason = 'failure-threshold' | 'aborted';
+export type RolloutPhase =
+  | 'awaiting-approval' | 'applying' | 'verifying' | 'rolling-back' | 'succeeded' | 'completed-with-failures' | 'rolled-back';
+export type RolloutHaltReason = 'failure-threshold' | 'aborted' | 'approval-timeout';
 
 /** What `GET /api/rollouts/{id}` shows while the rollout runs (the orchestration's customStatus). */
 export interface RolloutProgress {
@@ -34,6 +35,10 @@ export interface RolloutProgress {
   batches: number;
   rolledBack: number;
   haltReason?: RolloutHaltReason;
+  /** Set while the rollout waits for an operator to approve this batch (1-based). */
+  awaitingApproval?: number;
+  /** The current batch: its size and how many of it are healthy or failed (what `kars rollout status` draws). */
+  wave?: { size: number; done: number; failed: number };
 }
 
 export type RolloutOutcome = 'Succeeded' | 'CompletedWithFailures' | 'RolledBack';
@@ -137,6 +142,7 @@ export class RolloutLedger {
   }
 
   progress(phase: RolloutPhase, currentBatch: number, haltReason?: RolloutHaltReason): RolloutProgress {
+    if (phase === 'awaiting-approval') return { ...this.progress('applying', currentBatch), phase, awaitingApproval: currentBatch };
     const p: RolloutProgress = {
       phase,
       revisionId: this.plan.revision.id,
@@ -147,6 +153,15 @@ export class RolloutLedger {
       batches: this.plan.batches.length,
       rolledBack: this.#ids((r) => r.rollback === 'rolled-back').length,
     };
+    const wave = this.plan.batches[currentBatch - 1];
+    if (wave) {
+      const rs = wave.map((id) => this.get(id));
+      p.wave = {
+        size: wave.length,
+        done: rs.filter((r) => r.state === 'healthy' && r.rollback === undefined).length,
+        failed: rs.filter((r) => r.state === 'failed').length,
+      };
+    }
     if (haltReason) p.haltReason = haltReason;
     return p;
   }

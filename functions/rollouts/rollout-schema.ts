@@ -31,6 +31,17 @@ export const startRolloutSchema = z.strictObject({
       maxAttempts: z.number().int().min(1).max(ROLLOUT_LIMITS.maxApplyAttempts).optional(),
     })
     .optional(),
+  approval: z
+    .strictObject({
+      batches: z.array(z.number().int().min(1).max(ROLLOUT_LIMITS.maxSandboxes)).max(ROLLOUT_LIMITS.maxSandboxes),
+      timeoutMs: z.number().int().min(ROLLOUT_LIMITS.minApprovalTimeoutMs).max(ROLLOUT_LIMITS.maxApprovalTimeoutMs).optional(),
+    })
+    .optional(),
+});
+
+/** `POST /api/rollouts/{instanceId}/approve`: the batch the operator saw waiting (so a late click never approves the next). */
+export const approveRolloutSchema = z.strictObject({
+  batch: z.number().int().min(1).max(ROLLOUT_LIMITS.maxSandboxes),
 });
 
 export type StartRolloutBody = z.infer<typeof startRolloutSchema>;

@@ -1,7 +1,8 @@
 // Durable orchestrator `sandboxRollout`: applies a sandbox spec revision batch by batch, waits for each batch to turn
-// healthy (durable timer + bounded checks), reports progress in customStatus, and on too many failures (or an
-// operator abort) halts and rolls every applied sandbox back to its previous revision. Deterministic: no clock, no
-// I/O, no randomness here; everything external is an activity.
+// healthy (durable timer + bounded checks), reports progress in customStatus, waits for an operator's approval before
+// the batches the plan gates, and on too many failures (or an operator abort, or an approval that never came) halts
+// and rolls every applied sandbox back to its previous revision. Deterministic: no clock, no I/O, no randomness here;
+// everything external is an activity (tests/architecture/orchestrator-determinism.test.ts scans for it).
 import type * as df from 'durable-functions';
 import { planRollout, type RolloutPlan, type RolloutRequest } from '../../core/rollouts/plan-rollout';
 import {
@@ -13,7 +14,9 @@ import {
 } from '../../core/rollouts/rollout-ledger';
 import type { SandboxRevision } from '../../core/ports/sandbox-driver.port';
 import type { ApplySandboxRevisionOutput, ReadSandboxHealthOutput } from './rollout-activities';
-import { APPLY_SANDBOX_REVISION_ACTIVITY, READ_SANDBOX_HEALTH_ACTIVITY, ROLLOUT_ABORT_EVENT } from './rollout-names';
+import {
+  APPLY_SANDBOX_REVISION_ACTIVITY, READ_SANDBOX_HEALTH_ACTIVITY, ROLLOUT_ABORT_EVENT, ROLLOUT_APPROVE_EVENT, type RolloutApproval,
+} from './rollout-names';
 
 type Ctx = df.OrchestrationContext;
 // What the executor sends back into the generator is untyped by design.
@@ -103,6 +106,28 @@ function* waitForHealth(ctx: Ctx, health: RolloutPlan['health'], w: HealthWait):
   return 'done';
 }
 
+/**
+ * Waits for the operator's approval of `batch` (an approve event naming it), the abort event, or the deadline. An
+ * approval naming another batch (a repeated click on an earlier one) is not this batch's approval: wait on.
+ */
+function* waitForApproval(ctx: Ctx, batch: number, timeoutMs: number, abort: df.Task): Step<'approved' | 'aborted' | 'timeout'> {
+  if (abort.isCompleted) return 'aborted';
+  const timer = ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + timeoutMs));
+  for (;;) {
+    const approve = ctx.df.waitForExternalEvent(ROLLOUT_APPROVE_EVENT);
+    const winner: df.Task = yield ctx.df.Task.any([approve, timer, abort]);
+    if (winner === abort || abort.isCompleted) {
+      if (!timer.isCompleted) timer.cancel();
+      return 'aborted';
+    }
+    if (winner === timer) return 'timeout';
+    if ((approve.result as RolloutApproval | undefined)?.batch === batch) {
+      if (!timer.isCompleted) timer.cancel();
+      return 'approved';
+    }
+  }
+}
+
 function* rollBack(ctx: Ctx, ledger: RolloutLedger, plan: RolloutPlan, report: () => void): Step<void> {
   for (const id of ledger.unrestorable()) ledger.markRollbackFailed(id, 'no-previous-revision');
   const targets = ledger.rollbackTargets();
@@ -141,6 +166,14 @@ export function* sandboxRolloutOrchestrator(ctx: Ctx): Step<RolloutResult> {
     if (abort.isCompleted) {
       halt = 'aborted';
       break;
+    }
+    if (plan.approval.batches.includes(batchNo)) {
+      ctx.df.setCustomStatus(ledger.progress('awaiting-approval', batchNo));
+      const verdict = yield* waitForApproval(ctx, batchNo, plan.approval.timeoutMs, abort);
+      if (verdict !== 'approved') {
+        halt = verdict === 'aborted' ? 'aborted' : 'approval-timeout';
+        break;
+      }
     }
     ctx.df.setCustomStatus(ledger.progress('applying', batchNo));
     const { outcomes, aborted } = yield* applyRevisions(ctx, batch.map((sandboxId) => ({ sandboxId, revision: plan.revision })), plan.applyRetry, abort);

@@ -23,7 +23,7 @@ export function startRolloutHandler(deps: RolloutRouteDeps): HttpHandler {
       const statusUri = `/api/rollouts/${encodeURIComponent(id)}`;
       return jsonResponse(
         202,
-        { instanceId: id, statusUri, abortUri: `${statusUri}/abort`, batches: plan.value.batches.length, total: plan.value.total },
+        { instanceId: id, statusUri, approveUri: `${statusUri}/approve`, abortUri: `${statusUri}/abort`, batches: plan.value.batches.length, total: plan.value.total },
         { location: statusUri },
       );
     } catch (e) {

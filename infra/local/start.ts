@@ -11,6 +11,8 @@ import { startKeyVaultServer } from './keyvault/keyvault-server';
 import { startAzurite } from './azurite/start-azurite';
 import { DEFAULT_LOCAL_DEPLOYMENTS, startModelUpstream } from './model-upstream/model-upstream-server';
 import { startChildService, type ChildService } from './stack/child-service';
+import { RouterSupervisor } from './stack/router-supervisor';
+import { startRouterControlServer } from './stack/router-control-server';
 import { portOf, readLocalSettings } from './stack/local-settings';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { TRUST_UPDATES_QUEUE } from '../../adapters/trust/trust-containers';
@@ -182,6 +184,12 @@ async function main(): Promise<void> {
     setupClient.dispose();
     // Inbound events: each router holds its own sandbox's session of the edge queue on the local broker.
     const busConnection = (v.KARS_SERVICEBUS_CONNECTION ?? '').replace(/(sb:\/\/[^/:;]+):\d+/, `$1:${bus.port}`);
+    // Rollouts restart the routers through their supervisor; its control endpoint exists before the host that calls it
+    // (answering 503 until the routers are up), since the routers need the host's URL.
+    let supervisor: RouterSupervisor | undefined;
+    const controlKey = randomBytes(24).toString('base64url');
+    const control = await startRouterControlServer(() => supervisor, controlKey);
+    stoppers.push(() => control.close());
     const httpPort = envPort('KARS_LOCAL_HTTP_PORT', settings.httpPort);
     const host = await startChildService('functions', join(dist, 'host', 'main.js'), {
       env: {
@@ -199,12 +207,15 @@ async function main(): Promise<void> {
         // Router tokens of the mesh and router-receipt routes are checked against the stand-in's cluster OIDC issuer.
         KARS_MESH_OIDC_ISSUER: identity.serviceAccountIssuer,
         KARS_MESH_OIDC_JWKS_URL: `${identity.serviceAccountIssuer}/openid/v1/jwks`,
+        // The runner's journal: acknowledged starts, approvals and episodes survive a SIGKILL (Azurite saves every 5 s).
+        KARS_LOCAL_DURABLE_DIR: join(dataDir, 'durable'),
+        KARS_LOCAL_ROUTER_CONTROL_URL: control.url,
+        KARS_LOCAL_ROUTER_CONTROL_KEY: controlKey,
       },
       onLine: (line) => say(line),
     });
     stoppers.push(() => host.stop());
     const base = `http://127.0.0.1:${host.port}`;
-    const routers: Array<{ id: string; url: string; tag: string; child: ChildService }> = [];
     for (const sb of DEMO_SANDBOXES) {
       // As the kubelet projects it: a token naming the sandbox's namespace, audience kars-audit, renewed before expiry.
       const auditTokenFile = join(dataDir, 'routers', sb.id, 'audit-token');
@@ -215,38 +226,47 @@ async function main(): Promise<void> {
       const renew = setInterval(() => void mintAuditToken().catch(() => undefined), 45 * 60_000);
       renew.unref();
       stoppers.push(async () => clearInterval(renew));
-      const child = await startChildService(`router ${sb.id}`, routerMain, {
+    }
+    // The supervisor owns the routers: a rollout restarts one with its new revision (infra/local/stack/router-supervisor.ts).
+    const started = await RouterSupervisor.start({
+      routerMain,
+      dataDir: join(dataDir, 'routers'),
+      sandboxes: DEMO_SANDBOXES.map((sb) => ({
+        id: sb.id,
+        listen: `127.0.0.1:${envPort(sb.portEnv, sb.port)}`,
         env: {
-          ...trust,
-          KARS_ROUTER_LISTEN: `127.0.0.1:${envPort(sb.portEnv, sb.port)}`,
-          KARS_SANDBOX_ID: sb.id,
-          // By name: the router's TLS agent pins the endpoint's DNS name (the dev certificate carries DNS:localhost).
-          KARS_ROUTER_MODEL_ENDPOINT: `https://localhost:${model.port}`,
-          KARS_ROUTER_DEPLOYMENTS: DEFAULT_LOCAL_DEPLOYMENTS.join(','),
-          KARS_ROUTER_TENANT_ID: 'demo-tenant',
-          KARS_COSMOS_ENDPOINT: cosmosEndpoint,
-          KARS_COSMOS_KEY: cosmosKey,
-          KARS_COSMOS_DATABASE: cosmosDatabase,
-          ...(busConnection ? { KARS_SERVICEBUS_CONNECTION: busConnection } : {}),
-          AZURE_AUTHORITY_HOST: identity.authorityHost,
-          AZURE_TENANT_ID: identity.tenantId,
-          AZURE_CLIENT_ID: identity.clientId,
-          AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
-          // T2-R / T3-R: receipts to the Functions host's audit route with the sandbox's own kars-audit token.
-          KARS_ROUTER_AUDIT_URL: base,
-          KARS_ROUTER_AUDIT_TOKEN_FILE: auditTokenFile,
+          KARS_ROUTER_AUDIT_TOKEN_FILE: join(dataDir, 'routers', sb.id, 'audit-token'),
           KARS_ROUTER_AUDIT_SPOOL_DIR: join(dataDir, 'routers', sb.id, 'receipt-spool'),
         },
-        onLine: (line) => say(line),
-      });
-      stoppers.push(() => child.stop());
-      routers.push({ id: sb.id, url: `http://127.0.0.1:${child.port}`, tag: sb.tag, child });
-    }
+      })),
+      baseEnv: {
+        ...trust,
+        // By name: the router's TLS agent pins the endpoint's DNS name (the dev certificate carries DNS:localhost).
+        KARS_ROUTER_MODEL_ENDPOINT: `https://localhost:${model.port}`,
+        KARS_ROUTER_DEPLOYMENTS: DEFAULT_LOCAL_DEPLOYMENTS.join(','),
+        KARS_ROUTER_TENANT_ID: 'demo-tenant',
+        KARS_COSMOS_ENDPOINT: cosmosEndpoint,
+        KARS_COSMOS_KEY: cosmosKey,
+        KARS_COSMOS_DATABASE: cosmosDatabase,
+        ...(busConnection ? { KARS_SERVICEBUS_CONNECTION: busConnection } : {}),
+        AZURE_AUTHORITY_HOST: identity.authorityHost,
+        AZURE_TENANT_ID: identity.tenantId,
+        AZURE_CLIENT_ID: identity.clientId,
+        AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
+        // T2-R / T3-R: receipts to the Functions host's audit route with the sandbox's own kars-audit token.
+        KARS_ROUTER_AUDIT_URL: base,
+      },
+      onLine: (line) => say(line),
+    });
+    supervisor = started;
+    stoppers.push(() => started.stop());
+    const routers = DEMO_SANDBOXES.map((sb) => ({ id: sb.id, tag: sb.tag, status: started.status(sb.id)! }));
 
     await waitForHealth(`${base}/api/health`, 60_000);
-    for (const r of routers) await waitForRouter(r.url, 30_000);
-    const routerPids = routers.map((r) => `${r.tag} pid=${r.child.pid}`).join(', ');
-    say(`kars local stack ready on ${base}/api (functions pid=${host.pid}, cosmos pid=${cosmos.pid}, servicebus pid=${bus.pid}, azurite pid=${azurite.pid}, ${routerPids}) routers ${routers.map((r) => `${r.id}=${r.url}`).join(' ')}`);
+    // A router left at a revision it cannot run stays down (degraded) until a rollout rolls it back.
+    for (const r of routers) if (started.status(r.id)?.process !== 'exited') await waitForRouter(r.status.url, 30_000);
+    const routerPids = routers.map((r) => `${r.tag} pid=${started.status(r.id)?.pid ?? 0}`).join(', ');
+    say(`kars local stack ready on ${base}/api (functions pid=${host.pid}, cosmos pid=${cosmos.pid}, servicebus pid=${bus.pid}, azurite pid=${azurite.pid}, ${routerPids}) routers ${routers.map((r) => `${r.id}=${r.status.url}`).join(' ')}`);
   } catch (e) {
     process.stderr.write(`local stack failed to start: ${e instanceof Error ? e.message : 'unknown error'}\n`);
     await stopAll(1);

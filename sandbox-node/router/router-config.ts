@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { KarsError } from '../../core/errors';
 import { DEFAULT_ROUTER_LISTEN } from '../../core/router/listen-address';
 import { DEPLOYMENT_NAME } from '../../core/router/model-route';
+import { REVISION_ID_PATTERN } from '../../core/rollouts/plan-rollout';
 import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/model-audience';
 import { parseEgressAllowlistSetting, type EgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import { isLoopbackUrl } from '../../adapters/identity/loopback';
@@ -19,6 +20,8 @@ const routerSchema = z.object({
   /** Dev only: allow a non-loopback listen address (warned at start). */
   KARS_ROUTER_ALLOW_NON_LOOPBACK: z.enum(['true', 'false']).default('false'),
   KARS_SANDBOX_ID: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+  /** The sandbox spec revision this router was started for (rollouts read it back from /healthz). */
+  KARS_ROUTER_REVISION: z.string().regex(REVISION_ID_PATTERN).optional(),
   /** The agent's identity for the per-agent limit; default: the sandbox id (one agent per sandbox pod). */
   KARS_ROUTER_AGENT_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
   /** Azure OpenAI / Foundry endpoint, https (plain http only on loopback, for the local stand-in and the bench). */
@@ -109,6 +112,8 @@ export interface RouterConfig {
   listen: string;
   allowNonLoopback: boolean;
   sandboxId: string;
+  /** Spec revision reported by /healthz; absent outside a rollout-managed sandbox. */
+  revision?: string;
   agentId: string;
   endpoint: URL;
   scope: ModelScope;
@@ -222,6 +227,7 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
     listen: s.KARS_ROUTER_LISTEN,
     allowNonLoopback: s.KARS_ROUTER_ALLOW_NON_LOOPBACK === 'true',
     sandboxId: s.KARS_SANDBOX_ID,
+    ...(s.KARS_ROUTER_REVISION !== undefined ? { revision: s.KARS_ROUTER_REVISION } : {}),
     agentId: s.KARS_ROUTER_AGENT_ID ?? s.KARS_SANDBOX_ID,
     endpoint,
     scope: s.KARS_ROUTER_MODEL_SCOPE ?? modelScopeFor(endpoint),

@@ -42,6 +42,8 @@ import { createEventSocketHandler } from './event-socket';
 
 export interface RouterServerSettings {
   readonly sandboxId: string;
+  /** Spec revision this router runs (KARS_ROUTER_REVISION), shown by /healthz for rollout health gates. */
+  readonly revision?: string;
   readonly agentId: string;
   readonly endpoint: URL;
   readonly scope: string;
@@ -127,7 +129,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     }
     const route = matchRouterRoute(req.method ?? '', req.url ?? '');
     if (!route.ok) return refuse(res, note, route.code, route.message);
-    if (route.value.kind === 'health') return sendRouterJson(res, 200, { status: 'ok', sandboxId: settings.sandboxId });
+    if (route.value.kind === 'health') return sendRouterJson(res, 200, { status: 'ok', sandboxId: settings.sandboxId, ...(settings.revision !== undefined ? { revision: settings.revision } : {}) });
     const r = route.value;
     note.route = r.template;
 

@@ -5,6 +5,7 @@ import { EDGE_SETTING_KEYS } from '../../functions/hooks/edge-settings';
 import { OPERATOR_AUTH_SETTING_KEYS } from '../../functions/http/operator-auth-settings';
 import { MESH_SETTING_KEYS } from '../../functions/mesh/mesh-settings';
 import { ROUTER_AUDIT_SETTING_KEYS } from '../../functions/audit/router-audit-settings';
+import { ROLLOUT_DRIVER_SETTING_KEYS } from '../../functions/rollouts/rollout-driver-settings';
 
 const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as {
   Values: Record<string, string>;
@@ -13,7 +14,7 @@ const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as
 
 describe('local.settings.sample.json', () => {
   it('documents every setting the app reads', () => {
-    for (const key of [...SETTING_KEYS, ...EDGE_SETTING_KEYS, ...OPERATOR_AUTH_SETTING_KEYS, ...MESH_SETTING_KEYS, ...ROUTER_AUDIT_SETTING_KEYS]) expect(sample.Comments[key], key).toBeTruthy();
+    for (const key of [...SETTING_KEYS, ...EDGE_SETTING_KEYS, ...OPERATOR_AUTH_SETTING_KEYS, ...MESH_SETTING_KEYS, ...ROUTER_AUDIT_SETTING_KEYS, ...ROLLOUT_DRIVER_SETTING_KEYS]) expect(sample.Comments[key], key).toBeTruthy();
   });
 
   it('documents every value it sets, and labels demo credentials DEV-ONLY', () => {

@@ -33,7 +33,8 @@ function depsThrowing(fail: Thrower): HookRouteDeps {
 }
 
 function clientThrowing(fail: Thrower, abortOnly: boolean): OrchestrationClient {
-  const status = { instanceId: 'r-1', name: SANDBOX_ROLLOUT_ORCHESTRATOR, runtimeStatus: 'Running', createdTime: '', lastUpdatedTime: '' };
+  // Waiting for approval of batch 1, so approve (like abort) gets past its checks to the throwing raiseEvent.
+  const status = { instanceId: 'r-1', name: SANDBOX_ROLLOUT_ORCHESTRATOR, runtimeStatus: 'Running', customStatus: { awaitingApproval: 1 }, createdTime: '', lastUpdatedTime: '' };
   return {
     startNew: async () => fail(),
     getStatus: async () => (abortOnly ? status : fail()),
@@ -53,6 +54,7 @@ const REQUESTS: Record<string, () => HttpRequest> = {
   rolloutStart: () => new HttpRequest({ method: 'POST', url: 'http://local/api/rollouts', headers: JSON_HEADERS, body: { string: JSON.stringify({ revision: { id: 'v2', spec: {} }, sandboxIds: ['sb-1'] }) } }),
   rolloutStatus: () => new HttpRequest({ method: 'GET', url: 'http://local/api/rollouts/r-1', params: { instanceId: 'r-1' } }),
   rolloutAbort: () => new HttpRequest({ method: 'POST', url: 'http://local/api/rollouts/r-1/abort', params: { instanceId: 'r-1' } }),
+  rolloutApprove: () => new HttpRequest({ method: 'POST', url: 'http://local/api/rollouts/r-1/approve', headers: JSON_HEADERS, params: { instanceId: 'r-1' }, body: { string: '{"batch":1}' } }),
   meshRegisterAgent: () => new HttpRequest({ method: 'POST', url: 'http://local/api/mesh/v1/agents', headers: JSON_HEADERS, body: { string: '{}' } }),
   meshAgent: () => new HttpRequest({ method: 'GET', url: `http://local/api/mesh/v1/agents/${DID}`, params: { did: DID } }),
   meshPrekeys: () => new HttpRequest({ method: 'GET', url: `http://local/api/mesh/v1/agents/${DID}/prekeys`, params: { did: DID } }),
@@ -83,7 +85,7 @@ describe('no route returns an internal error message', () => {
     const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), routerAuthenticator: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
     expect(routes.map((r) => r.name).sort()).toEqual(Object.keys(REQUESTS).sort());
     const seen: Array<[string, number]> = [];
-    for (const route of [...routes, abortRoutes.find((r) => r.name === 'rolloutAbort')!]) {
+    for (const route of [...routes, ...abortRoutes.filter((r) => r.name === 'rolloutAbort' || r.name === 'rolloutApprove')]) {
       const res = await route.handler(REQUESTS[route.name]!(), new InvocationContext());
       const text = await bodyText(res);
       expect(text, route.name).not.toContain('PLANTED');
@@ -94,6 +96,6 @@ describe('no route returns an internal error message', () => {
     // The routes that reach a throwing dependency answer with that error's status (or a generic one at the edge and
     // health, which never tell a caller which dependency failed or how).
     const byName = Object.fromEntries(seen);
-    for (const name of ['hooksCreate', 'hooksGet', 'hooksRotate', 'rolloutStart', 'rolloutStatus', 'rolloutAbort']) expect(byName[name], name).toBe(status);
+    for (const name of ['hooksCreate', 'hooksGet', 'hooksRotate', 'rolloutStart', 'rolloutStatus', 'rolloutAbort', 'rolloutApprove']) expect(byName[name], name).toBe(status);
   });
 });

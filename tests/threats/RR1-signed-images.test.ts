@@ -1,5 +1,5 @@
 // Residual risk 1 (cosign-on-admission): the Kyverno policy in infra/k8s/admission rejects sandbox pods whose images
-// Defends: kyverno-verify-images, registry-allowlist, cosign-signature-check
+// Defends: kyverno-verify-images, registry-allowlist, cosign-signature-check, rollout-image-preflight
 // are not from the kars repository or not signed by the configured release key. No cluster runs here, so this checks
 // what can be checked offline: the policy's structure and scope, that every image of our own pod falls under the
 // signature rule (verifyImages silently skips non-matching images), and, with the real payload format, that a
@@ -13,6 +13,11 @@ import {
   cosignSimpleSigningPayload, parseDigestReference, verifyCosignImageSignature,
 } from '../../sandbox-node/hardening/verify-image-signature';
 import { allContainers, restrictedViolations } from '../hardening/pss-restricted';
+import { KubernetesSandboxDriver } from '../../adapters/kubernetes/kubernetes-sandbox-driver';
+import { loadClientNode } from '../../adapters/kubernetes/load-client-node';
+import type { RevisionImageCheck } from '../../adapters/kubernetes/revision-images';
+import { ensureDevTls } from '../../infra/local/tls/dev-tls';
+import { startRecordedAppsApi } from '../adapters/kubernetes/support/recorded-apps-api';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = Record<string, any>;
@@ -142,5 +147,67 @@ describe('RR1 offline signature check (cosign simple-signing format, ECDSA P-256
     const fake = new TextEncoder().encode(JSON.stringify({ critical: { type: 'something else', image: { 'docker-manifest-digest': digest } } }));
     expect(verifyCosignImageSignature(image, { payload: fake, signatureBase64: signPayload(fake) }, releasePem))
       .toMatchObject({ ok: false, message: 'signed payload is not a cosign image signature' });
+  });
+});
+
+// The rollout pre-flight (adapters/kubernetes/revision-images.ts): the AKS SandboxDriver sends a revision to the API
+// server only when every image is digest-pinned and signed by the release key, so a rollout cannot put an unsigned
+// image into a Deployment (nor record one as a rollback target) even where admission is misconfigured.
+describe('RR1 rollout pre-flight: the AKS driver rolls only signed, digest-pinned images', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const releasePem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const ref = (tag: string) => `kars.azurecr.io/kars/router@sha256:${createHash('sha256').update(tag).digest('hex')}`;
+  const sig = (image: string, key = privateKey) => {
+    const p = parseDigestReference(image);
+    if (!p.ok) throw new Error(p.message);
+    const payload = cosignSimpleSigningPayload(p.value);
+    return { payload: Buffer.from(payload).toString('base64'), signature: sign('sha256', payload, { key, dsaEncoding: 'der' }).toString('base64') };
+  };
+  const attacks = {
+    unsigned: { id: 'a1', spec: { images: { router: ref('evil') } } },
+    'signed by another key': { id: 'a2', spec: { images: { router: ref('evil') }, signatures: { router: sig(ref('evil'), attacker) } } },
+    'signature of another digest': { id: 'a3', spec: { images: { router: ref('evil') }, signatures: { router: sig(ref('good')) } } },
+  };
+
+  async function driverAgainstApi(disable: readonly RevisionImageCheck[]) {
+    const tls = await ensureDevTls();
+    const good = ref('good');
+    const api = await startRecordedAppsApi({ tls, sandboxes: [{ namespace: 'kars-victim', images: { agent: good, router: good }, record: null }] });
+    const k8s = await loadClientNode();
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'aks', server: api.url, caData: Buffer.from(tls.caCertPem).toString('base64') }],
+      users: [{ name: 'u', token: 't' }], contexts: [{ name: 'c', cluster: 'aks', user: 'u' }], currentContext: 'c',
+    });
+    return { api, driver: new KubernetesSandboxDriver({ kubeConfig: () => kc, images: { publicKeyPem: releasePem, _disable: disable } }) };
+  }
+
+  it('refuses each unsigned or mis-signed image before any API call; a tag is refused even with the check off', async () => {
+    const { api, driver } = await driverAgainstApi([]);
+    try {
+      for (const [name, revision] of Object.entries(attacks)) {
+        await expect(driver.applyRevision('victim', revision), name).rejects.toMatchObject({ code: 'IMAGE_SIGNATURE_INVALID' });
+      }
+      await expect(driver.applyRevision('victim', { id: 'a4', spec: { images: { router: 'kars.azurecr.io/kars/router:latest' } } }))
+        .rejects.toMatchObject({ code: 'IMAGE_SIGNATURE_INVALID' });
+      expect(api.requests).toEqual([]);
+      // The signed image goes through (the check is not refusing everything).
+      await driver.applyRevision('victim', { id: 'ok', spec: { images: { router: ref('good') }, signatures: { router: sig(ref('good')) } } });
+      expect(api.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+    } finally {
+      await api.close();
+    }
+    const off = await driverAgainstApi(['image-signature']);
+    try {
+      await expect(off.driver.applyRevision('victim', { id: 'a4', spec: { images: { router: 'kars.azurecr.io/kars/router:latest' } } }))
+        .rejects.toMatchObject({ code: 'IMAGE_SIGNATURE_INVALID' });
+      // Mitigation off: every unsigned image reaches the Deployment.
+      for (const revision of Object.values(attacks)) await off.driver.applyRevision('victim', revision);
+      expect(off.api.deployment('kars-victim')!.spec.template.spec.containers[1].image).toBe(ref('evil'));
+      expect(off.api.requests.filter((r) => r.method === 'PATCH')).toHaveLength(3);
+    } finally {
+      await off.api.close();
+    }
   });
 });

@@ -20,6 +20,8 @@ import type { Redacted } from '../../../core/secrets/redacted';
 import { defaultDurableRegistry, type DurableRegistry } from '../../../adapters/durable/durable-registry';
 import { HistoryEventType, historyEvents, parseJsonText, toJsonText, toPublicHistoryEvent, type StoredHistoryEvent } from './history-event';
 import { replayEpisode } from './replay-episode';
+import type { InstanceStore } from './instance-store';
+import { JournalInstanceStore } from './journal-instance-store';
 import {
   assertInstanceId,
   MAX_MESSAGES_PER_COMMIT,
@@ -36,6 +38,12 @@ export interface StartLocalDurableRunnerOptions {
   connectionString: Redacted<string>;
   /** Default 'KarsRollouts' (host.json durableTask.hubName). */
   taskHub?: string;
+  /**
+   * Keep instances in a journal in this directory (fdatasync before every acknowledgement) instead of Azure Storage:
+   * what the local stack uses, because Azurite saves its tables only every few seconds and a SIGKILL loses the rest.
+   * One runner process owns the journal.
+   */
+  journalDir?: string;
   /** Where orchestrators and activities are looked up. Default: defaultDurableRegistry. */
   registry?: DurableRegistry;
   runnerId?: string;
@@ -82,7 +90,7 @@ function errorInfo(e: unknown): { errorType: string; errorMessage: string } {
 
 export class LocalDurableRunner implements OrchestrationClient {
   readonly runnerId: string;
-  readonly #store: TableInstanceStore;
+  readonly #store: InstanceStore;
   readonly #registry: DurableRegistry;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -101,7 +109,7 @@ export class LocalDurableRunner implements OrchestrationClient {
   #polling = false;
   #stopping = false;
 
-  constructor(store: TableInstanceStore, options: Omit<StartLocalDurableRunnerOptions, 'connectionString'>) {
+  constructor(store: InstanceStore, options: Omit<StartLocalDurableRunnerOptions, 'connectionString'>) {
     this.#store = store;
     this.runnerId = options.runnerId ?? `runner-${randomUUID().slice(0, 8)}`;
     this.#registry = options.registry ?? defaultDurableRegistry;
@@ -138,6 +146,7 @@ export class LocalDurableRunner implements OrchestrationClient {
       }),
     ]);
     clearTimeout(timer);
+    await this.#store.close?.();
     this.#logger.info('durable.runner.stopped', { name: this.runnerId });
   }
 
@@ -594,7 +603,10 @@ export class LocalDurableRunner implements OrchestrationClient {
  * @throws KarsError STORE_UNAVAILABLE when storage does not answer
  */
 export async function startLocalDurableRunner(options: StartLocalDurableRunnerOptions): Promise<LocalDurableRunner> {
-  const store = await TableInstanceStore.open({ connectionString: options.connectionString, taskHub: options.taskHub ?? 'KarsRollouts' });
+  const taskHub = options.taskHub ?? 'KarsRollouts';
+  const store = options.journalDir !== undefined
+    ? await JournalInstanceStore.open({ dir: options.journalDir, taskHub })
+    : await TableInstanceStore.open({ connectionString: options.connectionString, taskHub });
   const runner = new LocalDurableRunner(store, options);
   await runner.start();
   return runner;

@@ -11,6 +11,7 @@ import { registerAppFunctions } from '../../../functions/register-app-functions'
 import { createJsonLogger } from '../../../adapters/logging/json-logger';
 import { startLocalDurableRunner } from '../durable/local-durable-runner';
 import { seedDemoHooks } from './demo-hooks';
+import { LocalRouterSandboxDriver } from './local-router-sandbox-driver';
 import { startLocalHost } from './local-host';
 import { startQueueDriver } from './queue-driver';
 import { queueTriggers } from '../../../functions/queue-triggers';
@@ -23,8 +24,15 @@ async function main(): Promise<void> {
   registerAppFunctions();
   // Refuses KARS_EDGE_DEMO_HOOKS outside local mode (CONFIG_INVALID) before anything starts.
   const edge = loadEdgeSettings(process.env, config.mode);
+  // Rollouts restart the stack's demo routers through its router supervisor (infra/local/start.ts sets both).
+  const control = { url: process.env.KARS_LOCAL_ROUTER_CONTROL_URL, key: process.env.KARS_LOCAL_ROUTER_CONTROL_KEY };
   const services = await buildServices(config, {
-    startOrchestrationRunner: (options) => startLocalDurableRunner(options),
+    // The stack keeps the runner's state in a journal (KARS_LOCAL_DURABLE_DIR): acknowledged starts, approvals and
+    // episodes survive a SIGKILL, which Azurite's delayed saves do not guarantee.
+    startOrchestrationRunner: (options) => startLocalDurableRunner({
+      ...options, ...(process.env.KARS_LOCAL_DURABLE_DIR ? { journalDir: process.env.KARS_LOCAL_DURABLE_DIR } : {}),
+    }),
+    ...(control.url && control.key ? { sandboxDriver: new LocalRouterSandboxDriver({ controlUrl: control.url, controlKey: control.key }) } : {}),
     ...(edge.demoHooks
       ? { prepareHookRegistry: async (registry) => void (await seedDemoHooks(registry, { mode: config.mode, logger })) }
       : {}),

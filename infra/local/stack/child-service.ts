@@ -16,6 +16,8 @@ export interface StartChildOptions {
   readyTimeoutMs?: number;
   /** Receives every output line (already free of secrets: the children log allowlisted fields only). */
   onLine?: (line: string) => void;
+  /** Called once when the process exits after it was ready (a crash, a kill); not called for stop(). */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export async function startChildService(name: string, script: string, options: StartChildOptions = {}): Promise<ChildService> {
@@ -47,12 +49,17 @@ export async function startChildService(name: string, script: string, options: S
       reject(new Error(`${name} exited with code ${code} before it was ready`));
     });
   });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) options.onExit?.(code, signal);
+  });
   return {
     name,
     pid: child.pid!,
     port,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      stopping = true;
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -64,7 +64,7 @@ describe('RolloutLedger', () => {
     l.markApplied('s1', v1);
     l.markFailed('s1', 'CrashLoopBackOff');
     expect(l.progress('verifying', 1)).toEqual({
-      phase: 'verifying', revisionId: 'v2', total: 4, done: 1, failed: 1, currentBatch: 1, batches: 2, rolledBack: 0,
+      phase: 'verifying', revisionId: 'v2', total: 4, done: 1, failed: 1, currentBatch: 1, batches: 2, rolledBack: 0, wave: { size: 2, done: 1, failed: 1 },
     });
     l.markRolledBack('s0');
     l.markRollbackFailed('s1', 'health-timeout');

@@ -1,5 +1,6 @@
 // Rollout HTTP routes end to end: served by the local Functions host, backed by the local Durable runner on Azurite
-// and the in-memory SandboxDriver. Start, status/progress, history, abort, and every refusal with its code.
+// and the in-memory SandboxDriver. Start, status/progress, history, approval of gated batches, abort, and every
+// refusal with its code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { startAzurite, type AzuriteHandle } from '../../../infra/local/azurite/start-azurite';
@@ -69,10 +70,11 @@ async function until(instanceId: string, done: (b: { runtimeStatus: string; prog
 }
 
 describe('rollout routes', () => {
-  it('are three function-key routes carrying the Durable client binding', () => {
+  it('are four function-key routes carrying the Durable client binding', () => {
     expect(routes.map((r) => [r.name, r.methods.join(','), r.route, r.authLevel])).toEqual([
       ['rolloutStart', 'POST', 'rollouts', 'function'],
       ['rolloutStatus', 'GET', 'rollouts/{instanceId}', 'function'],
+      ['rolloutApprove', 'POST', 'rollouts/{instanceId}/approve', 'function'],
       ['rolloutAbort', 'POST', 'rollouts/{instanceId}/abort', 'function'],
     ]);
     for (const r of routes) expect(r.extraInputs?.map((i) => i.type)).toEqual(['durableClient']);
@@ -119,6 +121,38 @@ describe('rollout routes', () => {
     expect(((await late.json()) as { code: string }).code).toBe('ORCHESTRATION_NOT_RUNNING');
   });
 
+  it('waits for approval before a gated batch; approve names the waiting batch, a wrong or late one is refused', async () => {
+    const ids = fleet('route-approve', 2);
+    const r = await post('rollouts', { revision: { id: 'v2', spec: {} }, sandboxIds: ids, approval: { batches: [2] }, ...fast });
+    expect(r.status).toBe(202);
+    const { instanceId, approveUri } = (await r.json()) as { instanceId: string; approveUri: string };
+    expect(approveUri).toBe(`/api/rollouts/${instanceId}/approve`);
+    // Batch 1 rolls without asking; batch 2 waits (nothing applied to its sandbox meanwhile).
+    const waiting = await until(instanceId, (b) => (b.progress as RolloutProgress | null)?.phase === 'awaiting-approval');
+    expect(waiting.progress).toMatchObject({ awaitingApproval: 2, currentBatch: 2, done: 1 });
+    expect(driver.current(ids[1]!)?.id).toBe('v1');
+    for (const [body, code] of [[{ batch: 1 }, 'ROLLOUT_NOT_AWAITING_APPROVAL'], [{ batch: 3 }, 'ROLLOUT_NOT_AWAITING_APPROVAL'], [{}, 'INPUT_INVALID']] as const) {
+      const wrong = await post(`rollouts/${instanceId}/approve`, body);
+      expect(wrong.status, JSON.stringify(body)).toBe(code === 'INPUT_INVALID' ? 400 : 409);
+      expect(((await wrong.json()) as { code: string }).code).toBe(code);
+    }
+    const ok = await post(`rollouts/${instanceId}/approve`, { batch: 2 });
+    expect(ok.status).toBe(202);
+    const final = await until(instanceId, (b) => b.runtimeStatus === 'Completed');
+    expect((final as unknown as { output: RolloutResult }).output).toMatchObject({ outcome: 'Succeeded', succeeded: ids });
+    const late = await post(`rollouts/${instanceId}/approve`, { batch: 2 });
+    expect(late.status).toBe(409);
+  });
+
+  it('halts and rolls back when no approval comes in time', async () => {
+    const ids = fleet('route-noapprove', 2);
+    const r = await post('rollouts', { revision: { id: 'v2', spec: {} }, sandboxIds: ids, approval: { batches: [2], timeoutMs: 300 }, ...fast });
+    const { instanceId } = (await r.json()) as { instanceId: string };
+    const final = await until(instanceId, (b) => b.runtimeStatus === 'Completed');
+    expect((final as unknown as { output: RolloutResult }).output).toMatchObject({ outcome: 'RolledBack', haltReason: 'approval-timeout', rolledBack: [ids[0]] });
+    for (const id of ids) expect(driver.current(id)?.id).toBe('v1');
+  });
+
   it.each<[string, () => Promise<Response>, number, string]>([
     ['a non-JSON content type', () => post('rollouts', '{}', { 'content-type': 'text/plain', 'x-functions-key': keys.functionKey }), 415, 'HTTP_CONTENT_TYPE_UNSUPPORTED'],
     ['malformed JSON', () => post('rollouts', '{"revision":'), 400, 'HTTP_BODY_MALFORMED'],
@@ -126,6 +160,8 @@ describe('rollout routes', () => {
     ['an unknown rollout', () => get('rollouts/no-such-rollout'), 404, 'ORCHESTRATION_NOT_FOUND'],
     ['a malformed instance id', () => get('rollouts/bad%20id'), 400, 'INPUT_INVALID'],
     ['aborting an unknown rollout', () => post('rollouts/no-such-rollout/abort', ''), 404, 'ORCHESTRATION_NOT_FOUND'],
+    ['approving an unknown rollout', () => post('rollouts/no-such-rollout/approve', { batch: 1 }), 404, 'ORCHESTRATION_NOT_FOUND'],
+    ['an approval that is not JSON', () => post('rollouts/no-such-rollout/approve', '1', { 'content-type': 'text/plain', 'x-functions-key': keys.functionKey }), 415, 'HTTP_CONTENT_TYPE_UNSUPPORTED'],
   ])('refuses %s', async (_label, call, status, code) => {
     const r = await call();
     expect(r.status).toBe(status);

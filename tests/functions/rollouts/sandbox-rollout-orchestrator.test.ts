@@ -71,7 +71,7 @@ describe('sandboxRollout orchestration', () => {
     }
     expect(new Set(progress.map((p) => p.currentBatch))).toEqual(new Set([1, 2, 3, 4]));
     expect(progress.some((p) => p.phase === 'verifying' && p.done > 0 && p.done < 6)).toBe(true);
-    expect(progress[progress.length - 1]).toEqual({ phase: 'succeeded', revisionId: 'v2', total: 6, done: 6, failed: 0, currentBatch: 4, batches: 4, rolledBack: 0 });
+    expect(progress[progress.length - 1]).toEqual({ phase: 'succeeded', revisionId: 'v2', total: 6, done: 6, failed: 0, currentBatch: 4, batches: 4, rolledBack: 0, wave: { size: 1, done: 1, failed: 0 } });
   });
 
   it('halts when a sandbox fails past the threshold and rolls every applied sandbox back', async () => {
