@@ -16,9 +16,9 @@ import type { RouteDef } from '../route-def';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import { readJsonRequest } from '../http/read-json-request';
 import { routeErrorResponse } from '../http/route-error';
+import { ROUTER_TOKEN_HEADER } from '../../core/mesh/router-auth/verify-router-token';
 
 export const ROUTER_RECEIPTS_ROUTE = 'audit/router-receipts';
-export const ROUTER_AUDIT_TOKEN_HEADER = 'x-kars-router-token';
 /** 256 receipts of about 1 KiB at most each. */
 export const ROUTER_RECEIPTS_MAX_BODY_BYTES = 512 * 1024;
 
@@ -46,7 +46,7 @@ export interface RouterReceiptRouteDeps {
 export function createRouterReceiptRoutes(deps: RouterReceiptRouteDeps): RouteDef[] {
   const handler: HttpHandler = async (req): Promise<HttpResponseInit> => {
     try {
-      const auth = await deps.authenticator.authenticate(req.headers.get(ROUTER_AUDIT_TOKEN_HEADER) ?? undefined);
+      const auth = await deps.authenticator.authenticate(req.headers.get(ROUTER_TOKEN_HEADER) ?? undefined);
       if (!auth.ok) {
         deps.logger.warn('audit.router_auth_refused', { route: ROUTER_RECEIPTS_ROUTE, reason: auth.code });
         return auth.code === 'keys-unavailable'

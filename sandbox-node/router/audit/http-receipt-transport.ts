@@ -6,9 +6,9 @@
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import type { ReceiptTransport, ShipResult } from '../../../core/ports/receipt-transport.port';
+import { ROUTER_TOKEN_HEADER } from '../../../core/mesh/router-auth/verify-router-token';
 
 export const ROUTER_RECEIPTS_PATH = '/api/audit/router-receipts';
-export const ROUTER_TOKEN_HEADER = 'x-kars-router-token';
 
 export interface HttpReceiptTransportOptions {
   /** The Functions app's base URL (https, or http on loopback for the local stack). */
