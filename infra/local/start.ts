@@ -20,6 +20,7 @@ import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../adapters/cosmos/cosmos-containers';
 import { redact } from '../../core/secrets/redacted';
 import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
+import { MESH_TOKEN_AUDIENCE } from '../../core/mesh/router-auth/verify-router-token';
 import { writeTokenFile } from './identity/service-account-issuer';
 import { ROUTER_AUDIT_TOKEN_AUDIENCE } from '../../functions/audit/router-audit-settings';
 
@@ -227,6 +228,35 @@ async function main(): Promise<void> {
       renew.unref();
       stoppers.push(async () => clearInterval(renew));
     }
+    // T4: each demo router bridges its agent to the mesh routes (`/agt/relay`, `/agt/registry/…`) with its own
+    // sandbox's router token (kept fresh in a file, as the kubelet projects it) and its own countersigning key.
+    const demoMeshEnv = async (sandboxId: string): Promise<Record<string, string>> => {
+      const dir = join(dataDir, 'mesh', sandboxId);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const keyFile = join(dir, 'sandbox-key.pem');
+      if (!existsSync(keyFile)) writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+      const tokenFile = join(dir, 'router-token');
+      const mint = (): Promise<void> => writeTokenFile(tokenFile, identity.mintServiceAccountToken({ subject: `system:serviceaccount:${sandboxId}:kars-router`, audience: MESH_TOKEN_AUDIENCE, lifetimeSec: 3600 }));
+      await mint();
+      // Re-minted at 80 % of the lifetime, like the kubelet's projected tokens.
+      const rotation = setInterval(() => void mint().catch(() => undefined), 2880_000);
+      rotation.unref();
+      stoppers.push(async () => clearInterval(rotation));
+      return {
+        KARS_MESH_FUNCTIONS_URL: `${base}/api`,
+        KARS_MESH_ROUTER_TOKEN_FILE: tokenFile,
+        KARS_MESH_SANDBOX_KEY_FILE: keyFile,
+        KARS_MESH_BINDING_FILE: join(dir, 'agent-binding.json'),
+        ...(busConnection ? { KARS_MESH_SERVICEBUS_CONNECTION: busConnection } : {}),
+        // The demo agents have no trust recorded, so the demo routers run without a trust floor unless told otherwise
+        // (KARS_LOCAL_MESH_TRUST_THRESHOLD / _URL); the router's own default is 500.
+        KARS_MESH_TRUST_THRESHOLD: process.env.KARS_LOCAL_MESH_TRUST_THRESHOLD ?? '0',
+        ...(process.env.KARS_LOCAL_MESH_TRUST_URL ? { KARS_MESH_TRUST_URL: process.env.KARS_LOCAL_MESH_TRUST_URL } : {}),
+        ...(process.env.KARS_LOCAL_MESH_POLL_MS ? { KARS_MESH_POLL_MS: process.env.KARS_LOCAL_MESH_POLL_MS } : {}),
+      };
+    };
+    const meshEnvs = new Map<string, Record<string, string>>();
+    for (const sb of DEMO_SANDBOXES) meshEnvs.set(sb.id, await demoMeshEnv(sb.id));
     // The supervisor owns the routers: a rollout restarts one with its new revision (infra/local/stack/router-supervisor.ts).
     const started = await RouterSupervisor.start({
       routerMain,
@@ -237,6 +267,7 @@ async function main(): Promise<void> {
         env: {
           KARS_ROUTER_AUDIT_TOKEN_FILE: join(dataDir, 'routers', sb.id, 'audit-token'),
           KARS_ROUTER_AUDIT_SPOOL_DIR: join(dataDir, 'routers', sb.id, 'receipt-spool'),
+          ...meshEnvs.get(sb.id),
         },
       })),
       baseEnv: {

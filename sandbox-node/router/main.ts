@@ -27,10 +27,13 @@ import { startReceiptShipping } from './audit/start-receipt-shipping';
 import { upstreamTlsOptions } from './upstream-tls-files';
 import { createServiceBusBus } from '../../adapters/service-bus/create-service-bus-bus';
 import { startRouterEvents } from './router-events';
+import { loadMeshBridgeConfig } from './mesh/mesh-bridge-config';
+import { startMeshBridge } from './mesh/start-mesh-bridge';
 
 async function main(): Promise<void> {
   const logger = createJsonLogger({ component: 'router' });
   const config = loadRouterConfig(process.env);
+  const meshConfig = loadMeshBridgeConfig(process.env);
   const listen = resolveListenAddress(config.listen, { allowNonLoopback: config.allowNonLoopback });
   if (!listen.ok) throw new KarsError(listen.code, listen.message);
   if (listen.value.exposed) {
@@ -68,13 +71,17 @@ async function main(): Promise<void> {
     { sandboxId: config.sandboxId, entity: eventsConfig.entity, sessionId: eventsConfig.sessionId, ackWindowMs: eventsConfig.ackWindowMs, maxInFlight: eventsConfig.maxInFlight },
     { bus: eventsBus, clock: systemClock, logger },
   );
+  // T4: the mesh bridge (`/agt/relay`, `/agt/registry/…`) when KARS_MESH_FUNCTIONS_URL is set.
+  const mesh = meshConfig
+    ? await startMeshBridge(meshConfig, { sandboxId: config.sandboxId, tenantId: config.tenantId, clock: systemClock, logger, receipts, credential: credentialOf })
+    : undefined;
   const router = createRouterServer(
     { ...config, limits: config.limits },
     {
       tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
       health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
       budget: createRouterBudget(config, credentialOf, systemClock, logger),
-      tracer: telemetry.tracer, receipts, ...(events ? { events: events.relay } : {}),
+      tracer: telemetry.tracer, receipts, ...(events ? { events: events.relay } : {}), ...(mesh ? { mesh: mesh.bridge } : {}),
     },
   );
   await new Promise<void>((resolve, reject) => {
@@ -96,6 +103,7 @@ async function main(): Promise<void> {
     void router.drain(config.drainMs)
       .then(() => events?.close().catch(() => undefined))
       .then(() => eventsBus?.close().catch(() => undefined))
+      .then(() => mesh?.stop().catch(() => undefined))
       .then(() => shipper?.stop(Math.min(3000, config.drainMs)).catch(() => undefined))
       .then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
   };

@@ -39,6 +39,9 @@ import type { EventRelay } from '../../core/router/events/event-relay';
 import { matchEventRoute } from '../../core/router/events/event-route';
 import { serveEventRoute } from './serve-event-route';
 import { createEventSocketHandler } from './event-socket';
+import type { MeshBridge } from '../../core/mesh/bridge/mesh-bridge';
+import { AGT_REGISTRY_PREFIX, handleAgtRegistry } from './mesh/agt-registry-route';
+import { AGT_RELAY_PATHS, createAgtRelaySocket } from './mesh/agt-relay-socket';
 
 export interface RouterServerSettings {
   readonly sandboxId: string;
@@ -76,6 +79,8 @@ export interface RouterServerDeps {
   readonly connect?: ConnectHandler;
   /** Inbound events of this sandbox (sandbox-node/router/router-events.ts); absent: the event routes answer 503. */
   readonly events?: EventRelay;
+  /** T4: the mesh bridge (`/agt/relay` WebSocket, `/agt/registry/…`); absent: both paths answer 404. */
+  readonly mesh?: MeshBridge;
 }
 
 export interface RouterServerOptions {
@@ -126,6 +131,13 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
       if (!admit()) return;
       if (!deps.events) return refuse(res, note, 'ROUTER_EVENTS_UNAVAILABLE', 'inbound events are not configured for this sandbox');
       return serveEventRoute(deps.events, eventRoute.value, req, res, (code, message, headers) => refuse(res, note, code, message, headers));
+    }
+    if (deps.mesh && (req.url ?? '').startsWith(AGT_REGISTRY_PREFIX)) {
+      note.route = 'agt/registry';
+      // T2-D: registry calls draw on the same buckets as model calls.
+      if (!admit()) return;
+      note.reason = await handleAgtRegistry(deps.mesh, req, res);
+      return;
     }
     const route = matchRouterRoute(req.method ?? '', req.url ?? '');
     if (!route.ok) return refuse(res, note, route.code, route.message);
@@ -327,6 +339,10 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     });
   });
 
+  // T4: the agent's AGT MeshClient socket; every frame draws on the per-agent and global buckets (T2-D).
+  const relaySocket = deps.mesh
+    ? createAgtRelaySocket(deps.mesh, { admit: () => disabled.has('rate-limits') || limiter.admit(settings.agentId, clock.nowMs()).allowed })
+    : undefined;
   server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     // T2-D: tunnels draw on the same per-agent and global buckets as model calls, before the (audited) egress checks.
@@ -354,18 +370,30 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
     deps.connect(req, socket, head);
   });
 
-  // WebSocket form of the event routes (`GET /v1/events/ws`); no other route upgrades. A socket holds a concurrency
-  // slot for its life and draws once on the rate limits (T2-D).
+  // WebSocket form of the event routes (`GET /v1/events/ws`) and the mesh bridge (`/agt/relay`, T4); no other route
+  // upgrades. A socket holds a concurrency slot for its life and draws on the rate limits (T2-D; relay frames each).
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
-    const route = matchEventRoute(req.method ?? '', req.url ?? '');
+    const isRelay = relaySocket !== undefined && AGT_RELAY_PATHS.has((req.url ?? '').split('?')[0] ?? '');
+    const route = isRelay ? undefined : matchEventRoute(req.method ?? '', req.url ?? '');
     const log = (status: number, code: KarsErrorCode | undefined): void => {
-      logger.info('router.request', { method: req.method, route: '/v1/events/ws', status, code, sandboxId: settings.sandboxId });
+      logger.info('router.request', { method: req.method, route: isRelay ? '/agt/relay' : '/v1/events/ws', status, code, sandboxId: settings.sandboxId });
     };
     const refuseUpgrade = (code: KarsErrorCode, message: string, retryAfterS?: number): void => {
       log(httpStatusOf(code), code);
       refuseTunnel(socket, code, message, retryAfterS);
     };
+    if (isRelay) {
+      if (draining) return refuseUpgrade('ROUTER_DRAINING', 'the router is shutting down');
+      if (!gate.tryEnter()) return refuseUpgrade('ROUTER_OVERLOADED', 'too many requests in flight', 1);
+      socket.once('close', () => {
+        gate.leave();
+        if (gate.inFlight === 0) onIdle?.();
+      });
+      log(101, undefined);
+      relaySocket!.handleUpgrade(req, socket, head);
+      return;
+    }
     if (!route?.ok || route.value.kind !== 'socket') return refuseUpgrade(route && !route.ok ? route.code : 'NOT_FOUND', route && !route.ok ? route.message : 'no such route');
     if (draining) return refuseUpgrade('ROUTER_DRAINING', 'the router is shutting down');
     if (!eventSocket) return refuseUpgrade('ROUTER_EVENTS_UNAVAILABLE', 'inbound events are not configured for this sandbox');
@@ -392,6 +420,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       eventSocket?.closeAll();
+      relaySocket?.close();
       if (gate.inFlight > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);

@@ -1,0 +1,44 @@
+// TrustScoreSource over the trust plane's `GET /api/trust/scores/{did}?tenant=&observer=` (functions/trust): the
+// effective score of `did` as this sandbox sees it. Any failure reads as "no score" (the KNOCK gate then refuses,
+// fail closed). Scores are cached briefly so a KNOCK burst is one lookup.
+import type { TrustScoreSource } from '../../core/ports/trust-score.port';
+
+export interface HttpTrustScoreSourceOptions {
+  /** The Function app's `/api` root. */
+  baseUrl: string;
+  tenantId: string;
+  observer: string;
+  /** Extra headers (the router's token). */
+  headers?: () => Promise<Record<string, string>>;
+  cacheMs?: number;
+  timeoutMs?: number;
+  fetchImpl?: typeof fetch;
+  nowMs?: () => number;
+}
+
+export function httpTrustScoreSource(options: HttpTrustScoreSourceOptions): TrustScoreSource {
+  const doFetch = options.fetchImpl ?? globalThis.fetch.bind(globalThis);
+  const now = options.nowMs ?? Date.now;
+  const cacheMs = options.cacheMs ?? 10_000;
+  const cache = new Map<string, { score: number; untilMs: number }>();
+  return {
+    async scoreOf(did) {
+      const hit = cache.get(did);
+      if (hit && hit.untilMs > now()) return hit.score;
+      const q = new URLSearchParams({ tenant: options.tenantId, observer: options.observer });
+      try {
+        const res = await doFetch(`${options.baseUrl.replace(/\/+$/, '')}/trust/scores/${encodeURIComponent(did)}?${q}`, {
+          headers: { ...(await options.headers?.()) }, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+        });
+        if (res.status !== 200) return undefined;
+        const score = ((await res.json()) as { score?: unknown }).score;
+        if (typeof score !== 'number' || !Number.isFinite(score)) return undefined;
+        if (cache.size >= 10_000) cache.delete(cache.keys().next().value!);
+        cache.set(did, { score, untilMs: now() + cacheMs });
+        return score;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
