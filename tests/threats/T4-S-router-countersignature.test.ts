@@ -105,7 +105,7 @@ describe('T4-S: KNOCK countersignature and trust gating at the receiving router'
       const s = await setup(disable ? { disable } : {});
       await s.agentA.send(knockFrame(s.alice.did, s.bob.did, 'k-replay', s.f.clock.nowMs()));
       // The attacker captures router A's countersigned frame on its way (here: from the store before delivery).
-      const captured = (await s.f.inbox.read<{ frame?: Record<string, unknown> }>(s.bob.did, inboxEntryId('k-replay')))!.doc.frame!;
+      const captured = (await s.f.inbox.read<{ id: string; frame?: Record<string, unknown> }>(s.bob.did, inboxEntryId('k-replay')))!.doc.frame!;
       expect(captured).toHaveProperty('kars_router_sig');
       await s.deliver();
       expect(s.knocksAt(s.agentB)).toHaveLength(1);
