@@ -205,7 +205,8 @@ export function createMeshBridge(deps: MeshBridgeDeps, options: MeshBridgeOption
   }
 
   async function pumpOnce(): Promise<void> {
-    const did = binding.current() ?? active?.did;
+    // Nothing is fetched before a DID is bound (the connected DID is not registered yet).
+    const did = binding.current() ?? (on('did-binding') ? undefined : active?.did);
     if (did === undefined) return;
     for (let page = 0; page < 20; page += 1) {
       const { frames, more } = await upstream.fetchPending(did, fetchMax);
