@@ -2,7 +2,7 @@
 // 32 bytes), `timestamp` (ISO-8601 with offset) and `signature` (base64 Ed25519 over the UTF-8 timestamp). The DID must
 // be `did:mesh:` + the first 32 hex characters of SHA-256(public_key), the timestamp within ±300 s, and a proof is
 // accepted once. The reason for a refusal goes to the log only (T4-S).
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../crypto/sha256-hex';
 import type { ReplayWindow } from './replay-window';
 import { ed25519Verify } from '../curve-keys';
 import type { ConnectFrame } from './agent-frames';
@@ -19,7 +19,7 @@ export type ConnectProofResult =
 
 /** `did:mesh:<first 32 hex of sha256(key)>`: the DID form AGT's relay and registry derive from an Ed25519 key. */
 export function didMeshOf(publicKey: Uint8Array): string {
-  return `did:mesh:${createHash('sha256').update(publicKey).digest('hex').slice(0, 32)}`;
+  return `did:mesh:${sha256Hex(publicKey).slice(0, 32)}`;
 }
 
 /** Standard or URL-safe base64, padded or not (clients differ); undefined when it is neither or has the wrong length. */

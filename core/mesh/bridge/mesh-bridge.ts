@@ -38,6 +38,8 @@ export interface BridgeConnection {
   receive(text: string): Promise<void>;
   /** The socket closed. */
   closed(): void;
+  /** True once a `connect` was accepted on this socket. */
+  readonly identified: boolean;
 }
 
 export interface MeshBridgeDeps {
@@ -316,6 +318,9 @@ export function createMeshBridge(deps: MeshBridgeDeps, options: MeshBridgeOption
         closed() {
           conn.open = false;
           if (active === conn) active = undefined;
+        },
+        get identified() {
+          return conn.did !== undefined && conn.open;
         },
       };
     },

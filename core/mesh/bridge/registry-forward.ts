@@ -73,10 +73,15 @@ export function createRegistryForward(deps: RegistryForwardDeps, options: { _dis
     deps.logger.warn('mesh.bridge_refused', { route: 'agt/registry', code: 'MESH_DID_MISMATCH', reason: what, sandboxId: deps.signer.sandboxId });
     return { kind: 'refused', code: 'MESH_DID_MISMATCH', message: 'this router acts for another agent DID' };
   };
-  const forward = async (call: RegistryCall, body?: Uint8Array): Promise<RegistryAnswer> => ({
+  // The path forwarded is rebuilt from the matched route (the DID re-encoded), never the agent's spelling of it.
+  const canonicalPath = (route: Route): string =>
+    route.name === 'agent' ? `v1/agents/${encodeURIComponent(route.did)}`
+      : route.name === 'prekeys' ? `v1/agents/${encodeURIComponent(route.did)}/prekeys`
+        : route.name === 'agents' ? 'v1/agents' : route.name === 'discover' ? 'v1/discover' : 'health';
+  const forward = async (call: RegistryCall & { route: Route }, body?: Uint8Array): Promise<RegistryAnswer> => ({
     kind: 'upstream',
     answer: await deps.upstream.registry({
-      method: call.method, path: call.path, query: call.query,
+      method: call.method, path: canonicalPath(call.route), query: call.route.name === 'discover' ? call.query : '',
       ...(call.authorization ? { authorization: call.authorization } : {}),
       ...(call.contentType ? { contentType: call.contentType } : {}),
       ...(body ? { body } : {}),
@@ -105,7 +110,7 @@ export function createRegistryForward(deps: RegistryForwardDeps, options: { _dis
         ...input,
         metadata: { ...metadata, [ROUTER_KEY_METADATA]: encodeBase64Url(deps.signer.publicKey), [ROUTER_SANDBOX_METADATA]: deps.signer.sandboxId },
       };
-      const answered = await forward({ ...call, contentType: 'application/json' }, new TextEncoder().encode(JSON.stringify(body)));
+      const answered = await forward({ ...call, route, contentType: 'application/json' }, new TextEncoder().encode(JSON.stringify(body)));
       // 201 registered, 409 already registered by this sandbox (the registry answers 403 for another's).
       const status = answered.kind === 'upstream' ? answered.answer.status : 0;
       if (status === 200 || status === 201 || status === 409) {
@@ -117,9 +122,9 @@ export function createRegistryForward(deps: RegistryForwardDeps, options: { _dis
     }
     if ((route.name === 'prekeys' && call.method === 'PUT') || (route.name === 'agent' && call.method === 'DELETE')) {
       if (on('did-binding') && (bound === undefined || route.did !== bound)) return mismatch(route.name === 'prekeys' ? 'prekeys' : 'delete');
-      return forward(call, call.bytes);
+      return forward({ ...call, route }, call.bytes);
     }
-    return forward(call);
+    return forward({ ...call, route });
   };
 }
 

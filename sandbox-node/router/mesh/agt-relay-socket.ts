@@ -15,7 +15,10 @@ export interface AgtRelaySocket {
   close(): void;
 }
 
-export function createAgtRelaySocket(bridge: MeshBridge, options: { admit?: () => boolean } = {}): AgtRelaySocket {
+/** A socket that has not sent an accepted `connect` by then is closed (an idle socket holds router memory). */
+export const CONNECT_DEADLINE_MS = 10_000;
+
+export function createAgtRelaySocket(bridge: MeshBridge, options: { admit?: () => boolean; connectDeadlineMs?: number } = {}): AgtRelaySocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES, perMessageDeflate: false });
   wss.on('connection', (ws: WebSocket) => {
     const conn = bridge.attach({
@@ -30,7 +33,14 @@ export function createAgtRelaySocket(bridge: MeshBridge, options: { admit?: () =
       if (options.admit && !options.admit()) return void ws.send(JSON.stringify({ v: 1, type: 'error', code: 'LIMIT_RATE_EXCEEDED', message: 'rate limit exceeded' }));
       void conn.receive(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
     });
-    ws.on('close', () => conn.closed());
+    const deadline = setTimeout(() => {
+      if (!conn.identified) ws.close(1008, 'MESH_CONNECT_REQUIRED');
+    }, options.connectDeadlineMs ?? CONNECT_DEADLINE_MS);
+    deadline.unref();
+    ws.on('close', () => {
+      clearTimeout(deadline);
+      conn.closed();
+    });
     ws.on('error', () => conn.closed());
   });
   return {
