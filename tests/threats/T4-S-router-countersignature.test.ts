@@ -67,7 +67,7 @@ describe('T4-S: KNOCK countersignature and trust gating at the receiving router'
       await on.deliver();
       expect(on.knocksAt(on.agentB)).toEqual([]);
       expect(on.routerB.receipts.map((r) => r.code)).toEqual(['MESH_COUNTERSIGNATURE_INVALID']);
-      expect(on.routerB.receipts[0]!.subject).toMatchObject({ sandbox: 'sb-b', direction: 'inbound', type: 'knock', sender: on.alice.did, decision: 'refused' });
+      expect(on.routerB.receipts[0]!.subject).toMatchObject({ sandboxId: 'sb-b', direction: 'inbound', type: 'knock', sender: on.alice.did, decision: 'refused' });
       // Acknowledged at the relay store: it does not come back.
       await on.deliver();
       expect(on.routerB.receipts).toHaveLength(1);

@@ -1,14 +1,16 @@
-// The receipt of a router bridge decision on a frame (T4-S, T4-R): outer fields only (never ciphertext, intent,
-// establishment or signatures), hashed in a fixed order so a verifier can recompute it.
+// The receipt of a router bridge refusal (T4-S, T4-R): outer fields only (never ciphertext, intent, establishment or
+// signatures), hashed in a fixed order with its code and status so a verifier (and the router-receipt route,
+// core/router/audit/accept-router-receipts.ts) can recompute it. Shape as the router's other receipts: partition and
+// `sandboxId` = the router's sandbox, `atMs` in the subject.
 import type { RequestReceipt } from '../../ports/receipt-sink.port';
 import { sha256Hex } from '../../crypto/sha256-hex';
 
 export const BRIDGE_RECEIPT_KIND = 'mesh.bridge';
 const DOMAIN = 'kars.mesh.bridge.v1';
-const ORDER = ['sandbox', 'direction', 'type', 'sender', 'recipient', 'messageId', 'decision'] as const;
+export const BRIDGE_SUBJECT_KEYS = ['sandboxId', 'direction', 'type', 'sender', 'recipient', 'messageId', 'decision', 'atMs'] as const;
 
 export type BridgeSubject = {
-  sandbox: string;
+  sandboxId: string;
   direction: 'inbound' | 'outbound';
   type: string | null;
   sender: string | null;
@@ -16,17 +18,23 @@ export type BridgeSubject = {
   messageId: string | null;
   /** What the router did: `refused`, `auto-rejected`. */
   decision: string;
+  atMs: string;
 };
 
-export function bridgeReceipt(subject: BridgeSubject, atMs: number, status: number, code: string): RequestReceipt {
+export function bridgeReceiptHash(code: string, status: number, subject: Readonly<Record<string, string | null>>): string {
+  return sha256Hex(JSON.stringify([DOMAIN, code, status, ...BRIDGE_SUBJECT_KEYS.map((k) => subject[k] ?? null)]));
+}
+
+export function bridgeReceipt(subject: Omit<BridgeSubject, 'atMs'>, atMs: number, status: number, code: string): RequestReceipt {
+  const full: BridgeSubject = { ...subject, atMs: String(atMs) };
   return {
     kind: BRIDGE_RECEIPT_KIND,
-    partition: `sandbox:${subject.sandbox}`,
+    partition: subject.sandboxId,
     atMs,
-    requestHash: sha256Hex(JSON.stringify([DOMAIN, ...ORDER.map((k) => subject[k])])),
+    requestHash: bridgeReceiptHash(code, status, full),
     outcome: 'rejected',
     status,
     code,
-    subject,
+    subject: full,
   };
 }

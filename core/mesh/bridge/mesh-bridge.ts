@@ -101,15 +101,15 @@ export function createMeshBridge(deps: MeshBridgeDeps, options: MeshBridgeOption
   let pumping: Promise<void> | undefined;
   let again = false;
 
-  const audit = async (subject: Omit<BridgeSubject, 'sandbox'>, code: KarsErrorCode, reason: string): Promise<void> => {
+  const audit = async (subject: Omit<BridgeSubject, 'sandboxId' | 'atMs'>, code: KarsErrorCode, reason: string): Promise<void> => {
     logger.warn('mesh.bridge_refused', { sandboxId: signer.sandboxId, code, reason, messageId: subject.messageId ?? undefined, route: `agt/relay/${subject.direction}` });
     try {
-      await deps.receipts.append(bridgeReceipt({ sandbox: signer.sandboxId, ...subject }, clock.nowMs(), httpStatusOf(code), code));
+      await deps.receipts.append(bridgeReceipt({ sandboxId: signer.sandboxId, ...subject }, clock.nowMs(), httpStatusOf(code), code));
     } catch (e) {
       logger.error('mesh.bridge_receipt_failed', { sandboxId: signer.sandboxId, code: isKarsError(e) ? e.code : 'INTERNAL' });
     }
   };
-  const subjectOf = (f: Record<string, unknown>, direction: 'inbound' | 'outbound', decision: string): Omit<BridgeSubject, 'sandbox'> => ({
+  const subjectOf = (f: Record<string, unknown>, direction: 'inbound' | 'outbound', decision: string): Omit<BridgeSubject, 'sandboxId' | 'atMs'> => ({
     direction, decision,
     type: typeof f.type === 'string' ? f.type.slice(0, 32) : null,
     sender: typeof f.from === 'string' ? f.from.slice(0, 256) : null,

@@ -8,8 +8,9 @@ import type { RequestReceipt, ReceiptSink } from '../../ports/receipt-sink.port'
 import type { RouterCaller } from '../../ports/router-authenticator.port';
 import { CALL_SUBJECT_KEYS, MODEL_CALL_RECEIPT_KIND, TOOL_CALL_RECEIPT_KIND, callReceiptHash } from '../call-receipt';
 import { EGRESS_RECEIPT_KIND, egressReceiptHash } from '../egress/egress-refusal-receipt';
+import { BRIDGE_RECEIPT_KIND, BRIDGE_SUBJECT_KEYS, bridgeReceiptHash } from '../../mesh/bridge/bridge-receipt';
 
-export const ROUTER_RECEIPT_KINDS = [MODEL_CALL_RECEIPT_KIND, TOOL_CALL_RECEIPT_KIND, EGRESS_RECEIPT_KIND] as const;
+export const ROUTER_RECEIPT_KINDS = [MODEL_CALL_RECEIPT_KIND, TOOL_CALL_RECEIPT_KIND, EGRESS_RECEIPT_KIND, BRIDGE_RECEIPT_KIND] as const;
 /** One shipped batch at most (one chain entry holds 256 receipts). */
 export const MAX_ROUTER_RECEIPT_BATCH = 256;
 const EGRESS_SUBJECT_KEYS = ['sandboxId', 'target', 'address', 'reason', 'atMs'] as const;
@@ -56,6 +57,11 @@ function expectedHash(r: RequestReceipt): string | undefined {
   if (r.kind === EGRESS_RECEIPT_KIND) {
     if (!exactly(EGRESS_SUBJECT_KEYS) || r.outcome !== 'rejected' || r.code === undefined || r.subject['atMs'] !== String(r.atMs)) return undefined;
     return egressReceiptHash(r.code, r.subject);
+  }
+  // T4-S: the mesh bridge's refusals (core/mesh/bridge/bridge-receipt.ts).
+  if (r.kind === BRIDGE_RECEIPT_KIND) {
+    if (!exactly(BRIDGE_SUBJECT_KEYS) || r.outcome !== 'rejected' || r.code === undefined || r.subject['atMs'] !== String(r.atMs)) return undefined;
+    return bridgeReceiptHash(r.code, r.status, r.subject);
   }
   return undefined;
 }

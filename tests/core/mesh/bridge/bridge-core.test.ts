@@ -104,3 +104,18 @@ describe('mesh bridge settings', () => {
     expect(MESH_BRIDGE_SETTING_KEYS.some((k) => /disable|mitigation/i.test(k))).toBe(false);
   });
 });
+
+describe('bridge receipts', () => {
+  it('ship through the router-receipt route: own sandbox, hash recomputed, a changed field refused', async () => {
+    const { bridgeReceipt } = await import('../../../../core/mesh/bridge/bridge-receipt');
+    const { acceptRouterReceipts } = await import('../../../../core/router/audit/accept-router-receipts');
+    const appended: unknown[] = [];
+    const sink = { async append(r: unknown) { appended.push(r); return 'id'; } };
+    const r = bridgeReceipt({ sandboxId: 'sb-a', direction: 'inbound', type: 'knock', sender: 'did:mesh:x', recipient: 'did:mesh:y', messageId: 'k-1', decision: 'refused' }, 1_700_000_000_000, 401, 'MESH_COUNTERSIGNATURE_INVALID');
+    const caller = { sandboxId: 'sb-a' } as Parameters<typeof acceptRouterReceipts>[0];
+    expect(await acceptRouterReceipts(caller, [r], sink)).toEqual(['id']);
+    await expect(acceptRouterReceipts(caller, [{ ...r, code: 'MESH_TRUST_INSUFFICIENT' }], sink)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    await expect(acceptRouterReceipts(caller, [{ ...r, subject: { ...r.subject, sender: 'did:mesh:z' } }], sink)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    await expect(acceptRouterReceipts({ ...caller, sandboxId: 'sb-b' }, [r], sink)).rejects.toMatchObject({ code: 'AUTH_FORBIDDEN' });
+  });
+});
