@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAgentFrame } from '../../../../core/mesh/bridge/agent-frames';
+import { bridgeReceipt } from '../../../../core/mesh/bridge/bridge-receipt';
+import { acceptRouterReceipts } from '../../../../core/router/audit/accept-router-receipts';
 import { didMeshOf } from '../../../../core/mesh/bridge/connect-proof';
 import { loadDidBinding } from '../../../../core/mesh/bridge/did-binding';
 import { createReplayWindow } from '../../../../core/mesh/bridge/replay-window';
@@ -107,12 +109,10 @@ describe('mesh bridge settings', () => {
 
 describe('bridge receipts', () => {
   it('ship through the router-receipt route: own sandbox, hash recomputed, a changed field refused', async () => {
-    const { bridgeReceipt } = await import('../../../../core/mesh/bridge/bridge-receipt');
-    const { acceptRouterReceipts } = await import('../../../../core/router/audit/accept-router-receipts');
     const appended: unknown[] = [];
     const sink = { async append(r: unknown) { appended.push(r); return 'id'; } };
     const r = bridgeReceipt({ sandboxId: 'sb-a', direction: 'inbound', type: 'knock', sender: 'did:mesh:x', recipient: 'did:mesh:y', messageId: 'k-1', decision: 'refused' }, 1_700_000_000_000, 401, 'MESH_COUNTERSIGNATURE_INVALID');
-    const caller = { sandboxId: 'sb-a' } as Parameters<typeof acceptRouterReceipts>[0];
+    const caller = { sandboxId: 'sb-a' };
     expect(await acceptRouterReceipts(caller, [r], sink)).toEqual(['id']);
     await expect(acceptRouterReceipts(caller, [{ ...r, code: 'MESH_TRUST_INSUFFICIENT' }], sink)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
     await expect(acceptRouterReceipts(caller, [{ ...r, subject: { ...r.subject, sender: 'did:mesh:z' } }], sink)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
