@@ -1,5 +1,6 @@
-// TrustScoreSource over the trust plane's `GET /api/trust/scores/{did}?tenant=&observer=` (functions/trust): the
-// effective score of `did` as this sandbox sees it. Any failure reads as "no score" (the KNOCK gate then refuses,
+// TrustScoreSource over the trust plane's router read `GET /api/mesh/trust/scores/{did}?tenant=` (router token; the
+// observer is the token's sandbox): the effective score of `did` as this sandbox sees it. The router's RR2 source
+// (sandbox-node/router/http-trust-score-source.ts, version-polled) replaces it when KARS_ROUTER_TRUST_API is set. Any failure reads as "no score" (the KNOCK gate then refuses,
 // fail closed). Scores are cached briefly so a KNOCK burst is one lookup.
 import type { TrustScoreSource } from '../../core/ports/trust-score.port';
 
@@ -7,7 +8,6 @@ export interface HttpTrustScoreSourceOptions {
   /** The Function app's `/api` root. */
   baseUrl: string;
   tenantId: string;
-  observer: string;
   /** Extra headers (the router's token). */
   headers?: () => Promise<Record<string, string>>;
   cacheMs?: number;
@@ -25,9 +25,9 @@ export function httpTrustScoreSource(options: HttpTrustScoreSourceOptions): Trus
     async scoreOf(did) {
       const hit = cache.get(did);
       if (hit && hit.untilMs > now()) return hit.score;
-      const q = new URLSearchParams({ tenant: options.tenantId, observer: options.observer });
+      const q = new URLSearchParams({ tenant: options.tenantId });
       try {
-        const res = await doFetch(`${options.baseUrl.replace(/\/+$/, '')}/trust/scores/${encodeURIComponent(did)}?${q}`, {
+        const res = await doFetch(`${options.baseUrl.replace(/\/+$/, '')}/mesh/trust/scores/${encodeURIComponent(did)}?${q}`, {
           headers: { ...(await options.headers?.()) }, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
         });
         if (res.status !== 200) return undefined;

@@ -29,6 +29,7 @@ import { createServiceBusBus } from '../../adapters/service-bus/create-service-b
 import { startRouterEvents } from './router-events';
 import { loadMeshBridgeConfig } from './mesh/mesh-bridge-config';
 import { startMeshBridge } from './mesh/start-mesh-bridge';
+import { trustScoreSourceFromEnv } from './router-trust-settings';
 
 async function main(): Promise<void> {
   const logger = createJsonLogger({ component: 'router' });
@@ -72,8 +73,14 @@ async function main(): Promise<void> {
     { bus: eventsBus, clock: systemClock, logger },
   );
   // T4: the mesh bridge (`/agt/relay`, `/agt/registry/…`) when KARS_MESH_FUNCTIONS_URL is set.
+  // RR2: the live trust source gates KNOCKs when KARS_ROUTER_TRUST_API is set.
+  const liveTrust = meshConfig ? trustScoreSourceFromEnv(process.env, config.tenantId, logger) : undefined;
+  liveTrust?.start();
   const mesh = meshConfig
-    ? await startMeshBridge(meshConfig, { sandboxId: config.sandboxId, tenantId: config.tenantId, clock: systemClock, logger, receipts, credential: credentialOf })
+    ? await startMeshBridge(meshConfig, {
+      sandboxId: config.sandboxId, tenantId: config.tenantId, clock: systemClock, logger, receipts, credential: credentialOf,
+      ...(liveTrust ? { trust: liveTrust } : {}),
+    })
     : undefined;
   const router = createRouterServer(
     { ...config, limits: config.limits },
@@ -104,6 +111,7 @@ async function main(): Promise<void> {
       .then(() => events?.close().catch(() => undefined))
       .then(() => eventsBus?.close().catch(() => undefined))
       .then(() => mesh?.stop().catch(() => undefined))
+      .then(() => liveTrust?.stop().catch(() => undefined))
       .then(() => shipper?.stop(Math.min(3000, config.drainMs)).catch(() => undefined))
       .then(() => telemetry.shutdown().catch(() => undefined)).then(() => process.exit(0));
   };

@@ -31,9 +31,9 @@ const waitFor = async (what: string, check: () => boolean, ms = 20_000): Promise
 };
 
 beforeAll(async () => {
-  // The trust table the routers' TrustScoreSource reads (GET <url>/trust/scores/{did}, as the trust plane answers).
+  // The trust table the routers' TrustScoreSource reads (GET <url>/mesh/trust/scores/{did}, as the trust plane answers).
   trust = http.createServer((req, res) => {
-    const m = /^\/api\/trust\/scores\/([^/?]+)/.exec(req.url ?? '');
+    const m = /^\/api\/mesh\/trust\/scores\/([^/?]+)/.exec(req.url ?? '');
     const did = m ? decodeURIComponent(m[1]!) : '';
     trustLookups.push(did);
     const score = scores.get(did);

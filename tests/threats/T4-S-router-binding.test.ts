@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { BridgeMitigation } from '../../core/mesh/bridge/bridge-switches';
 import { agt, newAgent, type TestAgent } from '../mesh/agt-sdk';
 import { createMeshFixture, openSocket, registerThrough, startTestRouter } from '../mesh/bridge-fixture';
+import { messageFrame } from '../mesh/mesh-fixture';
 
 /** An agent whose DID derives from its Ed25519 key (`did:mesh:` + 32 hex of SHA-256). */
 function provenAgent(): TestAgent & { edPublic: Uint8Array } {
@@ -92,7 +93,7 @@ describe('T4-S: the router binds its agent DID', () => {
     await registerThrough(routerB, bob, f.clock.nowMs());
     const bobSocket = openSocket(routerB.bridge);
     await bobSocket.send({ v: 1, type: 'connect', from: bob.did });
-    await bobSocket.send({ v: 1, type: 'message', from: bob.did, to: alice.did, id: 'm-1', ts: new Date().toISOString(), header: { dh: 'AA==', pn: 0, n: 0 }, ciphertext: 'AA==' });
+    await bobSocket.send(messageFrame(bob.did, alice.did, 'm-1'));
     const mallory = openSocket(routerA.bridge);
     await mallory.send({ v: 1, type: 'connect', from: newAgent('mallory').did });
     await routerA.bridge.pendingNoted();

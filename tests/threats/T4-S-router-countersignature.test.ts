@@ -45,7 +45,7 @@ describe('T4-S: KNOCK countersignature and trust gating at the receiving router'
     await s.agentA.send(knockFrame(s.alice.did, s.bob.did, 'k-1', s.f.clock.nowMs()));
     await s.deliver();
     expect(s.knocksAt(s.agentB)).toHaveLength(1);
-    expect(s.knocksAt(s.agentB)[0]).not.toHaveProperty('kars_router_sig');
+    expect(s.knocksAt(s.agentB)[0]).not.toHaveProperty('countersignature');
     await s.agentB.send({ v: 1, type: 'knock_accept', from: s.bob.did, to: s.alice.did, id: 'ka-1', knock_id: 'k-1', ts: new Date(s.f.clock.nowMs()).toISOString() });
     await s.routerA.bridge.pendingNoted();
     expect(s.agentA.received.filter((r) => r.type === 'knock_accept')).toHaveLength(1);
@@ -106,7 +106,7 @@ describe('T4-S: KNOCK countersignature and trust gating at the receiving router'
       await s.agentA.send(knockFrame(s.alice.did, s.bob.did, 'k-replay', s.f.clock.nowMs()));
       // The attacker captures router A's countersigned frame on its way (here: from the store before delivery).
       const captured = (await s.f.inbox.read<{ id: string; frame?: Record<string, unknown> }>(s.bob.did, inboxEntryId('k-replay')))!.doc.frame!;
-      expect(captured).toHaveProperty('kars_router_sig');
+      expect(captured).toHaveProperty('countersignature');
       await s.deliver();
       expect(s.knocksAt(s.agentB)).toHaveLength(1);
       // The store's tombstone is gone (store access, or past its TTL), and the capture is posted again, unchanged.

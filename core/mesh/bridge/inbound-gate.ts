@@ -8,7 +8,7 @@ import type { TrustScoreSource } from '../../ports/trust-score.port';
 import type { KarsErrorCode } from '../../errors';
 import { bridgeOn, type BridgeMitigation } from './bridge-switches';
 import type { ReplayWindow } from './replay-window';
-import { COUNTERSIGNED_TYPES, readCountersignature, verifyCountersignature, withoutCountersignature } from './router-countersignature';
+import { COUNTERSIGNED_TYPES, countersignedAtMs, readCountersignature, verifyCountersignature, withoutCountersignature } from './router-countersignature';
 import type { RouterKeyDirectory } from './registry-router-keys';
 
 export const DEFAULT_TRUST_THRESHOLD = 500;
@@ -56,7 +56,7 @@ export async function gateInbound(frame: Record<string, unknown>, boundDid: stri
     if (peer.sandbox !== c.sandbox) return { kind: 'drop', code: 'MESH_COUNTERSIGNATURE_INVALID', reason: 'sandbox' };
     if (!verifyCountersignature(frame, c, peer.publicKey)) return { kind: 'drop', code: 'MESH_COUNTERSIGNATURE_INVALID', reason: 'signature' };
   }
-  if (on('countersignature-freshness') && c && Math.abs(nowMs - c.at) > tolMs) return { kind: 'drop', code: 'MESH_KNOCK_STALE', reason: 'stale' };
+  if (on('countersignature-freshness') && c && Math.abs(nowMs - countersignedAtMs(c)) > tolMs) return { kind: 'drop', code: 'MESH_KNOCK_STALE', reason: 'stale' };
 
   if (type === 'knock' && on('trust-gate') && options.trustThreshold > 0) {
     let score: number | undefined;

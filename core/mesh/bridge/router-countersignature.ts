@@ -8,19 +8,25 @@ import { ed25519Sign, ed25519Verify } from '../curve-keys';
 import { decodeBase64UrlStrict, encodeBase64Url } from '../registry/base64url';
 
 export const COUNTERSIGNATURE_DOMAIN = 'kars-mesh/router-countersignature/v1\n';
-/** The frame field the countersignature travels in; the receiving router strips it before the agent sees the frame. */
-export const COUNTERSIGNATURE_FIELD = 'kars_router_sig';
+/**
+ * The frame field the countersignature travels in (the relay store's schema keeps it: string values only); the
+ * receiving router strips it before the agent sees the frame.
+ */
+export const COUNTERSIGNATURE_FIELD = 'countersignature';
 export const COUNTERSIGNED_TYPES: ReadonlySet<string> = new Set(['knock', 'knock_accept', 'knock_reject']);
 export const SANDBOX_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export interface Countersignature {
-  v: 1;
+  v: '1';
   sandbox: string;
-  /** Router clock, ms since the epoch. */
-  at: number;
+  /** Router clock, ms since the epoch, as decimal digits. */
+  at: string;
   /** base64url Ed25519 signature. */
   sig: string;
 }
+
+/** Countersignature time in ms. */
+export const countersignedAtMs = (c: Countersignature): number => Number(c.at);
 
 /** The sandbox's signing key: the private half never leaves the router process. */
 export interface SandboxSigner {
@@ -39,15 +45,15 @@ const withoutCountersignature = (frame: Record<string, unknown>): Record<string,
 };
 
 /** @throws KarsError INPUT_INVALID when the frame holds a value without a canonical encoding (a float, say) */
-export function countersignatureBytes(frame: Record<string, unknown>, sandbox: string, at: number): Uint8Array {
+export function countersignatureBytes(frame: Record<string, unknown>, sandbox: string, at: string): Uint8Array {
   return new TextEncoder().encode(COUNTERSIGNATURE_DOMAIN + canonicalJson({ frame: withoutCountersignature(frame), sandbox, at }));
 }
 
 /** The frame with the router's countersignature added (any earlier one replaced). */
 export function countersign<T extends Record<string, unknown>>(frame: T, signer: SandboxSigner, nowMs: number): T & { [COUNTERSIGNATURE_FIELD]: Countersignature } {
-  const at = Math.floor(nowMs);
+  const at = String(Math.floor(nowMs));
   const sig = encodeBase64Url(signer.sign(countersignatureBytes(frame, signer.sandboxId, at)));
-  return { ...withoutCountersignature(frame), [COUNTERSIGNATURE_FIELD]: { v: 1, sandbox: signer.sandboxId, at, sig } } as T & { [COUNTERSIGNATURE_FIELD]: Countersignature };
+  return { ...withoutCountersignature(frame), [COUNTERSIGNATURE_FIELD]: { v: '1', sandbox: signer.sandboxId, at, sig } } as T & { [COUNTERSIGNATURE_FIELD]: Countersignature };
 }
 
 /** The countersignature a frame carries, if it has the right shape. */
@@ -55,8 +61,8 @@ export function readCountersignature(frame: Record<string, unknown>): Countersig
   const c = frame[COUNTERSIGNATURE_FIELD];
   if (typeof c !== 'object' || c === null || Array.isArray(c)) return undefined;
   const { v, sandbox, at, sig } = c as Record<string, unknown>;
-  if (v !== 1 || typeof sandbox !== 'string' || !SANDBOX_RE.test(sandbox) || typeof at !== 'number' || !Number.isSafeInteger(at) || typeof sig !== 'string') return undefined;
-  return { v: 1, sandbox, at, sig };
+  if (v !== '1' || typeof sandbox !== 'string' || !SANDBOX_RE.test(sandbox) || typeof at !== 'string' || !/^\d{1,15}$/.test(at) || typeof sig !== 'string') return undefined;
+  return { v: '1', sandbox, at, sig };
 }
 
 /** True when `c` verifies over `frame` under `publicKey`; false for any malformed part (no oracle). */

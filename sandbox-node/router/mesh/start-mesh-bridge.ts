@@ -9,6 +9,7 @@ import { registryRouterKeys } from '../../../core/mesh/bridge/registry-router-ke
 import type { Clock } from '../../../core/ports/clock.port';
 import type { Logger } from '../../../core/ports/logger.port';
 import type { ReceiptSink } from '../../../core/ports/receipt-sink.port';
+import type { TrustScoreSource } from '../../../core/ports/trust-score.port';
 import { busMeshPendingSignal } from '../../../adapters/mesh/bus-mesh-pending-signal';
 import { httpTrustScoreSource } from '../../../adapters/mesh/http-trust-score-source';
 import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
@@ -26,14 +27,18 @@ export interface StartedMeshBridge {
 
 export async function startMeshBridge(
   config: MeshBridgeConfig,
-  ctx: { sandboxId: string; tenantId: string; clock: Clock; logger: Logger; receipts: ReceiptSink; credential?: () => TokenCredential },
+  ctx: {
+    sandboxId: string; tenantId: string; clock: Clock; logger: Logger; receipts: ReceiptSink; credential?: () => TokenCredential;
+    /** The router's live trust source (RR2, router-trust-settings.ts) when configured; else the plain HTTP adapter. */
+    trust?: TrustScoreSource;
+  },
 ): Promise<StartedMeshBridge> {
   const token = routerTokenFile(config.tokenFile);
   const upstream = createFunctionsMeshUpstream({ baseUrl: config.functionsUrl, token });
   const signer = await loadSandboxSigner(ctx.sandboxId, config.sandboxKeyFile);
   const binding = await loadDidBinding(config.bindingFile ? fileDidBindingStore(config.bindingFile) : undefined, config.agentDid);
-  const trust = httpTrustScoreSource({
-    baseUrl: config.trustUrl, tenantId: ctx.tenantId, observer: ctx.sandboxId,
+  const trust = ctx.trust ?? httpTrustScoreSource({
+    baseUrl: config.trustUrl, tenantId: ctx.tenantId,
     headers: async () => ({ [ROUTER_TOKEN_HEADER]: await token.token() }),
   });
   const bridge = createMeshBridge(
