@@ -3,9 +3,8 @@
 // `x-kars-router-token`. Timeouts are bounded; failures surface as stable codes, never with the token or a body.
 import { KarsError } from '../../../core/errors';
 import type { MeshUpstream, UpstreamAnswer } from '../../../core/ports/mesh-upstream.port';
+import { ROUTER_TOKEN_HEADER } from '../../../core/mesh/router-auth/verify-router-token';
 import type { RouterTokenFile } from './router-token-file';
-
-export const ROUTER_TOKEN_HEADER = 'x-kars-router-token';
 
 export interface FunctionsMeshUpstreamOptions {
   /** The Function app's `/api` root, e.g. `http://127.0.0.1:7071/api`. */

@@ -14,7 +14,8 @@ import { busMeshPendingSignal } from '../../../adapters/mesh/bus-mesh-pending-si
 import { httpTrustScoreSource } from '../../../adapters/mesh/http-trust-score-source';
 import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
 import { fileDidBindingStore } from './file-did-binding-store';
-import { createFunctionsMeshUpstream, ROUTER_TOKEN_HEADER } from './functions-mesh-upstream';
+import { createFunctionsMeshUpstream } from './functions-mesh-upstream';
+import { ROUTER_TOKEN_HEADER } from '../../../core/mesh/router-auth/verify-router-token';
 import type { MeshBridgeConfig } from './mesh-bridge-config';
 import { pollPendingSignal } from './poll-pending-signal';
 import { routerTokenFile } from './router-token-file';
