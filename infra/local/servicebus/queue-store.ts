@@ -87,6 +87,40 @@ export class QueueStore {
     return parsed.deadLetter ? entity.deadLetter! : entity;
   }
 
+  /** Creates a queue as the management plane does (persisted); an existing queue is returned unchanged. */
+  createQueue(options: QueueOptions): Entity {
+    const resolved = resolveQueueOptions(options);
+    return this.entities.get(resolved.name.toLowerCase()) ?? this.createEntity(resolved, true);
+  }
+
+  /**
+   * Deletes a queue with its messages and dead-letter queue; links on it are detached with amqp:not-found, as
+   * Service Bus does when an entity is deleted under them. @returns false when there was no such queue.
+   */
+  deleteQueue(name: string): boolean {
+    const key = name.toLowerCase();
+    const entity = this.entities.get(key);
+    if (!entity) return false;
+    this.dropEntity(entity);
+    this.persistInBackground([{ t: 'drop', e: key }]);
+    return true;
+  }
+
+  private dropEntity(entity: Entity): void {
+    this.entities.delete(entity.key);
+    this.configured.delete(entity.key);
+    for (const [token, entry] of this.locks) {
+      if (entry.entity === entity || entry.entity === entity.deadLetter) {
+        if (entry.timer) clearTimeout(entry.timer);
+        this.locks.delete(token);
+      }
+    }
+    for (const e of [entity, entity.deadLetter!]) {
+      for (const g of e.groups.values()) if (g.owner?.timer) clearTimeout(g.owner.timer);
+      for (const c of [...e.consumers]) c.fail(new BrokerError(CONDITION.notFound, `The messaging entity '${e.name}' was deleted.`));
+    }
+  }
+
   private createEntity(options: ResolvedQueueOptions, persist: boolean): Entity {
     const key = options.name.toLowerCase();
     const entity = new Entity(key, options, undefined);
@@ -460,6 +494,11 @@ export class QueueStore {
       if (r.t === 'queue') {
         const existing = this.entities.get(r.e);
         if (!existing) this.createEntity(this.configured.get(r.e) ?? resolveQueueOptions(r.o), false);
+        continue;
+      }
+      if (r.t === 'drop') {
+        const dropped = this.entities.get(r.e);
+        if (dropped) this.dropEntity(dropped);
         continue;
       }
       const entity = this.entityByKey(r.e);
