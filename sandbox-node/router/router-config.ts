@@ -10,7 +10,7 @@ import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/
 import { parseEgressAllowlistSetting, type EgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import { isLoopbackUrl } from '../../adapters/identity/loopback';
 import { parseSpkiPins } from '../../core/router/upstream/spki-pins';
-import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+import { sandboxEventsEntity } from '../../core/sandbox/sandbox-events-entity';
 
 const int = (def: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().positive().max(max).default(def);
 
@@ -86,8 +86,11 @@ const routerSchema = z.object({
   KARS_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).optional(),
   /** Inbound events, local broker stand-in only (loopback endpoint, UseDevelopmentEmulator=true); never logged. */
   KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
-  /** The entity holding this sandbox's events: a queue, or `<topic>/Subscriptions/<name>` (default the edge queue). */
-  KARS_ROUTER_EVENTS_ENTITY: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,259}(\/Subscriptions\/[A-Za-z0-9][A-Za-z0-9._~-]{0,49})?$/).default(DEFAULT_EDGE_QUEUE),
+  /**
+   * The entity holding this sandbox's events: a queue, or `<topic>/Subscriptions/<name>`. Default `sbx-<sandbox id>`
+   * (T1-E): the queue the edge sends to and the only one this sandbox's identity may receive from.
+   */
+  KARS_ROUTER_EVENTS_ENTITY: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,259}(\/Subscriptions\/[A-Za-z0-9][A-Za-z0-9._~-]{0,49})?$/).optional(),
   /** The session to receive on a session-enabled entity; default the sandbox id (the edge's session key). */
   KARS_ROUTER_EVENTS_SESSION: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
   /** `true`: the entity is this sandbox's alone and has no sessions. */
@@ -245,7 +248,7 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
     appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
     events: serviceBus === undefined ? undefined : {
       serviceBus,
-      entity: s.KARS_ROUTER_EVENTS_ENTITY,
+      entity: s.KARS_ROUTER_EVENTS_ENTITY ?? sandboxEventsEntity(s.KARS_SANDBOX_ID),
       sessionId: s.KARS_ROUTER_EVENTS_SESSIONLESS === 'true' ? undefined : s.KARS_ROUTER_EVENTS_SESSION ?? s.KARS_SANDBOX_ID,
       ackWindowMs: s.KARS_ROUTER_EVENTS_ACK_WINDOW_MS,
       maxInFlight: s.KARS_ROUTER_EVENTS_MAX_IN_FLIGHT,
