@@ -66,6 +66,18 @@ export class AuthorizationTable {
     return [...this.#assignments.values()].map((a) => ({ ...a }));
   }
 
+  /**
+   * True when the principal holds any role covering the queue ('' = the namespace: a namespace-scoped role). The
+   * $cbs node refuses a claim for an entity the principal has nothing on, before any link is attached.
+   */
+  coversAny(principalId: string, queue: string): boolean {
+    const scope = queue.toLowerCase();
+    for (const a of this.#assignments.values()) {
+      if (a.principalId === principalId && (a.scope === NAMESPACE_SCOPE || (scope !== '' && a.scope === scope))) return true;
+    }
+    return false;
+  }
+
   /** True when one of the principal's roles, at the namespace or at this queue, carries the right. */
   allows(principalId: string, queue: string, right: BrokerRight): boolean {
     const scope = queue.toLowerCase();

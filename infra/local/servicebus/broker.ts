@@ -168,6 +168,7 @@ export class AmqpListener {
       }
       const claims = this.claimsOf(ctx.connection);
       openRequestLink(link, (request) => handleCbsRequest(request, claims, access.verify,
+        (principalId, queue) => access.table.coversAny(principalId, queue),
         (reason) => access.onRejected?.('put_token', reason)));
       return;
     }

@@ -1,8 +1,9 @@
 // LOCAL STAND-IN for Service Bus claims-based security (T1-E): the $cbs node verifies each put-token (an Entra access
 // token from the local identity stand-in: signature against its keys, issuer, audience https://servicebus.azure.net,
 // expiry, lifetime <= 1 h) and records the token's principal on the connection for the entity named in the request;
-// link attaches are then authorized against that principal (broker-authorization.ts). SAS tokens are refused: the
-// namespace in bicep/modules/service-bus.bicep has local (SAS) auth disabled.
+// a principal holding no role on that entity is refused here already (status 401, which the SDK reports as
+// UnauthorizedAccess), and each link attach is then authorized for its right (broker-authorization.ts). SAS tokens are
+// refused: the namespace in bicep/modules/service-bus.bicep has local (SAS) auth disabled.
 import type { Message } from 'rhea';
 import { BrokerError, CONDITION, parseEntityAddress } from './amqp-values';
 import type { NodeReply } from './request-node';
@@ -52,16 +53,17 @@ export function claimKeyOf(name: string): string {
 
 /** The SDK sends put-token before every link; Service Bus answers 401 (status-code) for a token it does not accept. */
 export async function handleCbsRequest(
-  request: Message, claims: ConnectionClaims, verify: CbsTokenVerifier, onRejected: (reason: string) => void,
+  request: Message, claims: ConnectionClaims, verify: CbsTokenVerifier,
+  mayClaim: (principalId: string, queue: string) => boolean, onRejected: (reason: string) => void,
 ): Promise<NodeReply> {
   const props = (request.application_properties ?? {}) as Record<string, unknown>;
   if (props.operation !== 'put-token') {
     throw new BrokerError(CONDITION.notImplemented, `CBS operation '${String(props.operation)}' is not supported.`);
   }
-  const unauthorized = (reason: string): NodeReply => {
+  const unauthorized = (reason: string, description = 'Unauthorized access. The token was not accepted.'): NodeReply => {
     onRejected(reason);
-    // One description for every failure: why a token failed goes to the broker's log, not to the client.
-    return { status: 401, condition: CONDITION.unauthorized, description: 'Unauthorized access. The token was not accepted.' };
+    // Why a token failed goes to the broker's log, not to the client.
+    return { status: 401, condition: CONDITION.unauthorized, description };
   };
   if (typeof props.name !== 'string') return unauthorized('name');
   if (props.type !== 'jwt') return unauthorized('token_type');
@@ -74,6 +76,9 @@ export async function handleCbsRequest(
   }
   const checked = await verify(request.body);
   if (!checked.ok) return unauthorized(checked.reason);
+  if (!mayClaim(checked.principalId, key)) {
+    return unauthorized('no_role', `Unauthorized access. The principal holds no role on '${key || '/'}'.`);
+  }
   claims.put(key, { principalId: checked.principalId, expSec: checked.expSec });
   return { status: 200, description: 'OK' };
 }
