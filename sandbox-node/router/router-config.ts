@@ -83,7 +83,9 @@ const routerSchema = z.object({
   KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: z.string().min(1).optional(),
   KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE: z.string().min(1).optional(),
   /** Inbound events: the Service Bus namespace (fully qualified; workload identity) holding this sandbox's events. */
-  KARS_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).optional(),
+  KARS_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/).optional(),
+  /** Local only: the namespace is the loopback broker, reached over plain TCP with this sandbox's Entra token (T1-E). */
+  KARS_SERVICEBUS_EMULATOR: z.enum(['true', 'false']).default('false'),
   /** Inbound events, local broker stand-in only (loopback endpoint, UseDevelopmentEmulator=true); never logged. */
   KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
   /**
@@ -148,7 +150,7 @@ export interface RouterConfig {
 }
 
 export interface RouterEventsConfig {
-  serviceBus: { connectionString: string } | { namespace: string };
+  serviceBus: { connectionString: string } | { namespace: string; developmentEmulator: boolean };
   entity: string;
   /** undefined: an entity without sessions. */
   sessionId: string | undefined;
@@ -211,9 +213,16 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
   if (s.KARS_SERVICEBUS_CONNECTION !== undefined && !isLocalServiceBusConnection(s.KARS_SERVICEBUS_CONNECTION)) {
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_CONNECTION is for the local broker only (loopback, UseDevelopmentEmulator=true)');
   }
+  const emulator = s.KARS_SERVICEBUS_EMULATOR === 'true';
+  if (emulator && (s.KARS_SERVICEBUS_NAMESPACE === undefined || !/^(127\.0\.0\.1|localhost):\d{1,5}$/.test(s.KARS_SERVICEBUS_NAMESPACE))) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_EMULATOR needs a loopback KARS_SERVICEBUS_NAMESPACE');
+  }
+  if (!emulator && s.KARS_SERVICEBUS_NAMESPACE?.includes(':')) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_NAMESPACE takes a port only with KARS_SERVICEBUS_EMULATOR');
+  }
   const serviceBus = s.KARS_SERVICEBUS_CONNECTION !== undefined
     ? { connectionString: s.KARS_SERVICEBUS_CONNECTION }
-    : s.KARS_SERVICEBUS_NAMESPACE !== undefined ? { namespace: s.KARS_SERVICEBUS_NAMESPACE } : undefined;
+    : s.KARS_SERVICEBUS_NAMESPACE !== undefined ? { namespace: s.KARS_SERVICEBUS_NAMESPACE, developmentEmulator: emulator } : undefined;
   return Object.freeze({
     audit,
     upstreamTls: {
