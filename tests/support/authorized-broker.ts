@@ -36,6 +36,7 @@ export interface AuthorizedBroker {
 export interface StartAuthorizedBrokerOptions {
   queues?: QueueOptions[];
   strictQueues?: boolean;
+  autoCreateQueue?: Omit<QueueOptions, 'name'>;
   /** Give the app identity Data Owner on the whole namespace (a harness that plays edge and reader at once). */
   appOwnsNamespace?: boolean;
 }
@@ -45,6 +46,7 @@ export async function startAuthorizedBroker(options: StartAuthorizedBrokerOption
   const identity = await startIdentityServer({ adminKey });
   const broker = await startServiceBusBroker({
     queues: options.queues, strictQueues: options.strictQueues, adminKey,
+    ...(options.autoCreateQueue ? { autoCreateQueue: options.autoCreateQueue } : {}),
     authorization: { verifyAccessToken: identity.verifyAccessToken },
   });
   const credentialOf = (clientId: string, tokenFile: string): TokenCredential => createAzureCredential({

@@ -16,6 +16,8 @@ export type Settlement =
 export interface QueueStoreOptions {
   queues?: readonly QueueOptions[];
   strictQueues?: boolean;
+  /** Settings of queues created on first use (not strict): e.g. sessions for a harness whose sandbox queues come and go. */
+  autoCreateQueue?: Omit<QueueOptions, 'name'>;
   journal?: Journal;
   now?: () => number;
   /** Reports failures that have no client to answer (a journal write after a lock expiry). */
@@ -48,6 +50,7 @@ export class QueueStore {
   private readonly configured = new Map<string, ResolvedQueueOptions>();
   private readonly locks = new Map<string, LockEntry>();
   private readonly strict: boolean;
+  private readonly autoCreate: Omit<QueueOptions, 'name'>;
   private readonly journal: Journal | undefined;
   private readonly onBackgroundError: (e: unknown) => void;
   private closed = false;
@@ -55,6 +58,7 @@ export class QueueStore {
   constructor(options: QueueStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     this.strict = options.strictQueues ?? false;
+    this.autoCreate = options.autoCreateQueue ?? {};
     this.journal = options.journal;
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
     this.sessions = new SessionLocks(this);
@@ -78,7 +82,7 @@ export class QueueStore {
       }
       let resolved: ResolvedQueueOptions;
       try {
-        resolved = resolveQueueOptions({ name: parsed.queue });
+        resolved = resolveQueueOptions({ ...this.autoCreate, name: parsed.queue });
       } catch (e) {
         throw new BrokerError(CONDITION.notFound, (e as Error).message);
       }

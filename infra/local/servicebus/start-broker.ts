@@ -31,6 +31,8 @@ export interface StartServiceBusBrokerOptions {
   dataDir?: string;
   /** Refuse unknown queues with amqp:not-found (MessagingEntityNotFound), as Service Bus does. */
   strictQueues?: boolean;
+  /** Settings of the queues created on first use when not strict (default: Service Bus's queue defaults). */
+  autoCreateQueue?: Omit<QueueOptions, 'name'>;
   logger?: Logger;
   authorization: BrokerAuthorizationOptions;
   /** Serve the management API (admin-server.ts) behind this key; omitted: no management endpoint. */
@@ -81,12 +83,12 @@ export async function startServiceBusBroker(options: StartServiceBusBrokerOption
   if (options.dataDir) {
     const opened = await Journal.open(options.dataDir);
     journal = opened.journal;
-    store = new QueueStore({ queues: options.queues, strictQueues: options.strictQueues, journal, onBackgroundError: reportError });
+    store = new QueueStore({ queues: options.queues, strictQueues: options.strictQueues, autoCreateQueue: options.autoCreateQueue, journal, onBackgroundError: reportError });
     store.replay(opened.records);
     // Compact: the file restarts from the live state, so it does not grow across restarts.
     await journal.rewrite(store.snapshot());
   } else {
-    store = new QueueStore({ queues: options.queues, strictQueues: options.strictQueues, onBackgroundError: reportError });
+    store = new QueueStore({ queues: options.queues, strictQueues: options.strictQueues, autoCreateQueue: options.autoCreateQueue, onBackgroundError: reportError });
   }
   const authz = options.authorization;
   if (authz === undefined) throw new TypeError('"authorization" is required (a verifier, or \'dev-allow-all\' by name)');
