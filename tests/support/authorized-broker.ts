@@ -80,7 +80,7 @@ export async function startAuthorizedBroker(options: StartAuthorizedBrokerOption
     bus(who, busOptions = {}) {
       const b = createServiceBusBus({
         fullyQualifiedNamespace: broker.namespace, credential: who.credential, developmentEmulator: true,
-        sessionWaitMs: 1000, maxRetries: 0, ...busOptions,
+        sessionWaitMs: 1000, ...busOptions,
       } as CreateServiceBusBusOptions);
       buses.push(b);
       return b;
