@@ -81,9 +81,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!s.KARS_SERVICEBUS_CONNECTION && !s.KARS_SERVICEBUS_NAMESPACE) {
     throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: KARS_SERVICEBUS_CONNECTION or KARS_SERVICEBUS_NAMESPACE');
   }
-  if (s.KARS_SERVICEBUS_EMULATOR === 'true' && (s.KARS_MODE !== 'local' || !s.KARS_SERVICEBUS_NAMESPACE)) {
-    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_EMULATOR is for local mode with KARS_SERVICEBUS_NAMESPACE only');
-  }
   if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
     throw new KarsError('CONFIG_INVALID', 'invalid or missing settings: AzureWebJobsStorage or AzureWebJobsStorage__accountName');
   }
@@ -96,6 +93,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (s.KARS_MODE === 'azure' && s.KARS_COSMOS_KEY) {
     // Production reaches Cosmos with its managed identity only; an account key in app settings is a standing secret.
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_COSMOS_KEY is for local mode only');
+  }
+  if (s.KARS_SERVICEBUS_EMULATOR === 'true' && (s.KARS_MODE !== 'local' || !s.KARS_SERVICEBUS_NAMESPACE)) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_EMULATOR is for local mode with KARS_SERVICEBUS_NAMESPACE only');
   }
   return deepFreeze({
     mode: s.KARS_MODE,
