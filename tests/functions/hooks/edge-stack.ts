@@ -69,8 +69,8 @@ export interface EdgeStack {
   store: DocumentStore;
   secrets: SecretSource;
   bus: Bus;
-  /** The broker's connection string (local emulator form), for a router's own client. */
-  brokerConnectionString: string;
+  /** The broker with its authorization on (T1-E): grant roles, give a router its own identity and client. */
+  broker: AuthorizedBroker;
   /** Every edge receipt in the audit chains, chains concatenated (a tenant's receipts are spread over chains: no order across them). */
   readReceipts(): Promise<ChainedEdgeReceipt[]>;
   /** Every log line of the host and the pipeline, as written. */
@@ -156,7 +156,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       store: hookStore,
       secrets,
       get bus() { return bus; },
-      brokerConnectionString: broker.connectionString,
+      broker,
       async readReceipts() {
         const out: ChainedEdgeReceipt[] = [];
         for (const chain of await receiptStore.listChains()) {
