@@ -11,6 +11,8 @@ import { createBusEdgeQueue, DEFAULT_EDGE_QUEUE, type EdgeDeliveryMessage } from
 import type { EdgeDelivery } from '../../core/ports/edge-queue.port';
 import { sandboxEventsEntity } from '../../core/sandbox/sandbox-events-entity';
 import { NAMESPACE_SCOPE } from '../../infra/local/servicebus/broker-authorization';
+import { checkBicepSources } from '../bicep/bicep-policy';
+import { mutateSources, policyContext, readBicepSources } from '../bicep/bicep-sources';
 import { startAuthorizedBroker, type AuthorizedBroker, type TestIdentity } from '../support/authorized-broker';
 
 const A = 'sandbox-a';
@@ -134,5 +136,20 @@ describe('T1-E: one sandbox, one broker identity', () => {
     expect(bodyOf(m!).payload).toEqual({ secret: `event for ${B} #3` });
     await stolen.completeMessage(m!);
     await stolen.close();
+  });
+
+  it('Azure: each sandbox identity holds Data Receiver on its own queue only; widened to the namespace, the policy refuses it', () => {
+    const rules = ['SANDBOX_IDENTITY', 'SERVICEBUS_NO_NAMESPACE_RECEIVE', 'SERVICEBUS_RBAC'];
+    const violations = (sources: ReadonlyMap<string, string>) =>
+      checkBicepSources(sources, policyContext()).filter((x) => rules.includes(x.rule)).map((x) => x.rule);
+    const sources = readBicepSources();
+    expect(violations(sources)).toEqual([]);
+    // Mitigation off: the role assignment of bicep/modules/sandbox-identity.bicep scoped to the whole namespace.
+    const widened = mutateSources(sources, [{
+      file: 'modules/sandbox-identity.bicep',
+      from: "  scope: eventsQueue\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataReceiver)",
+      to: "  scope: namespace\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', serviceBusDataReceiver)",
+    }]);
+    expect(violations(widened)).toEqual(expect.arrayContaining(['SANDBOX_IDENTITY', 'SERVICEBUS_NO_NAMESPACE_RECEIVE']));
   });
 });
