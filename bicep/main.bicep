@@ -249,9 +249,10 @@ module serviceBus 'modules/service-bus.bicep' = {
     senderPrincipalIds: [
       identities.outputs.functionPrincipalId
     ]
+    // T1-E: no router identity receives from the shared edge queue; each sandbox's router reads only its own queue
+    // (sandboxIdentities below). The Function app keeps Data Receiver here for its health peek.
     receiverPrincipalIds: [
       identities.outputs.functionPrincipalId
-      identities.outputs.routerPrincipalId
     ]
     workspaceId: monitoring.outputs.workspaceId
   }
@@ -509,6 +510,25 @@ module registry 'modules/container-registry.bicep' = if (deployAks) {
   }
 }
 
+// T1-E: one sandbox, one identity. Per sandbox namespace: its events queue sbx-<id>, a user-assigned identity federated
+// with that namespace's kars-router service account, Data Receiver on that queue only, Data Sender there for the edge.
+module sandboxIdentities 'modules/sandbox-identity.bicep' = [for ns in sandboxNamespaces: if (deployAks) {
+  name: 'kars-sbx-${ns}'
+  params: {
+    location: location
+    tags: tags
+    sandboxId: substring(ns, 5)
+    sandboxNamespace: ns
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    clusterName: aks!.outputs.clusterName
+    senderPrincipalIds: [
+      identities.outputs.functionPrincipalId
+    ]
+    lockDuration: edgeQueueLockDuration
+    duplicateDetectionWindow: edgeQueueDuplicateDetectionWindow
+  }
+}]
+
 module openAiRole 'modules/openai-role.bicep' = if (!empty(openAiResourceId)) {
   name: 'kars-openai-role'
   scope: resourceGroup(openAiIdParts[2], openAiIdParts[4])
@@ -541,6 +561,12 @@ output routerPrincipalId string = identities.outputs.routerPrincipalId
 output routerClientId string = identities.outputs.routerClientId
 output aksClusterName string = deployAks ? aks!.outputs.clusterName : ''
 output aksOidcIssuerUrl string = deployAks ? aks!.outputs.oidcIssuerUrl : ''
+@description('Per sandbox namespace: its events queue and the client id of its own router identity (T1-E).')
+output sandboxIdentities array = [for (ns, i) in sandboxNamespaces: deployAks ? {
+  namespace: ns
+  queue: sandboxIdentities[i]!.outputs.queueName
+  clientId: sandboxIdentities[i]!.outputs.clientId
+} : {}]
 @description('The registry the deploy builds the router image into (az acr build --registry).')
 output registryName string = deployAks ? registry!.outputs.registryName : ''
 @description('Login server of the registry: the sandbox images are <registryLoginServer>/kars/<name>@<digest>.')

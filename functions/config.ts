@@ -14,6 +14,9 @@ const settingsSchema = z.object({
   // Service Bus: a connection string for the local broker, or the namespace host name in Azure.
   KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
   KARS_SERVICEBUS_NAMESPACE: z.string().min(1).optional(),
+  // Local only: the namespace is the loopback broker (`127.0.0.1:<port>`), reached over plain TCP with Entra tokens
+  // from the local identity stand-in, which the broker checks as Service Bus does (T1-E).
+  KARS_SERVICEBUS_EMULATOR: z.enum(['true', 'false']).default('false'),
   // Azure Storage for the Functions host and the Durable task hub: a connection string locally (Azurite), the
   // identity-based account name in Azure (the host reads AzureWebJobsStorage__* itself).
   AzureWebJobsStorage: z.string().min(1).optional(),
@@ -49,7 +52,7 @@ export const SETTING_KEYS: readonly string[] = Object.keys(settingsSchema.shape)
 export interface Config {
   mode: 'local' | 'azure';
   cosmos: { endpoint: string; key?: string; database: string };
-  serviceBus: { connectionString?: string; namespace?: string };
+  serviceBus: { connectionString?: string; namespace?: string; developmentEmulator: boolean };
   storage: { connectionString?: string; accountName?: string };
   durableTaskHub: string;
   secrets: { source: 'keyvault' | 'file'; vaultUrl?: string; file?: string };
@@ -91,10 +94,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     // Production reaches Cosmos with its managed identity only; an account key in app settings is a standing secret.
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_COSMOS_KEY is for local mode only');
   }
+  if (s.KARS_SERVICEBUS_EMULATOR === 'true' && (s.KARS_MODE !== 'local' || !s.KARS_SERVICEBUS_NAMESPACE)) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_EMULATOR is for local mode with KARS_SERVICEBUS_NAMESPACE only');
+  }
   return deepFreeze({
     mode: s.KARS_MODE,
     cosmos: { endpoint: s.KARS_COSMOS_ENDPOINT, key: s.KARS_COSMOS_KEY, database: s.KARS_COSMOS_DATABASE },
-    serviceBus: { connectionString: s.KARS_SERVICEBUS_CONNECTION, namespace: s.KARS_SERVICEBUS_NAMESPACE },
+    serviceBus: {
+      connectionString: s.KARS_SERVICEBUS_CONNECTION, namespace: s.KARS_SERVICEBUS_NAMESPACE,
+      developmentEmulator: s.KARS_SERVICEBUS_EMULATOR === 'true',
+    },
     storage: { connectionString: s.AzureWebJobsStorage, accountName: s.AzureWebJobsStorage__accountName },
     durableTaskHub: s.KARS_DURABLE_TASKHUB,
     secrets: { source: s.KARS_SECRETS_SOURCE, vaultUrl: s.KARS_KEYVAULT_URL, file: s.KARS_SECRETS_FILE },

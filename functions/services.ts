@@ -104,7 +104,10 @@ export async function buildServices(config: Config, options: BuildServicesOption
   const bus = createServiceBusBus(
     config.serviceBus.connectionString
       ? { connectionString: config.serviceBus.connectionString }
-      : { fullyQualifiedNamespace: config.serviceBus.namespace!, credential: credential.credential },
+      : {
+        fullyQualifiedNamespace: config.serviceBus.namespace!, credential: credential.credential,
+        developmentEmulator: config.serviceBus.developmentEmulator,
+      },
   );
 
   const cosmos = createCosmosClient(

@@ -14,7 +14,27 @@ import { translateServiceBusError } from './translate-service-bus-error';
 
 export type ServiceBusTarget =
   | { connectionString: string }
-  | { fullyQualifiedNamespace: string; credential: TokenCredential };
+  | {
+    fullyQualifiedNamespace: string;
+    credential: TokenCredential;
+    /**
+     * Local broker only (`<loopback host>:<port>`, plain TCP): Entra tokens over the emulator transport, so the
+     * local broker checks the same tokens and roles as Service Bus (T1-E). Refused for any other host.
+     */
+    developmentEmulator?: boolean;
+  };
+
+const LOOPBACK_NAMESPACE = /^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/;
+
+/**
+ * The SDK builds `Endpoint=sb://<namespace>/;…` from the namespace it is given; appending the emulator setting to it
+ * is the one way to combine a TokenCredential with the plain-TCP transport (7.9.5 reads UseDevelopmentEmulator only
+ * from a connection string). Loopback only: tokens never cross a network unencrypted.
+ */
+export function emulatorNamespace(namespace: string): string {
+  if (!LOOPBACK_NAMESPACE.test(namespace)) throw new KarsError('CONFIG_INVALID', 'the development emulator must be a loopback <host>:<port>');
+  return `${namespace};UseDevelopmentEmulator=true;KarsEmulator=/`;
+}
 
 export type CreateServiceBusBusOptions = ServiceBusTarget & {
   /**
@@ -37,7 +57,9 @@ const DEFAULT_SESSION_WAIT_MS = 5000;
 function makeClient(target: ServiceBusTarget, options: ServiceBusClientOptions): ServiceBusClient {
   return 'connectionString' in target
     ? new ServiceBusClient(target.connectionString, options)
-    : new ServiceBusClient(target.fullyQualifiedNamespace, target.credential, options);
+    : new ServiceBusClient(
+      target.developmentEmulator ? emulatorNamespace(target.fullyQualifiedNamespace) : target.fullyQualifiedNamespace,
+      target.credential, options);
 }
 
 function toSdkMessage(message: OutgoingBusMessage): ServiceBusMessage {

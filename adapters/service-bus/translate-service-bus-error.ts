@@ -26,6 +26,9 @@ export function translateServiceBusError(error: unknown, what: string): KarsErro
       return new KarsError('BUS_LOCK_LOST', `${what}: the lock expired or was lost`, { cause: error });
     case 'SessionCannotBeLocked':
       return new KarsError('BUS_SESSION_LOCKED', `${what}: the session is locked by another receiver`, { cause: error });
+    case 'UnauthorizedAccess':
+      // T1-E: the identity holds no role for this operation on this entity (each sandbox reads only its own entity).
+      return new KarsError('BUS_UNAUTHORIZED', `${what}: the broker refused this identity on the entity`, { cause: error });
     case 'MessageSizeExceeded':
       return new KarsError('BUS_MESSAGE_TOO_LARGE', `${what}: the message exceeds the maximum size`, { cause: error });
     default:

@@ -45,7 +45,7 @@ export async function buildHookRouteDeps(services: HookServices, settings: EdgeS
     registry,
     replayGuard: createDocumentReplayGuard(replayStore),
     limiter: services.limiter,
-    queue: createBusEdgeQueue(services.bus, { queue: settings.queue }),
+    queue: createBusEdgeQueue(services.bus),
     receipts: services.receipts,
     clock,
     logger: services.logger,

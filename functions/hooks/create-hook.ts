@@ -3,6 +3,7 @@
 import type { HttpHandler } from '@azure/functions';
 import { z } from 'zod';
 import { ENTITY_ID_RE, EVENT_NAME_RE, HOOK_ID_RE } from '../../core/edge/edge-ids';
+import { SANDBOX_ID_PATTERN } from '../../core/rollouts/plan-rollout';
 import { MAX_ALLOWED_EVENT_TYPES, MAX_HOOK_ADMIN_BODY_BYTES, validateCreateHook } from '../../core/edge/hook-registration';
 import type { HookRegistry } from '../../core/ports/hook-registry.port';
 import type { Logger } from '../../core/ports/logger.port';
@@ -15,7 +16,8 @@ import { adminErrorResponse } from './admin-error';
 export const createHookSchema = z.strictObject({
   hookId: z.string().regex(HOOK_ID_RE).optional(),
   tenantId: z.string().regex(ENTITY_ID_RE),
-  sandboxId: z.string().regex(ENTITY_ID_RE),
+  // A Kubernetes name: the sandbox's namespace, service account subject and events queue derive from it (T1-E).
+  sandboxId: z.string().regex(SANDBOX_ID_PATTERN),
   agentId: z.string().regex(ENTITY_ID_RE).optional(),
   channel: z.enum(WEBHOOK_CHANNELS),
   allowedEventTypes: z.array(z.string().regex(EVENT_NAME_RE)).min(1).max(MAX_ALLOWED_EVENT_TYPES),

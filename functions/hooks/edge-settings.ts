@@ -8,7 +8,6 @@ import { DEFAULT_GITHUB_REPLAY_RETENTION_SEC, DEFAULT_MAX_BODY_BYTES, DEFAULT_UN
 import { DEFAULT_PREAUTH_GLOBAL, DEFAULT_PREAUTH_PER_HOOK } from '../../core/edge/preauth-guard';
 import { perSecond, type TokenBucketConfig } from '../../core/limits/token-bucket';
 import { DEFAULT_HOOK_CACHE_TTL_MS } from '../../adapters/edge/document-hook-registry';
-import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { DEFAULT_TOLERANCE_SEC } from '../../core/webhook/types';
 
 const edgeSettingsSchema = z.object({
@@ -22,7 +21,6 @@ const edgeSettingsSchema = z.object({
   KARS_EDGE_PREAUTH_HOOK_BURST: intSetting(DEFAULT_PREAUTH_PER_HOOK.capacity, 1, 1_000_000),
   KARS_EDGE_PREAUTH_GLOBAL_RPS: intSetting(DEFAULT_PREAUTH_GLOBAL.refillTokens, 1, 100_000),
   KARS_EDGE_PREAUTH_GLOBAL_BURST: intSetting(DEFAULT_PREAUTH_GLOBAL.capacity, 1, 1_000_000),
-  KARS_EDGE_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/).default(DEFAULT_EDGE_QUEUE),
   KARS_EDGE_HOOK_CACHE_TTL_MS: intSetting(DEFAULT_HOOK_CACHE_TTL_MS, 0, 300_000),
   KARS_EDGE_DEMO_HOOKS: z.enum(['true', 'false']).default('false'),
 });
@@ -39,7 +37,6 @@ export interface EdgeSettings {
   /** Pre-auth guard budgets for the whole deployment (divided by the instance count in buildHookRouteDeps). */
   readonly preAuthPerHook: TokenBucketConfig;
   readonly preAuthGlobal: TokenBucketConfig;
-  readonly queue: string;
   readonly hookCacheTtlMs: number;
   /** Seed the DEV-ONLY demo hooks: read by the local host (infra/local/host/main.ts) only; refused in azure mode. */
   readonly demoHooks: boolean;
@@ -67,7 +64,6 @@ export function loadEdgeSettings(env: Readonly<Record<string, string | undefined
     githubReplayRetentionSec: s.KARS_EDGE_GITHUB_REPLAY_RETENTION_SEC,
     preAuthPerHook: perSecond(s.KARS_EDGE_PREAUTH_HOOK_RPS, s.KARS_EDGE_PREAUTH_HOOK_BURST),
     preAuthGlobal: perSecond(s.KARS_EDGE_PREAUTH_GLOBAL_RPS, s.KARS_EDGE_PREAUTH_GLOBAL_BURST),
-    queue: s.KARS_EDGE_QUEUE,
     hookCacheTtlMs: s.KARS_EDGE_HOOK_CACHE_TTL_MS,
     demoHooks: s.KARS_EDGE_DEMO_HOOKS === 'true',
   });

@@ -14,8 +14,8 @@ import { startChildService, type ChildService } from './stack/child-service';
 import { RouterSupervisor } from './stack/router-supervisor';
 import { startRouterControlServer } from './stack/router-control-server';
 import { portOf, readLocalSettings } from './stack/local-settings';
-import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { TRUST_UPDATES_QUEUE } from '../../adapters/trust/trust-containers';
+import { LocalSandboxIdentityProvisioner, type LocalSandboxIdentityGrant } from '../../adapters/local-sandbox-identity/local-sandbox-identity-provisioner';
 import { createCosmosClient } from '../../adapters/cosmos/cosmos-client';
 import { DOCUMENT_PARTITION_KEY_PATH, ensureCosmosContainers } from '../../adapters/cosmos/cosmos-containers';
 import { redact } from '../../core/secrets/redacted';
@@ -24,15 +24,26 @@ import { MESH_TOKEN_AUDIENCE } from '../../core/mesh/router-auth/verify-router-t
 import { writeTokenFile } from './identity/service-account-issuer';
 import { ROUTER_AUDIT_TOKEN_AUDIENCE } from '../../functions/audit/router-audit-settings';
 
-// Queues as bicep/ declares them: deliveries to sandboxes and mesh notifications are ordered per sandbox (session =
-// sandbox id), trust updates per subject DID (session = DID).
+// Queues as bicep/ declares them: mesh notifications are ordered per sandbox (session = sandbox id), trust updates per
+// subject DID (session = DID). Each sandbox's events queue sbx-<id> is created with the sandbox (T1-E, below).
 const LOCAL_QUEUES = [
-  // The edge queue's lock and delivery count as bicep/modules/service-bus.bicep sets them: a router that holds an
-  // event past the lock renews it; an event its agent never acks is dead-lettered on the 10th delivery.
-  { name: DEFAULT_EDGE_QUEUE, requiresSession: true, lockDurationMs: 60_000, maxDeliveryCount: 10 },
   { name: DEFAULT_MESH_QUEUE, requiresSession: true },
   { name: TRUST_UPDATES_QUEUE, requiresSession: true },
 ];
+const HEALTH_QUEUE = 'kars-health';
+
+/**
+ * T1-E: the Function app's broker roles, each scoped to one queue as bicep/ assigns them (no namespace-wide role for
+ * anyone). Its Data Sender role on each sandbox queue comes with the sandbox (LocalSandboxIdentityProvisioner).
+ */
+function functionAppRoles(principalId: string): object[] {
+  const role = (scope: string, r: string) => ({ id: `app-${scope}-${r.split(' ').pop()!.toLowerCase()}`, principalId, scope, role: r });
+  return [
+    role(TRUST_UPDATES_QUEUE, 'Azure Service Bus Data Sender'), role(TRUST_UPDATES_QUEUE, 'Azure Service Bus Data Receiver'),
+    role(DEFAULT_MESH_QUEUE, 'Azure Service Bus Data Sender'), role(DEFAULT_MESH_QUEUE, 'Azure Service Bus Data Receiver'),
+    role(HEALTH_QUEUE, 'Azure Service Bus Data Receiver'),
+  ];
+}
 
 const root = resolve(__dirname, '..', '..', '..');
 const dist = join(root, 'dist', 'infra', 'local');
@@ -121,10 +132,14 @@ async function main(): Promise<void> {
     const tls = await ensureDevTls({ dir: join(dataDir, 'tls') });
     const trust = await devCaTrustEnv(tls);
 
+    // The stack's management key (local stand-in for ARM's caller check): broker queues and role assignments,
+    // workload identities. Random per start, handed to the children in their environment, never printed.
+    const adminKey = randomBytes(24).toString('base64url');
     const identity = await startIdentityServer({
       port: envPort('KARS_LOCAL_IDENTITY_PORT', 8300),
       tlsDir: tls.dir,
       federatedTokenFile: join(dataDir, 'identity', 'azure-identity-token'),
+      adminKey,
     });
     stoppers.push(() => identity.stop());
     say(`identity server listening on ${new URL(identity.authorityHost).port}`);
@@ -158,8 +173,20 @@ async function main(): Promise<void> {
     });
     children.push(cosmos);
     stoppers.push(() => cosmos.stop());
+    // T1-E: the broker checks every token against the identity stand-in's keys and every link against role assignments.
+    let brokerAdminPort: number | undefined;
     const bus = await startChildService('servicebus', join(dist, 'servicebus', 'main.js'), {
-      args: ['--port', String(envPort('KARS_LOCAL_SERVICEBUS_PORT', portOf(v.KARS_SERVICEBUS_CONNECTION, 5672))), '--data-dir', join(dataDir, 'servicebus'), '--queues', JSON.stringify(LOCAL_QUEUES)],
+      args: [
+        '--port', String(envPort('KARS_LOCAL_SERVICEBUS_PORT', portOf(`sb://${v.KARS_SERVICEBUS_NAMESPACE ?? ''}`, 5672))),
+        '--data-dir', join(dataDir, 'servicebus'), '--queues', JSON.stringify([...LOCAL_QUEUES, { name: HEALTH_QUEUE }]),
+        '--authority-host', identity.authorityHost, '--tenant-id', identity.tenantId, '--ca-file', tls.caCertFile,
+        '--role-assignments', JSON.stringify(functionAppRoles(identity.workloadPrincipalId)), '--admin-port', '0',
+      ],
+      env: { KARS_LOCAL_ADMIN_KEY: adminKey },
+      onLine: (line) => {
+        const m = /^servicebus broker listening on \d+ \(admin (\d+)\)$/.exec(line);
+        if (m) brokerAdminPort = Number(m[1]);
+      },
     });
     children.push(bus);
     stoppers.push(() => bus.stop());
@@ -183,8 +210,6 @@ async function main(): Promise<void> {
     const setupClient = createCosmosClient({ endpoint: cosmosEndpoint, key: redact(cosmosKey) });
     await ensureCosmosContainers(setupClient, cosmosDatabase, [{ id: 'limits', partitionKeyPath: DOCUMENT_PARTITION_KEY_PATH, defaultTtlSec: -1 }]);
     setupClient.dispose();
-    // Inbound events: each router holds its own sandbox's session of the edge queue on the local broker.
-    const busConnection = (v.KARS_SERVICEBUS_CONNECTION ?? '').replace(/(sb:\/\/[^/:;]+):\d+/, `$1:${bus.port}`);
     // Rollouts restart the routers through their supervisor; its control endpoint exists before the host that calls it
     // (answering 503 until the routers are up), since the routers need the host's URL.
     let supervisor: RouterSupervisor | undefined;
@@ -198,7 +223,10 @@ async function main(): Promise<void> {
         ...trust,
         KARS_HTTP_PORT: String(httpPort),
         KARS_COSMOS_ENDPOINT: `http://127.0.0.1:${cosmos.port}`,
-        KARS_SERVICEBUS_CONNECTION: busConnection,
+        // Entra tokens over the emulator transport (T1-E): a SAS connection string would be refused by the broker.
+        KARS_SERVICEBUS_CONNECTION: undefined,
+        KARS_SERVICEBUS_NAMESPACE: `127.0.0.1:${bus.port}`,
+        KARS_SERVICEBUS_EMULATOR: 'true',
         KARS_KEYVAULT_URL: vault.vaultUrl,
         AzureWebJobsStorage: azurite.connectionString,
         AZURE_AUTHORITY_HOST: identity.authorityHost,
@@ -217,6 +245,15 @@ async function main(): Promise<void> {
     });
     stoppers.push(() => host.stop());
     const base = `http://127.0.0.1:${host.port}`;
+    // T1-E: each demo sandbox is created as in Azure: its own events queue, its own workload identity federated with
+    // its own router service account, and a receive-only role on that queue; the edge may only send there.
+    if (brokerAdminPort === undefined) throw new Error('the broker did not report its management port');
+    const provisioner = new LocalSandboxIdentityProvisioner({
+      brokerAdminUrl: `http://127.0.0.1:${brokerAdminPort}`, identityUrl: identity.authorityHost, caCertPem: tls.caCertPem,
+      adminKey: redact(adminKey), senderPrincipalIds: [identity.workloadPrincipalId], sharedReceiverQueues: [DEFAULT_MESH_QUEUE],
+    });
+    const grants = new Map<string, LocalSandboxIdentityGrant>();
+    for (const sb of DEMO_SANDBOXES) grants.set(sb.id, await provisioner.provision(sb.id));
     for (const sb of DEMO_SANDBOXES) {
       // As the kubelet projects it: a token naming the sandbox's namespace, audience kars-audit, renewed before expiry.
       const auditTokenFile = join(dataDir, 'routers', sb.id, 'audit-token');
@@ -247,7 +284,9 @@ async function main(): Promise<void> {
         KARS_MESH_ROUTER_TOKEN_FILE: tokenFile,
         KARS_MESH_SANDBOX_KEY_FILE: keyFile,
         KARS_MESH_BINDING_FILE: join(dir, 'agent-binding.json'),
-        ...(busConnection ? { KARS_MESH_SERVICEBUS_CONNECTION: busConnection } : {}),
+        // Mesh notices on the local broker with the sandbox's own identity (Entra tokens, emulator transport).
+        KARS_MESH_SERVICEBUS_NAMESPACE: `127.0.0.1:${bus.port}`,
+        KARS_MESH_SERVICEBUS_EMULATOR: 'true',
         // The demo agents have no trust recorded, so the demo routers run without a trust floor unless told otherwise
         // (KARS_LOCAL_MESH_TRUST_THRESHOLD / _URL); the router's own default is 500.
         KARS_MESH_TRUST_THRESHOLD: process.env.KARS_LOCAL_MESH_TRUST_THRESHOLD ?? '0',
@@ -268,6 +307,11 @@ async function main(): Promise<void> {
           KARS_ROUTER_AUDIT_TOKEN_FILE: join(dataDir, 'routers', sb.id, 'audit-token'),
           KARS_ROUTER_AUDIT_SPOOL_DIR: join(dataDir, 'routers', sb.id, 'receipt-spool'),
           ...meshEnvs.get(sb.id),
+          // T1-E: the sandbox's own queue, read with the sandbox's own identity (its token names only its router's
+          // service account).
+          KARS_ROUTER_EVENTS_ENTITY: grants.get(sb.id)!.entity,
+          AZURE_CLIENT_ID: grants.get(sb.id)!.clientId,
+          AZURE_FEDERATED_TOKEN_FILE: grants.get(sb.id)!.federatedTokenFile,
         },
       })),
       baseEnv: {
@@ -279,11 +323,11 @@ async function main(): Promise<void> {
         KARS_COSMOS_ENDPOINT: cosmosEndpoint,
         KARS_COSMOS_KEY: cosmosKey,
         KARS_COSMOS_DATABASE: cosmosDatabase,
-        ...(busConnection ? { KARS_SERVICEBUS_CONNECTION: busConnection } : {}),
+        // Inbound events over the emulator transport with Entra tokens (the broker checks them, T1-E).
+        KARS_SERVICEBUS_NAMESPACE: `127.0.0.1:${bus.port}`,
+        KARS_SERVICEBUS_EMULATOR: 'true',
         AZURE_AUTHORITY_HOST: identity.authorityHost,
         AZURE_TENANT_ID: identity.tenantId,
-        AZURE_CLIENT_ID: identity.clientId,
-        AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
         // T2-R / T3-R: receipts to the Functions host's audit route with the sandbox's own kars-audit token.
         KARS_ROUTER_AUDIT_URL: base,
       },

@@ -67,7 +67,10 @@ async function main(): Promise<void> {
   const eventsConfig = config.events;
   const eventsBus = eventsConfig === undefined ? undefined : createServiceBusBus('connectionString' in eventsConfig.serviceBus
     ? { connectionString: eventsConfig.serviceBus.connectionString }
-    : { fullyQualifiedNamespace: eventsConfig.serviceBus.namespace, credential: credentialOf() });
+    : {
+      fullyQualifiedNamespace: eventsConfig.serviceBus.namespace, credential: credentialOf(),
+      developmentEmulator: eventsConfig.serviceBus.developmentEmulator,
+    });
   const events = eventsConfig === undefined || eventsBus === undefined ? undefined : startRouterEvents(
     { sandboxId: config.sandboxId, entity: eventsConfig.entity, sessionId: eventsConfig.sessionId, ackWindowMs: eventsConfig.ackWindowMs, maxInFlight: eventsConfig.maxInFlight },
     { bus: eventsBus, clock: systemClock, logger },

@@ -11,7 +11,7 @@ import { MODEL_SCOPES, modelScopeFor, type ModelScope } from '../../core/router/
 import { parseEgressAllowlistSetting, type EgressAllowlist } from '../../core/router/egress/egress-allowlist';
 import { isLoopbackUrl } from '../../adapters/identity/loopback';
 import { parseSpkiPins } from '../../core/router/upstream/spki-pins';
-import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
+import { sandboxEventsEntity } from '../../core/sandbox/sandbox-events-entity';
 
 const int = (def: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().positive().max(max).default(def);
 
@@ -86,11 +86,16 @@ const routerSchema = z.object({
   KARS_ROUTER_UPSTREAM_CLIENT_CERT_FILE: z.string().min(1).optional(),
   KARS_ROUTER_UPSTREAM_CLIENT_KEY_FILE: z.string().min(1).optional(),
   /** Inbound events: the Service Bus namespace (fully qualified; workload identity) holding this sandbox's events. */
-  KARS_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).optional(),
+  KARS_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/).optional(),
+  /** Local only: the namespace is the loopback broker, reached over plain TCP with this sandbox's Entra token (T1-E). */
+  KARS_SERVICEBUS_EMULATOR: z.enum(['true', 'false']).default('false'),
   /** Inbound events, local broker stand-in only (loopback endpoint, UseDevelopmentEmulator=true); never logged. */
   KARS_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
-  /** The entity holding this sandbox's events: a queue, or `<topic>/Subscriptions/<name>` (default the edge queue). */
-  KARS_ROUTER_EVENTS_ENTITY: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,259}(\/Subscriptions\/[A-Za-z0-9][A-Za-z0-9._~-]{0,49})?$/).default(DEFAULT_EDGE_QUEUE),
+  /**
+   * The entity holding this sandbox's events: a queue, or `<topic>/Subscriptions/<name>`. Default `sbx-<sandbox id>`
+   * (T1-E): the queue the edge sends to and the only one this sandbox's identity may receive from.
+   */
+  KARS_ROUTER_EVENTS_ENTITY: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,259}(\/Subscriptions\/[A-Za-z0-9][A-Za-z0-9._~-]{0,49})?$/).optional(),
   /** The session to receive on a session-enabled entity; default the sandbox id (the edge's session key). */
   KARS_ROUTER_EVENTS_SESSION: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
   /** `true`: the entity is this sandbox's alone and has no sessions. */
@@ -150,7 +155,7 @@ export interface RouterConfig {
 }
 
 export interface RouterEventsConfig {
-  serviceBus: { connectionString: string } | { namespace: string };
+  serviceBus: { connectionString: string } | { namespace: string; developmentEmulator: boolean };
   entity: string;
   /** undefined: an entity without sessions. */
   sessionId: string | undefined;
@@ -213,9 +218,16 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
   if (s.KARS_SERVICEBUS_CONNECTION !== undefined && !isLocalServiceBusConnection(s.KARS_SERVICEBUS_CONNECTION)) {
     throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_CONNECTION is for the local broker only (loopback, UseDevelopmentEmulator=true)');
   }
+  const emulator = s.KARS_SERVICEBUS_EMULATOR === 'true';
+  if (emulator && (s.KARS_SERVICEBUS_NAMESPACE === undefined || !/^(127\.0\.0\.1|localhost):\d{1,5}$/.test(s.KARS_SERVICEBUS_NAMESPACE))) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_EMULATOR needs a loopback KARS_SERVICEBUS_NAMESPACE');
+  }
+  if (!emulator && s.KARS_SERVICEBUS_NAMESPACE?.includes(':')) {
+    throw new KarsError('CONFIG_INVALID', 'invalid settings: KARS_SERVICEBUS_NAMESPACE takes a port only with KARS_SERVICEBUS_EMULATOR');
+  }
   const serviceBus = s.KARS_SERVICEBUS_CONNECTION !== undefined
     ? { connectionString: s.KARS_SERVICEBUS_CONNECTION }
-    : s.KARS_SERVICEBUS_NAMESPACE !== undefined ? { namespace: s.KARS_SERVICEBUS_NAMESPACE } : undefined;
+    : s.KARS_SERVICEBUS_NAMESPACE !== undefined ? { namespace: s.KARS_SERVICEBUS_NAMESPACE, developmentEmulator: emulator } : undefined;
   return Object.freeze({
     audit,
     upstreamTls: {
@@ -251,7 +263,7 @@ export function loadRouterConfig(env: Record<string, string | undefined>): Reado
     appInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
     events: serviceBus === undefined ? undefined : {
       serviceBus,
-      entity: s.KARS_ROUTER_EVENTS_ENTITY,
+      entity: s.KARS_ROUTER_EVENTS_ENTITY ?? sandboxEventsEntity(s.KARS_SANDBOX_ID),
       sessionId: s.KARS_ROUTER_EVENTS_SESSIONLESS === 'true' ? undefined : s.KARS_ROUTER_EVENTS_SESSION ?? s.KARS_SANDBOX_ID,
       ackWindowMs: s.KARS_ROUTER_EVENTS_ACK_WINDOW_MS,
       maxInFlight: s.KARS_ROUTER_EVENTS_MAX_IN_FLIGHT,

@@ -18,6 +18,9 @@ export interface Violation {
 }
 
 // Built-in role definition ids (Azure RBAC) and Cosmos DB data-plane role ids.
+/** Azure Service Bus Data Owner (Send, Listen, Manage). */
+const SERVICE_BUS_DATA_OWNER = '090c5cfd-751d-490a-894a-3ce6f1109419';
+
 export const ROLE = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
@@ -206,7 +209,39 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
     }
   }
   wiring('SERVICEBUS_RBAC', 'modules/service-bus.bicep', 'senderPrincipalIds', /functionPrincipalId/);
-  wiring('SERVICEBUS_RBAC', 'modules/service-bus.bicep', 'receiverPrincipalIds', /routerPrincipalId/);
+  // T1-E: no router identity may receive from the shared edge queue; each sandbox's own identity reads its own queue.
+  notWired('SERVICEBUS_RBAC', 'modules/service-bus.bicep', 'receiverPrincipalIds', /router/i);
+
+  // --- one sandbox, one identity (T1-E) ---------------------------------------------------------------------------
+  const sandboxModule = files.get('bicep/modules/sandbox-identity.bicep');
+  if (!sandboxModule) {
+    v('SANDBOX_IDENTITY', 'bicep/modules/sandbox-identity.bicep', 'the per-sandbox identity module is missing');
+  } else {
+    wiring('SANDBOX_IDENTITY', 'modules/sandbox-identity.bicep', 'senderPrincipalIds', /functionPrincipalId/);
+    const queue = sandboxModule.resources.find((r) => r.type.startsWith('Microsoft.ServiceBus/namespaces/queues') && !r.existing);
+    const identity = sandboxModule.resources.find((r) => r.type === 'Microsoft.ManagedIdentity/userAssignedIdentities' && !r.existing);
+    const receivers = roleAssignmentsIn(sandboxModule).filter((x) => x.roleId === ROLE.serviceBusDataReceiver);
+    if (!queue || !identity) v('SANDBOX_IDENTITY', sandboxModule, 'the module must declare the sandbox\'s queue and its user-assigned identity');
+    else if (receivers.length !== 1) v('SANDBOX_IDENTITY', sandboxModule, 'exactly one Data Receiver assignment, for the sandbox identity');
+    else {
+      const ra = receivers[0]!.r;
+      if (prop(ra.body, 'scope', sandboxModule)?.text !== queue.symbol) v('SANDBOX_IDENTITY', sandboxModule, `${ra.symbol} must be scoped to the sandbox queue ${queue.symbol}`);
+      if (prop(ra.body, 'properties.principalId', sandboxModule)?.text !== `${identity.symbol}.properties.principalId`) {
+        v('SANDBOX_IDENTITY', sandboxModule, `${ra.symbol} must name the sandbox's own identity ${identity.symbol}`);
+      }
+    }
+  }
+  // No identity receives namespace-wide: every Data Receiver / Data Owner assignment names one queue (T1-E).
+  for (const file of all) {
+    const queueSymbols = new Set(file.resources.filter((r) => r.type.startsWith('Microsoft.ServiceBus/namespaces/queues')).map((r) => r.symbol));
+    for (const { r, roleId } of roleAssignmentsIn(file)) {
+      if (roleId !== ROLE.serviceBusDataReceiver && roleId !== SERVICE_BUS_DATA_OWNER) continue;
+      const scope = prop(r.body, 'scope', file)?.text;
+      if (!scope || !queueSymbols.has(scope)) {
+        v('SERVICEBUS_NO_NAMESPACE_RECEIVE', file, `${r.symbol} grants receive rights beyond one queue (scope ${scope ?? 'the deployment'})`);
+      }
+    }
+  }
 
   // --- Storage ----------------------------------------------------------------------------------------------------
   for (const { file, r } of requireOne('STORAGE', 'Microsoft.Storage/storageAccounts')) {
@@ -295,6 +330,7 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
     expectLit('AKS_WORKLOAD_IDENTITY', file, r, 'properties.audiences', ['api://AzureADTokenExchange']);
     const scope = paramScope(file);
     if (r.loop) scope.set(r.loop.variable, 'NS');
+    else scope.set('sandboxNamespace', 'NS'); // modules/sandbox-identity.bicep: one namespace per deployment
     const subject = evaluate(prop(r.body, 'properties.subject', file), scope, file);
     if (subject !== `system:serviceaccount:NS:${ctx.routerServiceAccount}`) v('AKS_WORKLOAD_IDENTITY', file, `${r.symbol}: subject must be system:serviceaccount:<namespace>:${ctx.routerServiceAccount}, found ${String(subject === UNKNOWN ? 'unknown' : subject)}`);
   }
@@ -470,6 +506,14 @@ export function checkBicep(files: ReadonlyMap<string, BicepFile>, ctx: PolicyCon
   }
 
   /** The argument main.bicep passes to `paramName` of module `modulePath` (relative to bicep/) must match `pattern`. */
+  function notWired(rule: string, modulePath: string, paramName: string, pattern: RegExp): void {
+    if (!mainFile) return;
+    for (const m of mainFile.modules.filter((x) => resolveModulePath(mainFile, x) === `bicep/${modulePath}`)) {
+      const arg = prop(m.body, `params.${paramName}`, mainFile);
+      if (arg && pattern.test(arg.text)) v(rule, mainFile, `module ${m.symbol}: ${paramName} must not include ${pattern.source}`);
+    }
+  }
+
   function wiring(rule: string, modulePath: string, paramName: string, pattern: RegExp): void {
     if (!mainFile) return;
     const target = `bicep/${modulePath}`;

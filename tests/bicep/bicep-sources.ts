@@ -14,10 +14,10 @@ export const REPO_ROOT = join(__dirname, '..', '..');
 
 /**
  * KARS_* settings config.ts knows that must not reach Azure: the Cosmos account key (config.ts refuses it in azure
- * mode), the Service Bus connection string (the local broker's SAS string; Azure uses KARS_SERVICEBUS_NAMESPACE) and
+ * mode), the Service Bus connection string and emulator switch (the local broker; Azure uses KARS_SERVICEBUS_NAMESPACE) and
  * the secrets file (KARS_SECRETS_SOURCE=file is a local shortcut; Azure reads Key Vault).
  */
-export const LOCAL_ONLY_KARS_SETTINGS = ['KARS_COSMOS_KEY', 'KARS_SERVICEBUS_CONNECTION', 'KARS_SECRETS_FILE'] as const;
+export const LOCAL_ONLY_KARS_SETTINGS = ['KARS_COSMOS_KEY', 'KARS_SERVICEBUS_CONNECTION', 'KARS_SERVICEBUS_EMULATOR', 'KARS_SECRETS_FILE'] as const;
 
 function walk(dir: string, keep: (path: string) => boolean): string[] {
   const out: string[] = [];

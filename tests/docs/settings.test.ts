@@ -44,6 +44,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...sample.Values, KARS_MODE: 'azure' })).toThrowError(/KARS_COSMOS_KEY/);
   });
 
+  it('refuses the Service Bus emulator transport outside local mode (T1-E: plain TCP is for the loopback broker)', () => {
+    const { KARS_COSMOS_KEY: _key, ...rest } = sample.Values;
+    expect(() => loadConfig({ ...rest, KARS_MODE: 'azure' })).toThrowError(/KARS_SERVICEBUS_EMULATOR/);
+    expect(loadConfig(sample.Values).serviceBus).toEqual({ namespace: '127.0.0.1:5672', developmentEmulator: true });
+  });
+
   it('accepts identity-based storage (Azure) instead of a connection string, and needs one of them', () => {
     const { AzureWebJobsStorage: _cs, ...rest } = sample.Values;
     expect(loadConfig({ ...rest, AzureWebJobsStorage__accountName: 'karsstore01' }).storage).toEqual({ accountName: 'karsstore01' });

@@ -10,7 +10,6 @@ import { ensureCosmosContainers, type CosmosContainerSpec } from '../../adapters
 import { CosmosDocumentStore } from '../../adapters/cosmos/cosmos-document-store';
 import { captureLogs } from '../support/log-sink';
 import { DEFAULT_MESH_QUEUE } from '../../adapters/mesh/bus-mesh-notifier';
-import { createServiceBusBus } from '../../adapters/service-bus/create-service-bus-bus';
 import { ReceiptAppender } from '../../core/audit/append-receipt';
 import { createChainReceiptSink } from '../../core/audit/chain-receipt-sink';
 import { DocumentReceiptStore } from '../../core/audit/document-receipt-store';
@@ -23,12 +22,12 @@ import { loadMeshSettings } from '../../functions/mesh/mesh-settings';
 import { startCosmosServer, type LocalCosmosServer } from '../../infra/local/cosmos/start-cosmos-server';
 import { startLocalHost, type LocalHost } from '../../infra/local/host/local-host';
 import { startIdentityServer, type IdentityServer } from '../../infra/local/identity/identity-server';
-import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../infra/local/servicebus/start-broker';
+import { startAuthorizedBroker, type AuthorizedBroker } from '../support/authorized-broker';
 import { agt, newAgent, type AgtRegistryClient, type TestAgent } from '../mesh/agt-sdk';
 import { messageFrame } from '../mesh/mesh-fixture';
 
 let cosmos: LocalCosmosServer;
-let broker: ServiceBusBrokerHandle;
+let broker: AuthorizedBroker;
 let identity: IdentityServer;
 let bus: Bus;
 let host: LocalHost;
@@ -45,12 +44,12 @@ const caFetch = (ca: string): typeof fetch => (async (url: string | URL) => new 
 beforeAll(async () => {
   [cosmos, broker, identity] = await Promise.all([
     startCosmosServer(),
-    startServiceBusBroker({ queues: [{ name: DEFAULT_MESH_QUEUE, requiresSession: true }], strictQueues: true }),
+    startAuthorizedBroker({ queues: [{ name: DEFAULT_MESH_QUEUE, requiresSession: true }], strictQueues: true, appOwnsNamespace: true }),
     startIdentityServer(),
   ]);
   const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
   const documents = async (spec: CosmosContainerSpec) => new CosmosDocumentStore((await ensureCosmosContainers(client, 'kars', [spec])).get(spec.id)!);
-  bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
+  bus = broker.bus(broker.app, { sessionWaitMs: 1000, maxRetries: 1 });
   const logger = captureLogs({ component: 'mesh-interop' }).logger;
   const settings = loadMeshSettings({ KARS_MESH_OIDC_ISSUER: identity.serviceAccountIssuer, KARS_MESH_OIDC_JWKS_URL: `${identity.serviceAccountIssuer}/openid/v1/jwks` });
   const deps = await buildMeshRouteDeps({

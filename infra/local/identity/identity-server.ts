@@ -12,6 +12,7 @@ import { ensureDevTls } from '../tls/dev-tls';
 import {
   MAX_ACCESS_TOKEN_LIFETIME_SEC, accessTokenIssuer, audienceVariants, createKeyedAccessTokenVerifier, type AccessTokenVerifier,
 } from './access-token-verifier';
+import { hasAdminKey, MIN_ADMIN_KEY_LENGTH } from '../admin-key';
 import { publicJwk, signJwt, signingKeyFrom, verifyJwt, type JwtRejection } from './jwt';
 import { closeServer, listen, logRequest, pathSegments, queryOf, readBody, sendJson } from './local-http';
 import {
@@ -53,7 +54,23 @@ export interface StartIdentityServerOptions {
    * as Entra puts the roles a principal holds on an API into the access tokens issued for it.
    */
   appRoleAssignments?: ReadonlyArray<{ resource: string; principalId: string; roles: readonly string[] }>;
+  /**
+   * Serves `PUT|DELETE /admin/workload-identities/{name}` behind this bearer key (../admin-key.ts): the local
+   * stand-in for creating a user-assigned identity with its federated credential (T1-E). Omitted: no such routes.
+   */
+  adminKey?: string;
   logger?: Logger;
+}
+
+/** A workload identity with one federated credential, as `az identity create` + `federated-credential create`. */
+export interface WorkloadIdentity {
+  name: string;
+  clientId: string;
+  principalId: string;
+  /** The only service-account subject whose token this identity accepts. */
+  subject: string;
+  /** Where the stand-in keeps a fresh service-account token for `subject` (the kubelet's projected volume in AKS). */
+  federatedTokenFile: string;
 }
 
 export interface IdentityServer {
@@ -80,6 +97,10 @@ export interface IdentityServer {
   verifyAccessToken: AccessTokenVerifier;
   /** Signs a service-account token with the issuer key (for tests: wrong subject/audience, expired, ...). */
   mintServiceAccountToken(options?: MintServiceAccountTokenOptions): string;
+  /** Creates (or returns, for a known name) a workload identity federated with `subject` only. */
+  registerWorkloadIdentity(name: string, subject: string): Promise<WorkloadIdentity>;
+  /** Deletes a workload identity and its token file; true when it existed. */
+  removeWorkloadIdentity(name: string): Promise<boolean>;
   /** Counters for tests: how many access tokens were issued per flow. */
   stats(): { workloadTokensIssued: number; managedIdentityTokensIssued: number; rejectedAssertions: number };
   stop(): Promise<void>;
@@ -112,7 +133,11 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
   const saIssuer = createServiceAccountIssuer(`${authorityHost}/oidc`, serviceAccountSubject);
   const verifyAccessToken = createKeyedAccessTokenVerifier(issuer, keyFor);
 
-  const principalIdOf = (appId: string): string => (appId === clientId ? workloadPrincipalIdOf(clientId) : managedIdentityPrincipalIdOf(appId));
+  if (options.adminKey !== undefined && options.adminKey.length < MIN_ADMIN_KEY_LENGTH) throw new RangeError('"adminKey" is too short');
+  // Workload identity apps by client id, each with its one federated subject; the stack's own app is the first.
+  const workloadApps = new Map<string, { subject: string }>([[clientId, { subject: serviceAccountSubject }]]);
+  const registered = new Map<string, WorkloadIdentity>();
+  const principalIdOf = (appId: string): string => (appId === managedIdentityClientId ? managedIdentityPrincipalIdOf(appId) : workloadPrincipalIdOf(appId));
   const mintAccessToken = (resource: string, appId: string): { token: string; expSec: number } => {
     const iat = Math.floor(Date.now() / 1000);
     const expSec = iat + tokenLifetimeSec;
@@ -156,6 +181,14 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
         () => sendJson(res, 500, { error: 'server_error' }),
       );
     }
+    if (t === 'admin' && a === 'workload-identities' && seg.length === 3 && options.adminKey !== undefined) {
+      route = '/admin/workload-identities/{name}';
+      if (!hasAdminKey(req, options.adminKey)) return sendJson(res, 401, { code: 'AUTH_REQUIRED' });
+      return void handleAdmin(req, b ?? '').then(
+        (r) => (r.status === 204 ? void res.writeHead(204).end() : sendJson(res, r.status, r.body)),
+        () => sendJson(res, 500, { code: 'INTERNAL' }),
+      );
+    }
     if (req.method === 'GET' && t === 'oidc' && a === '.well-known' && b === 'openid-configuration' && seg.length === 3) {
       route = '/oidc/.well-known/openid-configuration';
       return sendJson(res, 200, {
@@ -181,7 +214,9 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
     if (form.get('grant_type') !== 'client_credentials') {
       return tokenError(400, 'unsupported_grant_type', 70003, 'Only client_credentials is supported locally.', 'grant_type');
     }
-    if (form.get('client_id') !== clientId) {
+    const requestedClientId = form.get('client_id') ?? '';
+    const app = workloadApps.get(requestedClientId);
+    if (!app) {
       return tokenError(400, 'unauthorized_client', 700016, 'Application was not found in the directory.', 'client_id');
     }
     if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !form.get('client_assertion')) {
@@ -194,12 +229,13 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
       maxLifetimeSec: MAX_ASSERTION_LIFETIME_SEC,
     });
     if (!checked.ok) return assertionError(checked.code);
-    if (checked.value.sub !== serviceAccountSubject) {
+    // T1-E: each identity trusts exactly one service account; another sandbox's router token is refused here.
+    if (checked.value.sub !== app.subject) {
       return tokenError(401, 'invalid_client', 700213, 'No matching federated identity record found for presented assertion subject.', 'subject');
     }
     const resource = resourceOf(form.get('scope') ?? '');
     if (!resource) return tokenError(400, 'invalid_scope', 1002012, 'The provided value for scope is not valid; use <resource>/.default.', 'scope');
-    const { token } = mintAccessToken(resource, clientId);
+    const { token } = mintAccessToken(resource, requestedClientId);
     counters.workloadTokensIssued++;
     return { token: { token_type: 'Bearer', expires_in: tokenLifetimeSec, ext_expires_in: tokenLifetimeSec, access_token: token } };
   }
@@ -240,8 +276,60 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
   const rotation = setInterval(() => {
     writeTokenFile(federatedTokenFile, saIssuer.mint({ lifetimeSec: fileLifetimeSec }))
       .catch(() => logger.error('identity.token_file_rotation_failed', {}));
+    for (const w of registered.values()) {
+      writeTokenFile(w.federatedTokenFile, saIssuer.mint({ subject: w.subject, lifetimeSec: fileLifetimeSec }))
+        .catch(() => logger.error('identity.token_file_rotation_failed', {}));
+    }
   }, Math.max(1000, fileLifetimeSec * 800));
   rotation.unref();
+
+  const WORKLOAD_NAME = /^[a-z0-9](?:[a-z0-9-]{0,126}[a-z0-9])?$/;
+  const SUBJECT = /^system:serviceaccount:[a-z0-9-]{1,63}:[a-z0-9.-]{1,253}$/;
+  const workloadTokenDir = path.join(path.dirname(federatedTokenFile), 'workloads');
+  async function registerWorkloadIdentity(name: string, subject: string): Promise<WorkloadIdentity> {
+    if (!WORKLOAD_NAME.test(name)) throw new TypeError('workload identity "name" is invalid');
+    if (!SUBJECT.test(subject)) throw new TypeError('"subject" must be system:serviceaccount:<namespace>:<name>');
+    const existing = registered.get(name);
+    if (existing) {
+      if (existing.subject !== subject) throw new TypeError('that workload identity is federated with another subject');
+      return { ...existing };
+    }
+    const appId = randomUUID();
+    const identity: WorkloadIdentity = {
+      name, clientId: appId, principalId: principalIdOf(appId), subject,
+      federatedTokenFile: path.join(workloadTokenDir, name, 'azure-identity-token'),
+    };
+    await writeTokenFile(identity.federatedTokenFile, saIssuer.mint({ subject, lifetimeSec: fileLifetimeSec }));
+    registered.set(name, identity);
+    workloadApps.set(appId, { subject });
+    logger.info('identity.workload_created', { detail: `name=${name} client=${appId}` });
+    return { ...identity };
+  }
+  async function removeWorkloadIdentity(name: string): Promise<boolean> {
+    const existing = registered.get(name);
+    if (!existing) return false;
+    registered.delete(name);
+    workloadApps.delete(existing.clientId);
+    await fs.rm(path.dirname(existing.federatedTokenFile), { recursive: true, force: true });
+    logger.info('identity.workload_deleted', { detail: `name=${name}` });
+    return true;
+  }
+  async function handleAdmin(req: http.IncomingMessage, name: string): Promise<{ status: number; body: unknown }> {
+    try {
+      if (req.method === 'PUT') {
+        const raw = await readBody(req, MAX_FORM_BYTES);
+        const body = raw ? JSON.parse(raw.toString('utf8')) as { subject?: unknown } : {};
+        return { status: 200, body: await registerWorkloadIdentity(name, String(body.subject ?? '')) };
+      }
+      if (req.method === 'DELETE') {
+        await removeWorkloadIdentity(name);
+        return { status: 204, body: null };
+      }
+      return { status: 405, body: { code: 'METHOD_NOT_ALLOWED' } };
+    } catch (e) {
+      return { status: 400, body: { code: 'INPUT_INVALID', message: e instanceof TypeError ? e.message : 'bad request' } };
+    }
+  }
 
   return {
     authorityHost, tenantId, clientId, managedIdentityClientId, federatedTokenFile,
@@ -252,6 +340,8 @@ export async function startIdentityServer(options: StartIdentityServerOptions = 
     workloadPrincipalId: principalIdOf(clientId), managedIdentityPrincipalId: principalIdOf(managedIdentityClientId),
     verifyAccessToken,
     mintServiceAccountToken: (o) => saIssuer.mint(o),
+    registerWorkloadIdentity,
+    removeWorkloadIdentity,
     stats: () => ({ ...counters }),
     async stop() {
       clearInterval(rotation);

@@ -6,6 +6,8 @@ import type { ResolvedQueueOptions } from './queue-options';
 /** One state change; `e` is the entity key (lower-case queue name, `/$deadletterqueue` suffix for a DLQ). */
 export type JournalRecord =
   | { t: 'queue'; e: string; o: ResolvedQueueOptions }
+  /** The queue was deleted (with its messages and dead-letter queue). */
+  | { t: 'drop'; e: string }
   | { t: 'seq'; e: string; s: number }
   | { t: 'enq'; e: string; s: number; at: number; n?: number; m: string }
   | { t: 'del'; e: string; s: number }

@@ -16,6 +16,8 @@ export type Settlement =
 export interface QueueStoreOptions {
   queues?: readonly QueueOptions[];
   strictQueues?: boolean;
+  /** Settings of queues created on first use (not strict): e.g. sessions for a harness whose sandbox queues come and go. */
+  autoCreateQueue?: Omit<QueueOptions, 'name'>;
   journal?: Journal;
   now?: () => number;
   /** Reports failures that have no client to answer (a journal write after a lock expiry). */
@@ -48,6 +50,7 @@ export class QueueStore {
   private readonly configured = new Map<string, ResolvedQueueOptions>();
   private readonly locks = new Map<string, LockEntry>();
   private readonly strict: boolean;
+  private readonly autoCreate: Omit<QueueOptions, 'name'>;
   private readonly journal: Journal | undefined;
   private readonly onBackgroundError: (e: unknown) => void;
   private closed = false;
@@ -55,6 +58,7 @@ export class QueueStore {
   constructor(options: QueueStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     this.strict = options.strictQueues ?? false;
+    this.autoCreate = options.autoCreateQueue ?? {};
     this.journal = options.journal;
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
     this.sessions = new SessionLocks(this);
@@ -78,13 +82,47 @@ export class QueueStore {
       }
       let resolved: ResolvedQueueOptions;
       try {
-        resolved = resolveQueueOptions({ name: parsed.queue });
+        resolved = resolveQueueOptions({ ...this.autoCreate, name: parsed.queue });
       } catch (e) {
         throw new BrokerError(CONDITION.notFound, (e as Error).message);
       }
       entity = this.createEntity(resolved, true);
     }
     return parsed.deadLetter ? entity.deadLetter! : entity;
+  }
+
+  /** Creates a queue as the management plane does (persisted); an existing queue is returned unchanged. */
+  createQueue(options: QueueOptions): Entity {
+    const resolved = resolveQueueOptions(options);
+    return this.entities.get(resolved.name.toLowerCase()) ?? this.createEntity(resolved, true);
+  }
+
+  /**
+   * Deletes a queue with its messages and dead-letter queue; links on it are detached with amqp:not-found, as
+   * Service Bus does when an entity is deleted under them. @returns false when there was no such queue.
+   */
+  deleteQueue(name: string): boolean {
+    const key = name.toLowerCase();
+    const entity = this.entities.get(key);
+    if (!entity) return false;
+    this.dropEntity(entity);
+    this.persistInBackground([{ t: 'drop', e: key }]);
+    return true;
+  }
+
+  private dropEntity(entity: Entity): void {
+    this.entities.delete(entity.key);
+    this.configured.delete(entity.key);
+    for (const [token, entry] of this.locks) {
+      if (entry.entity === entity || entry.entity === entity.deadLetter) {
+        if (entry.timer) clearTimeout(entry.timer);
+        this.locks.delete(token);
+      }
+    }
+    for (const e of [entity, entity.deadLetter!]) {
+      for (const g of e.groups.values()) if (g.owner?.timer) clearTimeout(g.owner.timer);
+      for (const c of [...e.consumers]) c.fail(new BrokerError(CONDITION.notFound, `The messaging entity '${e.name}' was deleted.`));
+    }
   }
 
   private createEntity(options: ResolvedQueueOptions, persist: boolean): Entity {
@@ -460,6 +498,11 @@ export class QueueStore {
       if (r.t === 'queue') {
         const existing = this.entities.get(r.e);
         if (!existing) this.createEntity(this.configured.get(r.e) ?? resolveQueueOptions(r.o), false);
+        continue;
+      }
+      if (r.t === 'drop') {
+        const dropped = this.entities.get(r.e);
+        if (dropped) this.dropEntity(dropped);
         continue;
       }
       const entity = this.entityByKey(r.e);

@@ -49,7 +49,11 @@ export async function startLocalTrustPlane(options: { logger: Logger; masterKey?
   try {
     const cosmos = await startCosmosServer();
     stops.push(() => cosmos.stop());
-    const broker = await startServiceBusBroker({ queues: [{ name: TRUST_UPDATES_QUEUE, requiresSession: true }], strictQueues: true });
+    // A trust-plane harness for tests and the bench, not the stack: the queue mechanics matter here, not broker auth
+    // (T1-E's token and role checks run in `npm start` and in tests/threats/T1-E-sandbox-broker-isolation.test.ts).
+    const broker = await startServiceBusBroker({
+      authorization: 'dev-allow-all', queues: [{ name: TRUST_UPDATES_QUEUE, requiresSession: true }], strictQueues: true,
+    });
     stops.push(() => broker.stop());
     const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
     stops.push(() => client.dispose());

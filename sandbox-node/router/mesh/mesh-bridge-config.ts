@@ -23,7 +23,9 @@ const schema = z.object({
   KARS_MESH_TRUST_URL: z.url().optional(),
   /** Local broker only (UseDevelopmentEmulator=true); in Azure KARS_MESH_SERVICEBUS_NAMESPACE with workload identity. */
   KARS_MESH_SERVICEBUS_CONNECTION: z.string().min(1).optional(),
-  KARS_MESH_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/).optional(),
+  KARS_MESH_SERVICEBUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/).optional(),
+  /** `true`: KARS_MESH_SERVICEBUS_NAMESPACE is the local broker (loopback host:port, emulator transport, Entra tokens). */
+  KARS_MESH_SERVICEBUS_EMULATOR: z.enum(['true', 'false']).default('false'),
   KARS_MESH_QUEUE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/).default(DEFAULT_MESH_QUEUE),
   /** Fallback poll of the relay store (the only path without a bus). */
   KARS_MESH_POLL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
@@ -39,7 +41,7 @@ export interface MeshBridgeConfig {
   bindingFile: string | undefined;
   trustThreshold: number;
   trustUrl: string;
-  bus: { connectionString: string } | { namespace: string } | undefined;
+  bus: { connectionString: string } | { namespace: string; developmentEmulator: boolean } | undefined;
   queue: string;
   pollMs: number;
 }
@@ -61,6 +63,9 @@ export function loadMeshBridgeConfig(env: Readonly<Record<string, string | undef
     s.KARS_MESH_SANDBOX_KEY_FILE === undefined && 'KARS_MESH_SANDBOX_KEY_FILE',
     s.KARS_MESH_AGENT_DID === undefined && s.KARS_MESH_BINDING_FILE === undefined && 'KARS_MESH_BINDING_FILE',
     s.KARS_MESH_SERVICEBUS_CONNECTION !== undefined && s.KARS_MESH_SERVICEBUS_NAMESPACE !== undefined && 'KARS_MESH_SERVICEBUS_NAMESPACE',
+    // A port (the local broker) only with the emulator flag, and the emulator only on loopback.
+    s.KARS_MESH_SERVICEBUS_EMULATOR === 'true' && !/^(127\.0\.0\.1|localhost)(:\d{1,5})?$/.test(s.KARS_MESH_SERVICEBUS_NAMESPACE ?? '') && 'KARS_MESH_SERVICEBUS_EMULATOR',
+    s.KARS_MESH_SERVICEBUS_EMULATOR !== 'true' && (s.KARS_MESH_SERVICEBUS_NAMESPACE ?? '').includes(':') && 'KARS_MESH_SERVICEBUS_NAMESPACE',
   ].filter((k): k is string => typeof k === 'string');
   if (bad.length > 0) throw new KarsError('CONFIG_INVALID', `invalid or missing settings: ${bad.join(', ')}`);
   return {
@@ -72,7 +77,8 @@ export function loadMeshBridgeConfig(env: Readonly<Record<string, string | undef
     trustThreshold: s.KARS_MESH_TRUST_THRESHOLD,
     trustUrl: s.KARS_MESH_TRUST_URL ?? s.KARS_MESH_FUNCTIONS_URL,
     bus: s.KARS_MESH_SERVICEBUS_CONNECTION !== undefined ? { connectionString: s.KARS_MESH_SERVICEBUS_CONNECTION }
-      : s.KARS_MESH_SERVICEBUS_NAMESPACE !== undefined ? { namespace: s.KARS_MESH_SERVICEBUS_NAMESPACE } : undefined,
+      : s.KARS_MESH_SERVICEBUS_NAMESPACE !== undefined
+        ? { namespace: s.KARS_MESH_SERVICEBUS_NAMESPACE, developmentEmulator: s.KARS_MESH_SERVICEBUS_EMULATOR === 'true' } : undefined,
     queue: s.KARS_MESH_QUEUE,
     pollMs: s.KARS_MESH_POLL_MS,
   };

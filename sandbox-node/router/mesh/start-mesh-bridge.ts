@@ -50,7 +50,7 @@ export async function startMeshBridge(
   const listeners = [pollPendingSignal(config.pollMs).start(onPending)];
   const bus = config.bus === undefined ? undefined
     : 'connectionString' in config.bus ? createServiceBusBus({ connectionString: config.bus.connectionString, sessionWaitMs: 1000 })
-      : createServiceBusBus({ fullyQualifiedNamespace: config.bus.namespace, credential: ctx.credential!() });
+      : createServiceBusBus({ fullyQualifiedNamespace: config.bus.namespace, developmentEmulator: config.bus.developmentEmulator, credential: ctx.credential!() });
   if (bus) listeners.push(busMeshPendingSignal(bus, ctx.logger, { sandboxId: ctx.sandboxId, queue: config.queue }).start(onPending));
   ctx.logger.info('mesh.bridge_started', { sandboxId: ctx.sandboxId, reason: bus ? 'bus+poll' : 'poll' });
   return {

@@ -5,7 +5,7 @@ import { isKarsError } from '../../../core/errors';
 describe('edge settings', () => {
   it('defaults to the seed values', () => {
     expect(loadEdgeSettings({}, 'azure')).toEqual({
-      maxBodyBytes: 262_144, toleranceSec: 300, untimedReplayRetentionSec: 259_200, queue: 'kars-edge-inbound', hookCacheTtlMs: 10_000, demoHooks: false,
+      maxBodyBytes: 262_144, toleranceSec: 300, untimedReplayRetentionSec: 259_200, hookCacheTtlMs: 10_000, demoHooks: false,
       githubReplayRetentionSec: 8 * 86_400,
       preAuthPerHook: { capacity: 200, refillTokens: 10, refillPeriodMs: 1000 },
       preAuthGlobal: { capacity: 1000, refillTokens: 100, refillPeriodMs: 1000 },

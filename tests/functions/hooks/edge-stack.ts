@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_EDGE_QUEUE, type EdgeDeliveryMessage } from '../../../adapters/edge/bus-edge-queue';
+import type { EdgeDeliveryMessage } from '../../../adapters/edge/bus-edge-queue';
+import { sandboxEventsEntity } from '../../../core/sandbox/sandbox-events-entity';
+import { startAuthorizedBroker, type AuthorizedBroker } from '../../support/authorized-broker';
 import { EDGE_REPLAY_CONTAINER, HOOKS_CONTAINER } from '../../../adapters/edge/edge-containers';
 import { createLocalEdgeLimiter, type LocalEdgeLimiterOptions } from '../../../adapters/edge/local-edge-limiter';
 import { createCosmosClient } from '../../../adapters/cosmos/cosmos-client';
@@ -18,7 +20,6 @@ import { captureLogs } from '../../support/log-sink';
 import { ReceiptAppender } from '../../../core/audit/append-receipt';
 import { createChainReceiptSink } from '../../../core/audit/chain-receipt-sink';
 import { DocumentReceiptStore } from '../../../core/audit/document-receipt-store';
-import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
 import type { EdgePipelineOptions } from '../../../core/edge/edge-types';
 import { busJson, type Bus } from '../../../core/ports/bus.port';
 import { systemClock } from '../../../core/ports/clock.port';
@@ -34,7 +35,6 @@ import { startCosmosServer, type LocalCosmosServer } from '../../../infra/local/
 import { startLocalHost, type LocalHost } from '../../../infra/local/host/local-host';
 import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
 import type { KeyVaultServer } from '../../../infra/local/keyvault/keyvault-server';
-import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
 import { startLocalVault, workloadVaultClient } from '../../integration/key-vault/local-vault-fixture';
 
 export interface EdgeStackOptions {
@@ -45,7 +45,7 @@ export interface EdgeStackOptions {
   secrets?: 'file' | 'keyvault';
   /** The broker's duplicate-detection window for the edge queue (default: Service Bus's 10 min; 0 turns it off). */
   brokerDuplicateWindowMs?: number;
-  /** The edge queue's lock duration and delivery count on the broker (default 30 s and 10). */
+  /** The sandbox queues' lock duration and delivery count on the broker (default 30 s and 10). */
   brokerQueue?: { lockDurationMs?: number; maxDeliveryCount?: number };
   /** Canary strings for the function/master keys (the canary scan plants them). */
   masterKey?: string;
@@ -69,8 +69,8 @@ export interface EdgeStack {
   store: DocumentStore;
   secrets: SecretSource;
   bus: Bus;
-  /** The broker's connection string (local emulator form), for a router's own client. */
-  brokerConnectionString: string;
+  /** The broker with its authorization on (T1-E): grant roles, give a router its own identity and client. */
+  broker: AuthorizedBroker;
   /** Every edge receipt in the audit chains, chains concatenated (a tenant's receipts are spread over chains: no order across them). */
   readReceipts(): Promise<ChainedEdgeReceipt[]>;
   /** Every log line of the host and the pipeline, as written. */
@@ -87,14 +87,15 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
   try {
     const cosmos: LocalCosmosServer = await startCosmosServer();
     cleanups.push(() => cosmos.stop());
-    const broker: ServiceBusBrokerHandle = await startServiceBusBroker({
-      queues: [{
-        name: DEFAULT_EDGE_QUEUE,
+    // Sandbox queues sbx-<id> (T1-E) appear on first use, session-enabled; the harness's app identity owns the
+    // namespace (it plays the edge and every router), and the broker checks its tokens as the stack's broker does.
+    const broker: AuthorizedBroker = await startAuthorizedBroker({
+      appOwnsNamespace: true,
+      autoCreateQueue: {
         requiresSession: true,
         ...(options.brokerDuplicateWindowMs !== undefined ? { duplicateDetectionWindowMs: options.brokerDuplicateWindowMs } : {}),
         ...options.brokerQueue,
-      }],
-      strictQueues: true,
+      },
     });
     cleanups.push(() => broker.stop());
     const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
@@ -126,7 +127,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
     let registry: HookRegistry;
     const startApp = async (pipelineOptions: EdgePipelineOptions | undefined): Promise<void> => {
       sink.setDisabled(pipelineOptions?._disable);
-      bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, maxRetries: 1 });
+      bus = broker.bus(broker.app, { sessionWaitMs: 1000, maxRetries: 1 });
       // The composition helper the Function app uses, over this stack's stores.
       const deps = await buildHookRouteDeps({
         documents: async (spec) => (spec.id === HOOKS_CONTAINER.id ? hookStore : replayStore),
@@ -155,7 +156,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       store: hookStore,
       secrets,
       get bus() { return bus; },
-      brokerConnectionString: broker.connectionString,
+      broker,
       async readReceipts() {
         const out: ChainedEdgeReceipt[] = [];
         for (const chain of await receiptStore.listChains()) {
@@ -171,7 +172,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       },
       logs,
       async drain(sandboxId, maxWaitMs = 1500) {
-        const receiver = await bus.acceptSession(DEFAULT_EDGE_QUEUE, sandboxId);
+        const receiver = await bus.acceptSession(sandboxEventsEntity(sandboxId), sandboxId);
         try {
           const got = await receiver.receive(50, { maxWaitMs });
           for (const m of got) await receiver.complete(m);

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DEFAULT_EDGE_QUEUE } from '../../../adapters/edge/bus-edge-queue';
-import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
+import { sandboxEventsEntity } from '../../../core/sandbox/sandbox-events-entity';
+import { routerSubjectOf } from '../../../core/sandbox/router-subject';
 import { busJson, type Bus } from '../../../core/ports/bus.port';
 import { systemClock } from '../../../core/ports/clock.port';
 import { startIdentityServer, type IdentityServer } from '../../../infra/local/identity/identity-server';
@@ -33,7 +33,9 @@ const cleanups: Array<() => Promise<unknown>> = [];
 beforeAll(async () => {
   stack = await startEdgeStack({ brokerQueue: { maxDeliveryCount: MAX_DELIVERY, lockDurationMs: LOCK_MS } });
   identity = await startIdentityServer();
-  routerBus = createServiceBusBus({ connectionString: stack.brokerConnectionString, sessionWaitMs: 1000, maxRetries: 1 });
+  // The in-process routers share the harness's identity (it owns the namespace); the router process below runs as its
+  // sandbox's own identity, with a receive role on its own queue only (T1-E).
+  routerBus = stack.broker.bus(stack.broker.app, { sessionWaitMs: 1000, maxRetries: 1 });
 }, 60_000);
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -96,7 +98,7 @@ async function sendWebhook(hookId: string, deliveryId: string): Promise<string> 
 async function startRouter(sandboxId: string, ackWindowMs: number): Promise<{ router: RouterStack; events: RouterEvents; logs: ReturnType<typeof captureEvents> }> {
   const logs = captureEvents('router-events');
   const events = startRouterEvents(
-    { sandboxId, entity: DEFAULT_EDGE_QUEUE, sessionId: sandboxId, ackWindowMs, maxInFlight: 4, tickMs: 100 },
+    { sandboxId, entity: sandboxEventsEntity(sandboxId), sessionId: sandboxId, ackWindowMs, maxInFlight: 4, tickMs: 100 },
     { bus: routerBus, clock: systemClock, logger: logs.logger },
   );
   const router = await startRouterStack({ identity, upstreamUrl: 'http://127.0.0.1:9', sandboxId, events: events.relay });
@@ -104,8 +106,8 @@ async function startRouter(sandboxId: string, ackWindowMs: number): Promise<{ ro
   return { router, events, logs };
 }
 
-async function deadLettered(deliveryId: string): Promise<{ reason: string | undefined; deliveryCount: number } | undefined> {
-  const dlq = await routerBus.openReceiver(DEFAULT_EDGE_QUEUE, { deadLetter: true });
+async function deadLettered(sandboxId: string, deliveryId: string): Promise<{ reason: string | undefined; deliveryCount: number } | undefined> {
+  const dlq = await routerBus.openReceiver(sandboxEventsEntity(sandboxId), { deadLetter: true });
   try {
     for (const m of await dlq.receive(50, { maxWaitMs: 1500 })) {
       const body = busJson(m) as { deliveryId?: string };
@@ -169,7 +171,7 @@ describe('inbound events through the router (edge → Service Bus → router →
     // The third delivery expires too: that was the last one the queue allows.
     await new Promise((r) => setTimeout(r, 1500));
     expect((await poll(router.url, 2)).events).toEqual([]);
-    expect(await deadLettered('evt-2')).toEqual({ reason: 'MaxDeliveryCountExceeded', deliveryCount: MAX_DELIVERY });
+    expect(await deadLettered('sb-events-2', 'evt-2')).toEqual({ reason: 'MaxDeliveryCountExceeded', deliveryCount: MAX_DELIVERY });
   }, 60_000);
 
   it('hands out only its own sandbox’s events: another session stays with the broker, a misaddressed body is dead-lettered', async () => {
@@ -177,12 +179,12 @@ describe('inbound events through the router (edge → Service Bus → router →
     const hookB = await createHook('sb-events-4b');
     await sendWebhook(hookB, 'evt-4b');
     // In the router's own session, but naming another sandbox.
-    await routerBus.send(DEFAULT_EDGE_QUEUE, {
+    await routerBus.send(sandboxEventsEntity('sb-events-4a'), {
       sessionId: 'sb-events-4a', messageId: 'evt-4-misaddressed',
       body: { v: 1, tenantId: 't', sandboxId: 'sb-events-4b', agentId: 'a', hookId: 'h', channel: 'standard', eventType: 'x', deliveryId: 'evt-4-mis', receiptId: 'r', receivedAtMs: 1, payload: {} },
     });
     expect((await poll(router.url, 2)).events).toEqual([]);
-    expect(await deadLettered('evt-4-mis')).toEqual({ reason: 'EventForOtherSandbox', deliveryCount: 1 });
+    expect(await deadLettered('sb-events-4a', 'evt-4-mis')).toEqual({ reason: 'EventForOtherSandbox', deliveryCount: 1 });
     const b = await startRouter('sb-events-4b', 30_000);
     const e = await nextEvent(b.router.url);
     expect(e.event).toMatchObject({ sandboxId: 'sb-events-4b', deliveryId: 'evt-4b' });
@@ -231,11 +233,17 @@ describe('a router process killed before the ack', () => {
   });
 
   const startRouterProcess = async (sandboxId: string): Promise<{ child: ChildProcess; url: string }> => {
+    // The sandbox's own workload identity (federated with its router service account), Data Receiver on its queue.
+    const { identity: idp } = stack.broker;
+    const own = await idp.registerWorkloadIdentity(`kars-sbx-${sandboxId}`, routerSubjectOf(sandboxId));
+    stack.broker.grant(own.principalId, sandboxEventsEntity(sandboxId), 'Azure Service Bus Data Receiver');
     const p = await startStandalone(main, {
       PATH: process.env.PATH, NODE_PATH: join(process.cwd(), 'node_modules'),
       KARS_SANDBOX_ID: sandboxId, KARS_ROUTER_LISTEN: '127.0.0.1:0',
       KARS_ROUTER_MODEL_ENDPOINT: 'https://example-resource.openai.azure.com', KARS_ROUTER_DEPLOYMENTS: 'gpt-4o-mini',
-      KARS_SERVICEBUS_CONNECTION: stack.brokerConnectionString, KARS_ROUTER_EVENTS_ACK_WINDOW_MS: '30000',
+      KARS_SERVICEBUS_NAMESPACE: stack.broker.broker.namespace, KARS_SERVICEBUS_EMULATOR: 'true', KARS_ROUTER_EVENTS_ACK_WINDOW_MS: '30000',
+      AZURE_TENANT_ID: idp.tenantId, AZURE_CLIENT_ID: own.clientId, AZURE_FEDERATED_TOKEN_FILE: own.federatedTokenFile,
+      AZURE_AUTHORITY_HOST: idp.authorityHost, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
     }, /listening on (\d+)/);
     procs.push(p.child);
     return { child: p.child, url: `http://127.0.0.1:${p.port}` };

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localServiceBusConnectionString, startServiceBusBroker } from '../../../infra/local/servicebus/start-broker';
 import { buildBrokerMain, killBroker, spawnBroker, type BrokerProcess } from './broker-process';
 
+// Queue mechanics, not authorization (T1-E's broker checks are in tests/threats/T1-E-sandbox-broker-isolation.test.ts).
+const DEV_ALLOW_ALL = 'dev-allow-all' as const;
+
 let dir: string;
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kars-sb-journal-'));
@@ -31,7 +34,7 @@ describe('local Service Bus broker: journal', () => {
   it('replays messages, delivery counts, dead letters, session state and duplicate ids after a restart', async () => {
     const dataDir = path.join(dir, 'inproc');
     const queues = [{ name: 'durable' }, { name: 'sess', requiresSession: true }];
-    const first = await startServiceBusBroker({ dataDir, queues });
+    const first = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL, dataDir, queues });
     let c = new ServiceBusClient(first.connectionString);
     const sender = c.createSender('durable');
     await sender.sendMessages([1, 2, 3, 4].map((n) => ({ body: `m${n}`, messageId: `id-${n}` })));
@@ -51,7 +54,7 @@ describe('local Service Bus broker: journal', () => {
     await c.close();
     await first.stop();
 
-    const second = await startServiceBusBroker({ dataDir, queues });
+    const second = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL, dataDir, queues });
     // The restart compacted the journal: it now holds live state only, no settled message.
     const compacted = await fs.readFile(path.join(dataDir, 'servicebus-journal.log'), 'utf8');
     expect(compacted).not.toContain('"t":"del"');
@@ -83,13 +86,13 @@ describe('local Service Bus broker: journal', () => {
 
   it('starts from a journal whose last line was torn by a crash, keeping every complete record', async () => {
     const dataDir = path.join(dir, 'torn');
-    const first = await startServiceBusBroker({ dataDir });
+    const first = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL, dataDir });
     let c = new ServiceBusClient(first.connectionString);
     await c.createSender('torn').sendMessages([{ body: 'kept-1' }, { body: 'kept-2' }]);
     await c.close();
     await first.stop();
     await fs.appendFile(path.join(dataDir, 'servicebus-journal.log'), '{"t":"enq","e":"torn","s":3,"at":1,"m":"AFNw');
-    const second = await startServiceBusBroker({ dataDir });
+    const second = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL, dataDir });
     c = new ServiceBusClient(second.connectionString);
     try {
       const r = c.createReceiver('torn', { receiveMode: 'receiveAndDelete' });
@@ -104,7 +107,7 @@ describe('local Service Bus broker: journal', () => {
   it('keeps an acknowledged send across SIGKILL of the broker process, and exits cleanly on SIGTERM', async () => {
     const script = await buildBrokerMain(path.join(dir, 'build'));
     const dataDir = path.join(dir, 'child');
-    let proc: BrokerProcess = await spawnBroker(script, ['--port', '0', '--data-dir', dataDir]);
+    let proc: BrokerProcess = await spawnBroker(script, ['--port', '0', '--data-dir', dataDir, '--dev-allow-all']);
     let c = new ServiceBusClient(localServiceBusConnectionString('127.0.0.1', proc.port));
     const ids = Array.from({ length: 20 }, (_, i) => `ack-${i}`);
     try {
@@ -116,7 +119,7 @@ describe('local Service Bus broker: journal', () => {
     const killed = await killBroker(proc, 'SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
 
-    proc = await spawnBroker(script, ['--port', '0', '--data-dir', dataDir]);
+    proc = await spawnBroker(script, ['--port', '0', '--data-dir', dataDir, '--dev-allow-all']);
     c = new ServiceBusClient(localServiceBusConnectionString('127.0.0.1', proc.port));
     try {
       const r = c.createReceiver('crash', { receiveMode: 'receiveAndDelete' });

@@ -6,12 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
 import { errorCode, noRenew, receiveAll, sleep } from './sdk-helpers';
 
+// Queue mechanics, not authorization (T1-E's broker checks are in tests/threats/T1-E-sandbox-broker-isolation.test.ts).
+const DEV_ALLOW_ALL = 'dev-allow-all' as const;
+
 const LOCK_MS = 1000;
 let broker: ServiceBusBrokerHandle;
 let client: ServiceBusClient;
 
 beforeAll(async () => {
-  broker = await startServiceBusBroker({
+  broker = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL,
     strictQueues: true,
     queues: [
       { name: 'work' }, { name: 'mgmt' }, { name: 'locks', lockDurationMs: LOCK_MS }, { name: 'retry', maxDeliveryCount: 3 },
@@ -113,7 +116,7 @@ describe('local Service Bus broker: queues (real SDK)', () => {
   });
 
   it('dead-letters after maxDeliveryCount deliveries, by abandon and by lock expiry alike', async () => {
-    const broker2 = await startServiceBusBroker({ queues: [{ name: 'r', maxDeliveryCount: 3, lockDurationMs: 400 }] });
+    const broker2 = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL, queues: [{ name: 'r', maxDeliveryCount: 3, lockDurationMs: 400 }] });
     const c2 = new ServiceBusClient(broker2.connectionString);
     try {
       await c2.createSender('r').sendMessages({ body: 'poison', messageId: 'p-1' });

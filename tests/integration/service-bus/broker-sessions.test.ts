@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
 import { errorCode, noRenew, receiveAll, sleep } from './sdk-helpers';
 
+// Queue mechanics, not authorization (T1-E's broker checks are in tests/threats/T1-E-sandbox-broker-isolation.test.ts).
+const DEV_ALLOW_ALL = 'dev-allow-all' as const;
+
 const LOCK_MS = 1000;
 let broker: ServiceBusBrokerHandle;
 let client: ServiceBusClient;
@@ -12,7 +15,7 @@ let client: ServiceBusClient;
 let shortWaitClient: ServiceBusClient;
 
 beforeAll(async () => {
-  broker = await startServiceBusBroker({
+  broker = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL,
     strictQueues: true,
     queues: [
       { name: 'ordered', requiresSession: true },

@@ -4,9 +4,12 @@ import { create_container, types, type Connection, type EventContext, type Messa
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
 
+// Queue mechanics, not authorization (T1-E's broker checks are in tests/threats/T1-E-sandbox-broker-isolation.test.ts).
+const DEV_ALLOW_ALL = 'dev-allow-all' as const;
+
 let broker: ServiceBusBrokerHandle;
 beforeAll(async () => {
-  broker = await startServiceBusBroker({ queues: [{ name: 'wire' }] });
+  broker = await startServiceBusBroker({ authorization: DEV_ALLOW_ALL, queues: [{ name: 'wire' }] });
 });
 afterAll(async () => {
   await broker?.stop();

@@ -40,7 +40,7 @@ async function freePort(): Promise<number> {
 
 describe('Service Bus health probe', () => {
   it('is up while the broker runs, down within 2 s once it stops, and up again after a restart on the same port', async () => {
-    const broker = await startServiceBusBroker({ queues: [{ name: 'health' }] });
+    const broker = await startServiceBusBroker({ authorization: 'dev-allow-all', queues: [{ name: 'health' }] });
     const bus = busFor(broker.connectionString);
     expect((await timedCheck(bus)).outcome).toBe('up');
     await bus.send('health', { body: 'before' });
@@ -50,7 +50,7 @@ describe('Service Bus health probe', () => {
       expect(down.outcome).not.toBe('up');
       expect(down.ms).toBeLessThan(DOWN_WITHIN_MS);
     }
-    const restarted = await startServiceBusBroker({ port: broker.port, queues: [{ name: 'health' }] });
+    const restarted = await startServiceBusBroker({ authorization: 'dev-allow-all', port: broker.port, queues: [{ name: 'health' }] });
     try {
       const deadline = Date.now() + 20_000;
       let last = await timedCheck(bus);

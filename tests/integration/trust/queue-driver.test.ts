@@ -2,19 +2,18 @@
 // local broker it hands each message to the trigger's handler in session order, completes it on success and
 // abandons it on a throw, so the broker redelivers it (deliveryCount + 1) before the next message of that session.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
 import type { Bus } from '../../../core/ports/bus.port';
 import { silentLogger } from '../../../core/ports/logger.port';
 import { startQueueDriver } from '../../../infra/local/host/queue-driver';
-import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
+import { startAuthorizedBroker, type AuthorizedBroker } from '../../support/authorized-broker';
 
 const QUEUE = 'driver-test';
-let broker: ServiceBusBrokerHandle;
+let broker: AuthorizedBroker;
 let bus: Bus;
 
 beforeAll(async () => {
-  broker = await startServiceBusBroker({ queues: [{ name: QUEUE, requiresSession: true }], strictQueues: true });
-  bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, operationTimeoutMs: 10_000 });
+  broker = await startAuthorizedBroker({ queues: [{ name: QUEUE, requiresSession: true }], strictQueues: true, appOwnsNamespace: true });
+  bus = broker.bus(broker.app, { sessionWaitMs: 1000, operationTimeoutMs: 10_000 });
 }, 30_000);
 
 afterAll(async () => {

@@ -7,7 +7,6 @@ import { ensureCosmosContainers } from '../../../adapters/cosmos/cosmos-containe
 import { CosmosDocumentStore } from '../../../adapters/cosmos/cosmos-document-store';
 import { captureLogs } from '../../support/log-sink';
 import { createMemoryReceiptSink } from '../../../adapters/memory/memory-edge-receipts';
-import { createServiceBusBus } from '../../../adapters/service-bus/create-service-bus-bus';
 import { TRUST_CONTAINER, TRUST_REPLAY_CONTAINER, TRUST_UPDATES_QUEUE } from '../../../adapters/trust/trust-containers';
 import type { Bus } from '../../../core/ports/bus.port';
 import { systemClock } from '../../../core/ports/clock.port';
@@ -20,7 +19,7 @@ import { guardRoutes } from '../../../functions/http/guard-routes';
 import { startCosmosServer, type LocalCosmosServer } from '../../../infra/local/cosmos/start-cosmos-server';
 import { startLocalHost, type LocalHost } from '../../../infra/local/host/local-host';
 import { startQueueDriver, type QueueDriver } from '../../../infra/local/host/queue-driver';
-import { startServiceBusBroker, type ServiceBusBrokerHandle } from '../../../infra/local/servicebus/start-broker';
+import { startAuthorizedBroker, type AuthorizedBroker } from '../../support/authorized-broker';
 import { newIssuer, signed, TENANT } from '../../core/trust/trust-fixture';
 import { runCli } from '../../../cli/main';
 import { checkTrustSignature } from '../../../core/trust/trust-signature';
@@ -33,7 +32,7 @@ const OBS = 'sandbox-1';
 const PEER = 'did:web:peer.example';
 
 let cosmos: LocalCosmosServer;
-let broker: ServiceBusBrokerHandle;
+let broker: AuthorizedBroker;
 let bus: Bus;
 let host: LocalHost;
 let driver: QueueDriver;
@@ -42,11 +41,11 @@ const issuer = newIssuer();
 
 beforeAll(async () => {
   cosmos = await startCosmosServer();
-  broker = await startServiceBusBroker({ queues: [{ name: TRUST_UPDATES_QUEUE, requiresSession: true }], strictQueues: true });
+  broker = await startAuthorizedBroker({ queues: [{ name: TRUST_UPDATES_QUEUE, requiresSession: true }], strictQueues: true, appOwnsNamespace: true });
   const client = createCosmosClient({ endpoint: cosmos.endpoint, key: redact(cosmos.key) });
   disposeCosmos = () => client.dispose();
   const containers = await ensureCosmosContainers(client, 'trust-flow', [TRUST_CONTAINER, TRUST_REPLAY_CONTAINER]);
-  bus = createServiceBusBus({ connectionString: broker.connectionString, sessionWaitMs: 1000, operationTimeoutMs: 10_000 });
+  bus = broker.bus(broker.app, { sessionWaitMs: 1000, operationTimeoutMs: 10_000 });
   const logger = captureLogs({ component: 'trust-flow-test' }).logger;
   const deps = buildTrustDeps({
     trustDocuments: new CosmosDocumentStore(containers.get(TRUST_CONTAINER.id)!),

@@ -95,12 +95,17 @@ describe('loadRouterConfig', () => {
     expect(c.audit).toMatchObject({ tokenFile: '/var/run/secrets/kars/audit/token', spoolDir: '/var/lib/kars/receipt-spool' });
   });
 
-  it('inbound events: off without a Service Bus; the edge queue and the sandbox id as session by default', () => {
+  it('inbound events: off without a Service Bus; the sandbox\'s own queue sbx-<id> (T1-E) and the sandbox id as session by default', () => {
     expect(loadRouterConfig(base).events).toBeUndefined();
     const local = 'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=DEV-ONLY;UseDevelopmentEmulator=true';
     expect(loadRouterConfig({ ...base, KARS_SERVICEBUS_CONNECTION: local }).events).toEqual({
-      serviceBus: { connectionString: local }, entity: 'kars-edge-inbound', sessionId: 'demo', ackWindowMs: 60_000, maxInFlight: 32,
+      serviceBus: { connectionString: local }, entity: 'sbx-demo', sessionId: 'demo', ackWindowMs: 60_000, maxInFlight: 32,
     });
+    // The local stack: the loopback broker with the sandbox's own Entra token; a port only with the emulator switch.
+    expect(loadRouterConfig({ ...base, KARS_SERVICEBUS_NAMESPACE: '127.0.0.1:5672', KARS_SERVICEBUS_EMULATOR: 'true' }).events)
+      .toMatchObject({ serviceBus: { namespace: '127.0.0.1:5672', developmentEmulator: true }, entity: 'sbx-demo' });
+    expect(() => loadRouterConfig({ ...base, KARS_SERVICEBUS_NAMESPACE: '127.0.0.1:5672' })).toThrow(/KARS_SERVICEBUS_NAMESPACE/);
+    expect(() => loadRouterConfig({ ...base, KARS_SERVICEBUS_NAMESPACE: 'ns.servicebus.windows.net', KARS_SERVICEBUS_EMULATOR: 'true' })).toThrow(/KARS_SERVICEBUS_EMULATOR/);
     expect(loadRouterConfig({
       ...base, KARS_SERVICEBUS_NAMESPACE: 'ns.servicebus.windows.net', KARS_ROUTER_EVENTS_ENTITY: 'sb-demo-events', KARS_ROUTER_EVENTS_SESSIONLESS: 'true',
     }).events).toMatchObject({ serviceBus: { namespace: 'ns.servicebus.windows.net' }, entity: 'sb-demo-events', sessionId: undefined });
