@@ -68,7 +68,8 @@ describe('npm start: Cosmos killed under load', () => {
     const created = await fetch(`${stack.base}/api/manage/hooks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-functions-key': masterKey },
-      body: JSON.stringify({ hookId: HOOK, tenantId: 'e2e-tenant', sandboxId: 'e2e-sandbox', channel: 'standard', allowedEventTypes: ['kars.demo'], secret: SECRET }),
+      // A provisioned sandbox: each sandbox's events go to its own queue (T1-E), created with the sandbox.
+      body: JSON.stringify({ hookId: HOOK, tenantId: 'e2e-tenant', sandboxId: 'demo-sandbox', channel: 'standard', allowedEventTypes: ['kars.demo'], secret: SECRET }),
     });
     expect(created.status).toBe(201);
 
