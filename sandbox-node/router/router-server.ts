@@ -102,6 +102,13 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   const telemetry = { tracer: deps.tracer ?? createRouterTelemetry({ sandboxId: settings.sandboxId }).tracer, logger, nowMs: () => clock.nowMs(), ...(deps.receipts ? { receipts: deps.receipts } : {}) };
   const propagate = !disabled.has('trace-propagation');
   const receipts = !disabled.has('call-receipts');
+  // The token changes about hourly: the redactor's secret forms are worked out once per set of tokens, not per call.
+  let secretForms: { key: string; forms: string[] } | undefined;
+  const secretsToRedact = (tokens: readonly string[]): string[] => {
+    const key = tokens.join('\n');
+    if (secretForms?.key !== key) secretForms = { key, forms: withEncodedForms(tokens) };
+    return secretForms.forms;
+  };
   let draining = false;
   let onIdle: (() => void) | undefined;
   const eventSocket = deps.events ? createEventSocketHandler(deps.events) : undefined;
@@ -251,7 +258,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
           return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
         }
         const scanner = createUsageScanner(stream);
-        const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
+        const secrets = secretsToRedact([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
         const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
         note.redactions = redacting.redactions;
         const forwardedOut = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
@@ -260,7 +267,8 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
           : forwardedOut;
         if (draining) out.push(['connection', 'close']);
         res.writeHead(upstream.statusCode ?? 502, out.flat());
-        res.flushHeaders();
+        // A streamed answer shows its headers at once; any other goes out in one write with its body.
+        if (stream || String(upstream.headers['content-type'] ?? '').includes('text/event-stream')) res.flushHeaders();
         const broken = await new Promise<boolean>((resolve) => {
           pipeline(upstream, usageTap(scanner), redacting.stream, res, (err) => {
             if (err) {
