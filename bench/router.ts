@@ -7,7 +7,7 @@
 // a span per call, a receipt per call (log lines), workload-identity token from the local identity server.
 // Rounds alternate between targets; figures are medians over rounds. The machine is shared: figures are provisional.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,6 +55,9 @@ export async function runRouterBench(options: { rounds?: number; seconds?: numbe
     await new Promise<void>((r) => audit.listen(0, '127.0.0.1', r));
     stops.push(() => audit.close());
     const work = mkdtempSync(join(tmpdir(), 'kars-bench-router-'));
+    // KARS_BENCH_KEEP=1 keeps the logs, spools and the router's .cpuprofile for a closer look.
+    if (process.env['KARS_BENCH_KEEP'] === '1') console.log(`kept: ${work}`);
+    else stops.unshift(() => rmSync(work, { recursive: true, force: true }));
     writeFileSync(join(work, 'audit-token'), 'bench-audit-token', { mode: 0o600 });
     const routerEnv = (name: string): Record<string, string> => ({
       ...trust, KARS_ROUTER_LISTEN: '127.0.0.1:0', KARS_SANDBOX_ID: 'bench-sandbox', KARS_ROUTER_MODEL_ENDPOINT: `http://127.0.0.1:${up}`,
@@ -71,7 +74,16 @@ export async function runRouterBench(options: { rounds?: number; seconds?: numbe
 
     const direct: Target = { name: 'direct', url: `http://127.0.0.1:${up}/openai/v1/chat/completions`, headers: {} };
     const viaRouter: Target = { name: 'router', url: `http://127.0.0.1:${router.port}/v1/chat/completions`, headers: {}, ...(router.child.pid ? { pid: router.child.pid } : {}) };
-    const targets: Target[] = [viaRouter];
+    const bare = await startChild('node proxy', process.execPath, [join(root, 'dist', 'bench', 'node-proxy-anchor.js'), String(up)], {}, /listening on (\d+)/, join(work, 'node-proxy.log'));
+    stops.push(() => bare.child.kill('SIGTERM'));
+    const targets: Target[] = [viaRouter, { name: 'bare node proxy', url: `http://127.0.0.1:${bare.port}/v1/chat/completions`, headers: {}, ...(bare.child.pid ? { pid: bare.child.pid } : {}) }];
+    // KARS_BENCH_ROUTER_BASELINE=<another build's dist/sandbox-node/router/main.js>: that router too, same settings, same run.
+    const baselineMain = process.env['KARS_BENCH_ROUTER_BASELINE'];
+    if (baselineMain) {
+      const base = await startChild('router (baseline)', process.execPath, [baselineMain], routerEnv('baseline'), /listening on (\d+)/, join(work, 'router-baseline.log'));
+      stops.push(() => base.child.kill('SIGTERM'));
+      targets.push({ name: 'router (baseline)', url: `http://127.0.0.1:${base.port}/v1/chat/completions`, headers: {}, ...(base.child.pid ? { pid: base.child.pid } : {}) });
+    }
     const nginx = await startNginx(up).catch((e: unknown) => { console.log(`nginx: not measured (${e instanceof Error ? e.message : 'failed'})`); return undefined; });
     if (nginx) { stops.push(nginx.stop); targets.push({ name: 'nginx', url: `http://127.0.0.1:${nginx.port}/openai/v1/chat/completions`, headers: {} }); }
     const portkey = await startPortkey().catch((e: unknown) => { console.log(`portkey: not measured (${e instanceof Error ? e.message : 'failed'})`); return undefined; });
@@ -119,6 +131,9 @@ export async function runRouterBench(options: { rounds?: number; seconds?: numbe
     const r0 = m('router')!;
     if (m('nginx')) console.log(`router / nginx: ${(r0 / m('nginx')!).toFixed(2)}× (goal ≥ 0.5×)`);
     if (m('portkey')) console.log(`router / portkey: ${(r0 / m('portkey')!).toFixed(2)}× (goal ≥ 2×)`);
+    if (m('router (baseline)')) console.log(`router / router (baseline): ${(r0 / m('router (baseline)')!).toFixed(2)}×`);
+    const b0 = m('bare node proxy')!;
+    console.log(`router / bare node proxy: ${(r0 / b0).toFixed(2)}×; bare node proxy / nginx: ${m('nginx') ? (b0 / m('nginx')!).toFixed(2) : '-'}× (the ceiling of a node:http router)`);
     console.log(`receipts shipped to the audit stand-in: ${auditReceipts}`);
 
     // Where the router's CPU goes: a second router under V8's sampling profiler (kept apart from the figures above,
@@ -128,7 +143,9 @@ export async function runRouterBench(options: { rounds?: number; seconds?: numbe
     const pt: Target = { name: 'router (profiled)', url: `http://127.0.0.1:${profiled.port}/v1/chat/completions`, headers: {} };
     await closedLoop(pt, 8, 0.5);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const cpuBefore = profiled.child.pid ? cpuUs(profiled.child.pid) : 0;
     const loop = await closedLoop(pt, 32, seconds);
+    const cpuSpent = profiled.child.pid ? cpuUs(profiled.child.pid) - cpuBefore : 0;
     const toUs = Number(process.hrtime.bigint() / 1000n);
     await new Promise<void>((r) => { profiled.child.once('exit', () => r()); profiled.child.kill('SIGTERM'); });
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
@@ -136,10 +153,13 @@ export async function runRouterBench(options: { rounds?: number; seconds?: numbe
       console.log('breakdown: no profile written');
     } else {
       const b = cpuBreakdown(join(profDir, file), ROUTER_PARTS, { fromUs, toUs });
-      const us = (x: number): string => (x / loop.ok).toFixed(0).padStart(5);
-      console.log(`router CPU per call under the profiler: ${us(b.totalUs).trim()} µs (${loop.ok} calls at ${Math.round(loop.rps)} rps); by part:`);
+      // Samples are spaced in wall time, which a loaded machine stretches: shares come from the samples, the
+      // microseconds from the process's own CPU time over the same loop.
+      const scale = cpuSpent > 0 ? cpuSpent / b.totalUs : 1;
+      const us = (x: number): string => ((x * scale) / loop.ok).toFixed(0).padStart(5);
+      console.log(`router CPU per call, profiled: ${us(b.totalUs).trim()} µs (${loop.ok} calls at ${Math.round(loop.rps)} rps; the profiler's own cost included); by part:`);
       for (const part of b.parts) if (part.us / b.totalUs >= 0.01) console.log(`  ${us(part.us)} µs  ${(100 * part.us / b.totalUs).toFixed(0).padStart(2)}%  ${part.name}`);
-      console.log(`  hottest functions (self): ${b.hottest.slice(0, 8).map((h) => `${h.name} ${(h.us / loop.ok).toFixed(0)} µs`).join('; ')}`);
+      console.log(`  hottest functions (self): ${b.hottest.slice(0, 8).map((h) => `${h.name} ${us(h.us).trim()} µs`).join('; ')}`);
     }
     console.log('provisional: shared, loaded machine; one load generator process; nginx with 1 worker');
   } finally {

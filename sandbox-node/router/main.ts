@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
       health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
       budget: createRouterBudget(config, credentialOf, systemClock, logger),
-      tracer: telemetry.tracer, receipts, ...(events ? { events: events.relay } : {}),
+      ...(telemetry.exporting ? { tracer: telemetry.tracer } : {}), receipts, ...(events ? { events: events.relay } : {}),
     },
   );
   await new Promise<void>((resolve, reject) => {
