@@ -4,7 +4,10 @@
 // installed with apt-get when missing) and the Portkey AI gateway (npm @portkey-ai/gateway, run offline with the
 // stand-in as its custom host). The router is the real daemon (dist/sandbox-node/router/main.js) with its real
 // configuration: rate limits (raised above the bench's rate), token budgets (in-process store: no Cosmos endpoint),
-// a span per call, a receipt per call (log lines), workload-identity token from the local identity server.
+// a span per call (trace ids only: no exporter configured), a receipt per call through the fsync'd spool and the
+// shipper to an audit stand-in, a log line per call (to a file), workload-identity token from the local identity server.
+// Beside the figures: CPU µs per call of each Node target (/proc), a bare node:http proxy (the floor of any Node
+// router), and the router's CPU by part from a profiled run (bench/cpu-profile-breakdown.ts).
 // Rounds alternate between targets; figures are medians over rounds. The machine is shared: figures are provisional.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, rmSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
