@@ -4,10 +4,13 @@
 // installed with apt-get when missing) and the Portkey AI gateway (npm @portkey-ai/gateway, run offline with the
 // stand-in as its custom host). The router is the real daemon (dist/sandbox-node/router/main.js) with its real
 // configuration: rate limits (raised above the bench's rate), token budgets (in-process store: no Cosmos endpoint),
-// a span per call, a receipt per call (log lines), workload-identity token from the local identity server.
+// a span per call (trace ids only: no exporter configured), a receipt per call through the fsync'd spool and the
+// shipper to an audit stand-in, a log line per call (to a file), workload-identity token from the local identity server.
+// Beside the figures: CPU µs per call of each Node target (/proc), a bare node:http proxy (the floor of any Node
+// router), and the router's CPU by part from a profiled run (bench/cpu-profile-breakdown.ts).
 // Rounds alternate between targets; figures are medians over rounds. The machine is shared: figures are provisional.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,12 +18,13 @@ import { join, resolve } from 'node:path';
 import { startIdentityServer } from '../infra/local/identity/identity-server';
 import { devCaTrustEnv } from '../infra/local/tls/ca-trust';
 import { ensureDevTls } from '../infra/local/tls/dev-tls';
+import { cpuBreakdown, ROUTER_PARTS } from './cpu-profile-breakdown';
 
 const root = resolve(__dirname, '..', '..');
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hello' }] });
 const ANSWER = JSON.stringify({ id: 'chatcmpl-b', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } });
 
-interface Target { name: string; url: string; headers: Record<string, string> }
+interface Target { name: string; url: string; headers: Record<string, string>; pid?: number }
 
 export async function runRouterBench(options: { rounds?: number; seconds?: number } = {}): Promise<void> {
   const rounds = options.rounds ?? 3;
@@ -39,24 +43,56 @@ export async function runRouterBench(options: { rounds?: number; seconds?: numbe
     const trust = await devCaTrustEnv(tls);
     const identity = await startIdentityServer();
     stops.push(() => identity.stop());
-    const router = await startChild('router', process.execPath, [join(root, 'dist', 'sandbox-node', 'router', 'main.js')], {
+    // The receipts' way to the signed chain, as in a pod: the durable spool (fsync per batch of appends) and the
+    // shipper, to a stand-in of the Functions app's receipts route that accepts every batch.
+    const audit = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const n = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { receipts: unknown[] }).receipts.length;
+        auditReceipts += n;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ids: Array.from({ length: n }, (_, i) => `bench:${auditReceipts - n + i}:0`) }));
+      });
+    });
+    let auditReceipts = 0;
+    await new Promise<void>((r) => audit.listen(0, '127.0.0.1', r));
+    stops.push(() => audit.close());
+    const work = mkdtempSync(join(tmpdir(), 'kars-bench-router-'));
+    // KARS_BENCH_KEEP=1 keeps the logs, spools and the router's .cpuprofile for a closer look.
+    if (process.env['KARS_BENCH_KEEP'] === '1') console.log(`kept: ${work}`);
+    else stops.unshift(() => rmSync(work, { recursive: true, force: true }));
+    writeFileSync(join(work, 'audit-token'), 'bench-audit-token', { mode: 0o600 });
+    const routerEnv = (name: string): Record<string, string> => ({
       ...trust, KARS_ROUTER_LISTEN: '127.0.0.1:0', KARS_SANDBOX_ID: 'bench-sandbox', KARS_ROUTER_MODEL_ENDPOINT: `http://127.0.0.1:${up}`,
       KARS_ROUTER_DEPLOYMENTS: 'gpt-4o-mini', KARS_LIMIT_GLOBAL_RPS: '100000', KARS_LIMIT_GLOBAL_BURST: '100000',
       KARS_LIMIT_AGENT_RPS: '100000', KARS_LIMIT_AGENT_BURST: '100000',
       AZURE_AUTHORITY_HOST: identity.authorityHost, AZURE_TENANT_ID: identity.tenantId, AZURE_CLIENT_ID: identity.clientId,
       AZURE_FEDERATED_TOKEN_FILE: identity.federatedTokenFile,
-    }, /listening on (\d+)/);
+      KARS_ROUTER_AUDIT_URL: `http://127.0.0.1:${(audit.address() as AddressInfo).port}`,
+      KARS_ROUTER_AUDIT_TOKEN_FILE: join(work, 'audit-token'), KARS_ROUTER_AUDIT_SPOOL_DIR: join(work, `spool-${name}`),
+    });
+    const routerMain = join(root, 'dist', 'sandbox-node', 'router', 'main.js');
+    const router = await startChild('router', process.execPath, [routerMain], routerEnv('router'), /listening on (\d+)/, join(work, 'router.log'));
     stops.push(() => router.child.kill('SIGTERM'));
 
     const direct: Target = { name: 'direct', url: `http://127.0.0.1:${up}/openai/v1/chat/completions`, headers: {} };
-    const viaRouter: Target = { name: 'router', url: `http://127.0.0.1:${router.port}/v1/chat/completions`, headers: {} };
-    const targets: Target[] = [viaRouter];
+    const viaRouter: Target = { name: 'router', url: `http://127.0.0.1:${router.port}/v1/chat/completions`, headers: {}, ...(router.child.pid ? { pid: router.child.pid } : {}) };
+    const bare = await startChild('node proxy', process.execPath, [join(root, 'dist', 'bench', 'node-proxy-anchor.js'), String(up)], {}, /listening on (\d+)/, join(work, 'node-proxy.log'));
+    stops.push(() => bare.child.kill('SIGTERM'));
+    const targets: Target[] = [viaRouter, { name: 'bare node proxy', url: `http://127.0.0.1:${bare.port}/v1/chat/completions`, headers: {}, ...(bare.child.pid ? { pid: bare.child.pid } : {}) }];
+    // KARS_BENCH_ROUTER_BASELINE=<another build's dist/sandbox-node/router/main.js>: that router too, same settings, same run.
+    const baselineMain = process.env['KARS_BENCH_ROUTER_BASELINE'];
+    if (baselineMain) {
+      const base = await startChild('router (baseline)', process.execPath, [baselineMain], routerEnv('baseline'), /listening on (\d+)/, join(work, 'router-baseline.log'));
+      stops.push(() => base.child.kill('SIGTERM'));
+      targets.push({ name: 'router (baseline)', url: `http://127.0.0.1:${base.port}/v1/chat/completions`, headers: {}, ...(base.child.pid ? { pid: base.child.pid } : {}) });
+    }
     const nginx = await startNginx(up).catch((e: unknown) => { console.log(`nginx: not measured (${e instanceof Error ? e.message : 'failed'})`); return undefined; });
     if (nginx) { stops.push(nginx.stop); targets.push({ name: 'nginx', url: `http://127.0.0.1:${nginx.port}/openai/v1/chat/completions`, headers: {} }); }
     const portkey = await startPortkey().catch((e: unknown) => { console.log(`portkey: not measured (${e instanceof Error ? e.message : 'failed'})`); return undefined; });
     if (portkey) {
       stops.push(() => portkey.child.kill('SIGTERM'));
-      targets.push({ name: 'portkey', url: `http://127.0.0.1:${portkey.port}/v1/chat/completions`, headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${up}/openai/v1`, authorization: 'Bearer bench-not-a-key' } });
+      targets.push({ name: 'portkey', url: `http://127.0.0.1:${portkey.port}/v1/chat/completions`, headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `http://127.0.0.1:${up}/openai/v1`, authorization: 'Bearer bench-not-a-key' }, ...(portkey.child.pid ? { pid: portkey.child.pid } : {}) });
     }
 
     // Warm-up (connections, token, JIT), and a check that every target answers 200.
@@ -81,15 +117,53 @@ export async function runRouterBench(options: { rounds?: number; seconds?: numbe
     console.log(`router added latency: p50 ${fmt(added50)} ms (goal ≤ 0.2), p99 ${fmt(added99)} ms (goal ≤ 1)`);
 
     const rps = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+    const cpu = new Map<string, { us: number; calls: number }>(targets.map((t) => [t.name, { us: 0, calls: 0 }]));
     for (let i = 0; i < rounds; i += 1) {
-      for (const t of targets) rps.get(t.name)!.push((await closedLoop(t, 32, seconds)).rps);
+      for (const t of targets) {
+        const before = t.pid ? cpuUs(t.pid) : 0;
+        const r = await closedLoop(t, 32, seconds);
+        rps.get(t.name)!.push(r.rps);
+        const c = cpu.get(t.name)!;
+        if (t.pid) { c.us += cpuUs(t.pid) - before; c.calls += r.ok; }
+      }
     }
     const m = (n: string): number | undefined => (rps.get(n)?.length ? median(rps.get(n)!) : undefined);
-    const line = targets.map((t) => `${t.name} ${Math.round(m(t.name)!)} rps`).join(', ');
+    const perCall = (n: string): string => { const c = cpu.get(n); return c && c.calls > 0 ? ` (${Math.round(c.us / c.calls)} µs CPU/call)` : ''; };
+    const line = targets.map((t) => `${t.name} ${Math.round(m(t.name)!)} rps${perCall(t.name)}`).join(', ');
     console.log(`throughput, 32 concurrent (median of ${rounds} rounds × ${seconds} s): ${line}`);
     const r0 = m('router')!;
     if (m('nginx')) console.log(`router / nginx: ${(r0 / m('nginx')!).toFixed(2)}× (goal ≥ 0.5×)`);
     if (m('portkey')) console.log(`router / portkey: ${(r0 / m('portkey')!).toFixed(2)}× (goal ≥ 2×)`);
+    if (m('router (baseline)')) console.log(`router / router (baseline): ${(r0 / m('router (baseline)')!).toFixed(2)}×`);
+    const b0 = m('bare node proxy')!;
+    console.log(`router / bare node proxy: ${(r0 / b0).toFixed(2)}×; bare node proxy / nginx: ${m('nginx') ? (b0 / m('nginx')!).toFixed(2) : '-'}× (the ceiling of a node:http router)`);
+    console.log(`receipts shipped to the audit stand-in: ${auditReceipts}`);
+
+    // Where the router's CPU goes: a second router under V8's sampling profiler (kept apart from the figures above,
+    // which it would slow), the same closed loop, samples in the loop's window charged to parts (bench/cpu-profile-breakdown.ts).
+    const profDir = join(work, 'prof');
+    const profiled = await startChild('router (profiled)', process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=250', routerMain], routerEnv('profiled'), /listening on (\d+)/, join(work, 'router-profiled.log'));
+    const pt: Target = { name: 'router (profiled)', url: `http://127.0.0.1:${profiled.port}/v1/chat/completions`, headers: {} };
+    await closedLoop(pt, 8, 0.5);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const cpuBefore = profiled.child.pid ? cpuUs(profiled.child.pid) : 0;
+    const loop = await closedLoop(pt, 32, seconds);
+    const cpuSpent = profiled.child.pid ? cpuUs(profiled.child.pid) - cpuBefore : 0;
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    await new Promise<void>((r) => { profiled.child.once('exit', () => r()); profiled.child.kill('SIGTERM'); });
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file || loop.ok === 0) {
+      console.log('breakdown: no profile written');
+    } else {
+      const b = cpuBreakdown(join(profDir, file), ROUTER_PARTS, { fromUs, toUs });
+      // Samples are spaced in wall time, which a loaded machine stretches: shares come from the samples, the
+      // microseconds from the process's own CPU time over the same loop.
+      const scale = cpuSpent > 0 ? cpuSpent / b.totalUs : 1;
+      const us = (x: number): string => ((x * scale) / loop.ok).toFixed(0).padStart(5);
+      console.log(`router CPU per call, profiled: ${us(b.totalUs).trim()} µs (${loop.ok} calls at ${Math.round(loop.rps)} rps; the profiler's own cost included); by part:`);
+      for (const part of b.parts) if (part.us / b.totalUs >= 0.01) console.log(`  ${us(part.us)} µs  ${(100 * part.us / b.totalUs).toFixed(0).padStart(2)}%  ${part.name}`);
+      console.log(`  hottest functions (self): ${b.hottest.slice(0, 8).map((h) => `${h.name} ${us(h.us).trim()} µs`).join('; ')}`);
+    }
     console.log('provisional: shared, loaded machine; one load generator process; nginx with 1 worker');
   } finally {
     for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => undefined);
@@ -143,21 +217,27 @@ async function closedLoop(t: Target, concurrency: number, seconds: number): Prom
   return { rps: ok / ((performance.now() - start) / 1000), ok, statuses };
 }
 
-function startChild(name: string, cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    const timer = setTimeout(() => { child.kill(); reject(new Error(`${name} did not start`)); }, 30_000);
-    const onData = (d: Buffer): void => {
-      buf += d.toString('utf8');
-      const m = ready.exec(buf);
-      if (m) { clearTimeout(timer); buf = ''; ready = /$^/; resolvePromise({ child, port: Number(m[1]) }); }
-      if (buf.length > 65_536) buf = buf.slice(-4096);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited ${code}`)); });
-  });
+/** Starts a daemon with its output in `logFile` (as a container runtime keeps it), waiting for `ready` there. */
+async function startChild(name: string, cmd: string, args: string[], env: Record<string, string>, ready: RegExp, logFile: string): Promise<{ child: ChildProcess; port: number }> {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => { exited = code; });
+  for (let i = 0; i < 300; i += 1) {
+    const m = ready.exec(readFileSync(logFile, 'utf8').slice(-65_536));
+    if (m) return { child, port: Number(m[1]) };
+    if (exited !== undefined) throw new Error(`${name} exited ${exited}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`${name} did not start`);
+}
+
+/** User + system CPU of a process so far, in microseconds (Linux /proc; clock ticks of 10 ms). */
+function cpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 async function freePort(): Promise<number> {

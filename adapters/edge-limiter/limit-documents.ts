@@ -91,20 +91,24 @@ export async function compareAndSwap<R>(
  * Runs a store call with a deadline: the call is aborted and the promise rejects with STORE_UNAVAILABLE when it takes
  * longer, even if the store ignores the abort signal (a hung connection must not hold requests).
  */
-export async function withDeadline<T>(timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export function withDeadline<T>(timeoutMs: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  // One promise and one timer per call (no race of two promises): this runs several times per model call (RR3).
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       controller.abort();
       reject(new KarsError('STORE_UNAVAILABLE', `limit store call exceeded ${timeoutMs} ms`));
     }, timeoutMs);
+    let pending: Promise<T>;
+    try {
+      pending = call(controller.signal);
+    } catch (e) {
+      clearTimeout(timer);
+      reject(e);
+      return;
+    }
+    pending.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e); });
   });
-  try {
-    return await Promise.race([call(controller.signal), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function sleep(ms: number): Promise<void> {

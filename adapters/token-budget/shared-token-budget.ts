@@ -66,7 +66,19 @@ export function createSharedTokenBudget(store: DocumentStore, o: SharedTokenBudg
   const clusterQuota = o.cluster?.modelTokenQuota;
   const locks = new Map<string, Promise<unknown>>();
 
-  const docsFor = (scope: TokenBudgetScope): Doc[] => {
+  // A router has one sandbox and one tenant: the documents (and their hashed keys) are worked out once per scope.
+  const docsByScope = new Map<string, readonly Doc[]>();
+  const docsFor = (scope: TokenBudgetScope): readonly Doc[] => {
+    const id = `${scope.sandboxId}\0${scope.tenantId}`;
+    let docs = docsByScope.get(id);
+    if (docs === undefined) {
+      docs = docsOf(scope);
+      if (docsByScope.size >= 1024) docsByScope.clear();
+      docsByScope.set(id, docs);
+    }
+    return docs;
+  };
+  const docsOf = (scope: TokenBudgetScope): Doc[] => {
     const out: Doc[] = [{
       key: sandboxKey(prefix, scope.sandboxId), kind: SANDBOX_KIND,
       slots: [

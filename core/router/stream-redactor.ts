@@ -14,6 +14,8 @@ const BEARER = /(?<=\bbearer\s{1,4})[A-Za-z0-9\-._~+/]{16,}=*/gi;
 const KEYED = /(?<=\b(?:x-api-key|api[-_]?key|ocp-apim-subscription-key|access[-_]?token)["']?\s{0,4}[:=]\s{0,4}["']?)[A-Za-z0-9\-._~+/]{16,}=*/gi;
 /** A tail that may be followed by a credential in the next chunk. */
 const PENDING_PREFIX = /(?:\bbearer\s{0,4}|\b(?:x-api-key|api[-_]?key|ocp-apim-subscription-key|access[-_]?token)["']?\s{0,4}[:=]?\s{0,4}["']?)$/i;
+/** A literal each pattern above contains (JWT `eyJ`, the scheme name, the key names): absent → no pattern matches. */
+const PATTERN_MARKERS = /eyJ|bearer|api[-_]?key|subscription-key|access[-_]?token/i;
 const TOKEN_CHAR = /[A-Za-z0-9\-._~+/=]/;
 /** Characters kept before a held run so the look-behind patterns still see `Bearer ` next time. */
 const CONTEXT = 40;
@@ -79,7 +81,8 @@ export function createStreamRedactor(options: StreamRedactorOptions = {}): Strea
 /** Non-overlapping [start, end) ranges of every credential in `s`, in order (the earliest, longest wins). */
 function findMatches(s: string, secrets: readonly string[]): Array<[number, number]> {
   const found: Array<[number, number]> = [];
-  for (const re of [JWT, BEARER, KEYED]) {
+  // One pass for what every pattern needs literally; most bodies have none of it and skip the three scans.
+  if (PATTERN_MARKERS.test(s)) for (const re of [JWT, BEARER, KEYED]) {
     re.lastIndex = 0;
     for (let m = re.exec(s); m !== null; m = re.exec(s)) found.push([m.index, m.index + m[0].length]);
   }
@@ -119,13 +122,9 @@ function safeCut(s: string, secrets: readonly string[]): number {
 // Latin-1 maps each byte to one UTF-16 unit and back, so multi-byte UTF-8 text survives untouched and offsets are
 // byte offsets. Credentials are ASCII, so matching on this view is exact.
 function toLatin1(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return s;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 function fromLatin1(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  return Buffer.from(s, 'latin1');
 }

@@ -4,6 +4,7 @@
 // and `x-kars-trace-id`, and into the receipt, so the agent's call, the router's span, the upstream's logs and the
 // audit record link up.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { randomFillSync } from 'node:crypto';
 import type { Logger } from '../../core/ports/logger.port';
 import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
 import { callReceipt, type CallRecord } from '../../core/router/call-receipt';
@@ -15,7 +16,8 @@ export const GEN_AI_PROVIDER = 'azure.ai.openai';
 const OPERATION_NAMES: Readonly<Record<string, string>> = { chat: 'chat', embeddings: 'embeddings', responses: 'chat', connect: 'execute_tool' };
 
 export interface CallTelemetryDeps {
-  readonly tracer: Tracer;
+  /** Absent when no span would be exported: the call still gets its trace and span ids (traceparent, receipt). */
+  readonly tracer?: Tracer;
   readonly receipts?: ReceiptSink;
   readonly logger: Logger;
   readonly nowMs: () => number;
@@ -46,47 +48,47 @@ export interface CallTelemetry {
   readonly traceId: string;
   /** The `traceparent` to send upstream and echo to the agent (the router's span as parent). */
   readonly traceparent: string;
-  readonly span: Span;
+  /** Absent on the ids-only path (no tracer). */
+  readonly span?: Span;
   end(outcome: CallOutcome): Promise<void>;
 }
 
 export function startCall(deps: CallTelemetryDeps, c: CallContext): CallTelemetry {
   const parent = c.propagate ? parseTraceParent(c.incoming) : undefined;
-  const ctx = parent
-    ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.parentId, traceFlags: parent.flags & 1, isRemote: true })
-    : ROOT_CONTEXT;
   const op = OPERATION_NAMES[c.operation] ?? c.operation;
-  const span = deps.tracer.startSpan(`${op} ${c.target}`, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      'gen_ai.operation.name': op,
-      ...(c.operation === 'connect'
-        ? { 'server.address': c.target }
-        : { 'gen_ai.provider.name': GEN_AI_PROVIDER, 'gen_ai.request.model': c.target }),
-      'kars.sandbox.id': c.sandboxId,
-      'kars.agent.id': c.agentId,
-    },
-  }, ctx);
-  const sc = span.spanContext();
+  let span: Span | undefined;
+  let sc: { traceId: string; spanId: string; traceFlags: number };
+  if (deps.tracer) {
+    const ctx = parent
+      ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.parentId, traceFlags: parent.flags & 1, isRemote: true })
+      : ROOT_CONTEXT;
+    span = deps.tracer.startSpan(`${op} ${c.target}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'gen_ai.operation.name': op,
+        ...(c.operation === 'connect'
+          ? { 'server.address': c.target }
+          : { 'gen_ai.provider.name': GEN_AI_PROVIDER, 'gen_ai.request.model': c.target }),
+        'kars.sandbox.id': c.sandboxId,
+        'kars.agent.id': c.agentId,
+      },
+    }, ctx);
+    sc = span.spanContext();
+  } else {
+    // The ids the SDK's default (parent-based, always-on) sampler would give: the agent's trace continued with its
+    // sampled flag, or a new sampled trace.
+    sc = { traceId: parent?.traceId ?? randomHexId(16), spanId: randomHexId(8), traceFlags: parent ? parent.flags & 1 : 1 };
+  }
   const atMs = deps.nowMs();
   let ended = false;
   return {
     traceId: sc.traceId,
     traceparent: formatTraceParent(sc.traceId, sc.spanId, sc.traceFlags),
-    span,
+    ...(span ? { span } : {}),
     async end(o) {
       if (ended) return;
       ended = true;
-      if (o.responseId !== undefined) span.setAttribute('gen_ai.response.id', o.responseId);
-      if (o.inputTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', o.inputTokens);
-      if (o.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', o.outputTokens);
-      if (o.target !== undefined && c.operation !== 'connect') span.setAttribute('gen_ai.response.model', o.target);
-      span.setAttribute('http.response.status_code', o.status);
-      if (o.status >= 400 || o.status === 0) {
-        span.setAttribute('error.type', o.code ?? String(o.status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      span.end();
+      if (span) endSpan(span, c, o);
       if (!c.receipt || !deps.receipts) return;
       const record: CallRecord = {
         kind: c.operation === 'connect' ? 'router.tool' : 'router.model',
@@ -105,6 +107,31 @@ export function startCall(deps: CallTelemetryDeps, c: CallContext): CallTelemetr
     },
   };
 }
+
+function endSpan(span: Span, c: CallContext, o: CallOutcome): void {
+  if (o.responseId !== undefined) span.setAttribute('gen_ai.response.id', o.responseId);
+  if (o.inputTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', o.inputTokens);
+  if (o.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', o.outputTokens);
+  if (o.target !== undefined && c.operation !== 'connect') span.setAttribute('gen_ai.response.model', o.target);
+  span.setAttribute('http.response.status_code', o.status);
+  if (o.status >= 400 || o.status === 0) {
+    span.setAttribute('error.type', o.code ?? String(o.status));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+/** Random lower-case hex of `bytes` bytes, never all zero (an invalid W3C id), from a pooled CSPRNG buffer. */
+function randomHexId(bytes: number): string {
+  for (;;) {
+    if (poolAt + bytes > pool.length) { randomFillSync(pool); poolAt = 0; }
+    const id = pool.toString('hex', poolAt, poolAt + bytes);
+    poolAt += bytes;
+    if (!/^0+$/.test(id)) return id;
+  }
+}
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
 
 /**
  * Reports the status line (and the refusal's `code`) a CONNECT handler writes to the client socket, so the tool

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       tokens, upstream: createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, ...(agent ? { agent } : {}) }), clock: systemClock, logger,
       health: createDeploymentHealth(systemClock), sleep: systemSleep, connect,
       budget: createRouterBudget(config, credentialOf, systemClock, logger),
-      tracer: telemetry.tracer, receipts, ...(events ? { events: events.relay } : {}), ...(mesh ? { mesh: mesh.bridge } : {}),
+      ...(telemetry.exporting ? { tracer: telemetry.tracer } : {}), receipts, ...(events ? { events: events.relay } : {}), ...(mesh ? { mesh: mesh.bridge } : {}),
     },
   );
   await new Promise<void>((resolve, reject) => {

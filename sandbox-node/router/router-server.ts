@@ -22,16 +22,14 @@ import type { Sleep } from '../../core/ports/sleep.port';
 import { callWithFailover, type UpstreamMitigation } from '../../core/router/upstream/call-with-failover';
 import type { RouterRoute } from '../../core/router/model-route';
 import type { ConnectHandler } from './egress/connect-proxy';
-import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { TokenBudget, TokenReservation } from '../../core/ports/token-budget.port';
 import { reserveForCall, type ReservationSettings } from '../../core/router/token-budget/token-reservation';
-import { createUsageScanner, type UsageScanner } from '../../core/router/token-budget/usage-scanner';
+import { createUsageScanner } from '../../core/router/token-budget/usage-scanner';
 import type { Tracer } from '@opentelemetry/api';
 import type { ReceiptSink } from '../../core/ports/receipt-sink.port';
 import { auditableTarget } from '../../core/router/egress/connect-target';
 import { observeTunnelAnswer, startCall, type CallOutcome } from './call-telemetry';
-import { createRouterTelemetry } from './router-telemetry';
 import { createRedactingStream } from './redacting-stream';
 import { sendRouterError, sendRouterJson } from './send-router-error';
 import { sendFailureKind, type UpstreamClient } from './upstream-client';
@@ -69,7 +67,7 @@ export interface RouterServerDeps {
   /** Deployment health breakers (createDeploymentHealth), shared by every call of this router (T3-D). */
   readonly health: CircuitBreakerSet;
   readonly sleep: Sleep;
-  /** Spans per model and tool call (T2-R, T3-R); default: a tracer that makes ids and exports nothing. */
+  /** Spans per model and tool call (T2-R, T3-R); absent (nothing would export them): trace and span ids only. */
   readonly tracer?: Tracer;
   /** Receipts per model and tool call (T2-R); absent: none (main always sets one). */
   readonly receipts?: ReceiptSink;
@@ -104,9 +102,27 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
   const limiter = createRouterLimiter(settings.limits);
   const basePath = settings.endpoint.pathname.replace(/\/+$/, '');
   const { clock, logger } = deps;
-  const telemetry = { tracer: deps.tracer ?? createRouterTelemetry({ sandboxId: settings.sandboxId }).tracer, logger, nowMs: () => clock.nowMs(), ...(deps.receipts ? { receipts: deps.receipts } : {}) };
+  const telemetry = { ...(deps.tracer ? { tracer: deps.tracer } : {}), logger, nowMs: () => clock.nowMs(), ...(deps.receipts ? { receipts: deps.receipts } : {}) };
   const propagate = !disabled.has('trace-propagation');
   const receipts = !disabled.has('call-receipts');
+  // The token changes about hourly: the redactor's secret forms are worked out once per set of tokens, not per call.
+  let secretForms: { key: string; forms: string[] } | undefined;
+  const secretsToRedact = (tokens: readonly string[]): string[] => {
+    const key = tokens.join('\n');
+    if (secretForms?.key !== key) secretForms = { key, forms: withEncodedForms(tokens) };
+    return secretForms.forms;
+  };
+  // Parsed once per upstream path (a handful per router; bounded since the agent picks the path).
+  const upstreamUrls = new Map<string, URL>();
+  const upstreamUrl = (path: string): URL => {
+    let url = upstreamUrls.get(path);
+    if (url === undefined) {
+      if (upstreamUrls.size >= 256) upstreamUrls.clear();
+      url = new URL(path, settings.endpoint.origin);
+      upstreamUrls.set(path, url);
+    }
+    return url;
+  };
   let draining = false;
   let onIdle: (() => void) | undefined;
   const eventSocket = deps.events ? createEventSocketHandler(deps.events) : undefined;
@@ -222,7 +238,7 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
             try {
               sentAny = true;
               const sent = await deps.upstream.send({
-                url: new URL(basePath + upstreamPathFor(r, model, d), settings.endpoint.origin), method: 'POST', headers,
+                url: upstreamUrl(basePath + upstreamPathFor(r, model, d)), method: 'POST', headers,
                 body: d === model || r.style === 'azure' ? sendBytes : Buffer.from(JSON.stringify({ ...sendBody, model: d })),
                 signal: abort.signal,
               });
@@ -263,8 +279,12 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
           return refuse(res, note, 'ROUTER_UPSTREAM_UNAVAILABLE', publicMessage('ROUTER_UPSTREAM_UNAVAILABLE'));
         }
         const scanner = createUsageScanner(stream);
-        const secrets = withEncodedForms([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
-        const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'));
+        const secrets = secretsToRedact([token.token.reveal(), ...(deps.tokens.currentSecrets?.() ?? [])]);
+        const decoder = new StringDecoder('utf8');
+        const redacting = createRedactingStream(secrets, !disabled.has('body-redaction'), {
+          chunk: (bytes) => scanner.push(decoder.write(bytes)),
+          end: () => scanner.push(decoder.end()),
+        });
         note.redactions = redacting.redactions;
         const forwardedOut = forwardResponseHeaders(pairs(upstream.rawHeaders), !disabled.has('response-headers'));
         const out = propagate
@@ -272,9 +292,10 @@ export function createRouterServer(settings: RouterServerSettings, deps: RouterS
           : forwardedOut;
         if (draining) out.push(['connection', 'close']);
         res.writeHead(upstream.statusCode ?? 502, out.flat());
-        res.flushHeaders();
+        // A streamed answer shows its headers at once; any other goes out in one write with its body.
+        if (stream || String(upstream.headers['content-type'] ?? '').includes('text/event-stream')) res.flushHeaders();
         const broken = await new Promise<boolean>((resolve) => {
-          pipeline(upstream, usageTap(scanner), redacting.stream, res, (err) => {
+          pipeline(upstream, redacting.stream, res, (err) => {
             if (err) {
               note.reason = 'stream_broken';
               res.destroy();
@@ -449,21 +470,6 @@ interface Note {
 
 /** Used when the settings name no reservation sizes (tests): 4096 output tokens, 128k per request. */
 const DEFAULT_RESERVATION: ReservationSettings = { defaultMaxOutputTokens: 4096, maxTokensPerRequest: 131_072 };
-
-/** Passes bytes through unchanged while the scanner reads usage from them. */
-function usageTap(scanner: UsageScanner): Transform {
-  const decoder = new StringDecoder('utf8');
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      scanner.push(decoder.write(chunk));
-      cb(null, chunk);
-    },
-    flush(cb) {
-      scanner.push(decoder.end());
-      cb();
-    },
-  });
-}
 
 interface Sent {
   readonly response?: http.IncomingMessage;

@@ -1,6 +1,6 @@
-// T2-R / T3-R: the router's tracer. Always a real SDK tracer (so every call gets a span id to hand upstream as the
-// traceparent's parent), exporting to Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set;
-// otherwise spans are made and dropped. Tests pass their own tracer over an in-memory exporter.
+// T2-R / T3-R: the router's tracer, a real SDK tracer exporting to Application Insights when
+// APPLICATIONINSIGHTS_CONNECTION_STRING is set. Without an exporter the daemon leaves it out and every call gets its
+// trace and span ids only (call-telemetry.ts). Tests pass their own tracer over an in-memory exporter.
 import { AzureMonitorTraceExporter } from '@azure/monitor-opentelemetry-exporter';
 import type { Tracer } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -9,6 +9,8 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 export interface RouterTelemetry {
   readonly tracer: Tracer;
+  /** Whether any span reaches a processor; when none would, the router makes ids only and skips the SDK span. */
+  readonly exporting: boolean;
   shutdown(): Promise<void>;
 }
 
@@ -19,5 +21,5 @@ export function createRouterTelemetry(options: { connectionString?: string; sand
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'kars-router', 'kars.sandbox.id': options.sandboxId }),
     spanProcessors: processors,
   });
-  return { tracer: provider.getTracer('kars-router'), shutdown: () => provider.shutdown() };
+  return { tracer: provider.getTracer('kars-router'), exporting: processors.length > 0, shutdown: () => provider.shutdown() };
 }

@@ -24,7 +24,7 @@ const FILE = 'receipts.jsonl';
 const CURSOR = 'acked';
 const COMPACT_MIN_BYTES = 1024 * 1024;
 
-interface Waiting { line: string; receipt: RequestReceipt; resolve: (s: SpooledReceipt) => void; reject: (e: unknown) => void }
+interface Waiting { json: string; receipt: RequestReceipt; resolve: (s: SpooledReceipt) => void; reject: (e: unknown) => void }
 
 export async function openFileReceiptSpool(options: FileReceiptSpoolOptions): Promise<ReceiptSpool> {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
@@ -69,7 +69,8 @@ export async function openFileReceiptSpool(options: FileReceiptSpoolOptions): Pr
         const batch = queue;
         queue = [];
         queuedBytes = 0;
-        const lines = batch.map((w, i) => JSON.stringify({ seq: lastSeq + 1 + i, receipt: w.receipt }) + '\n');
+        // The same text as JSON.stringify({ seq, receipt }), with the receipt serialised once, at append.
+        const lines = batch.map((w, i) => `{"seq":${lastSeq + 1 + i},"receipt":${w.json}}\n`);
         const text = lines.join('');
         const before = fileBytes;
         try {
@@ -112,14 +113,14 @@ export async function openFileReceiptSpool(options: FileReceiptSpoolOptions): Pr
   return {
     get pending() { return pendingCount; },
     append(receipt) {
-      const line = JSON.stringify({ seq: 0, receipt });
-      const bytes = Buffer.byteLength(line) + 16;
+      const json = JSON.stringify(receipt);
+      const bytes = Buffer.byteLength(json) + 40;
       if (fileBytes + queuedBytes + bytes > maxBytes) {
         return Promise.reject(new KarsError('ROUTER_RECEIPT_SPOOL_FULL', 'the receipt spool is full'));
       }
       queuedBytes += bytes;
       return new Promise<SpooledReceipt>((resolve, reject) => {
-        queue.push({ line, receipt, resolve, reject });
+        queue.push({ json, receipt, resolve, reject });
         flush();
       });
     },
