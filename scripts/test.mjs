@@ -22,6 +22,8 @@ const SERIAL = [
   // RR2: a trust update must reach the router's source within the poll interval + 1.5 s of the applier's write.
   'tests/threats/RR2-live-trust.test.ts',
   'tests/integration/trust/router-trust-source.test.ts',
+  // Starts the whole local stack and a headless Chromium.
+  'tests/threats/T1-I-console-xss.test.ts',
 ];
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env }).status === 0;

@@ -3,6 +3,8 @@
 import type { StoredRecord } from '../ports/receipt-store.port';
 
 export const EDGE_WEBHOOK_KIND = 'edge.webhook';
+/** A window's pre-auth refusals that got no receipt of their own, counted by code (core/edge/record-refusal-summary.ts). */
+export const EDGE_REFUSALS_KIND = 'edge.webhook.refusals';
 
 export interface TrafficWindow {
   fromMs: number;
@@ -38,7 +40,8 @@ interface EdgeLeaf {
   outcome: string;
   atMs: number;
   hook: string;
-  code: string | undefined;
+  /** Requests by refusal code (undefined for accepted ones): one for a request's receipt, many for a summary. */
+  counts: Array<[code: string | undefined, n: number]>;
 }
 
 /** One receipt's leaf JSON as an edge receipt, or undefined for any other kind or a shape it cannot read. */
@@ -49,15 +52,23 @@ export function readEdgeLeaf(leafJson: string): EdgeLeaf | undefined {
   } catch {
     return undefined;
   }
-  if (!isObject(leaf) || leaf['kind'] !== EDGE_WEBHOOK_KIND || typeof leaf['outcome'] !== 'string') return undefined;
+  if (!isObject(leaf) || (leaf['kind'] !== EDGE_WEBHOOK_KIND && leaf['kind'] !== EDGE_REFUSALS_KIND) || typeof leaf['outcome'] !== 'string') return undefined;
   const data = leaf['data'];
   if (!isObject(data) || typeof data['atMs'] !== 'number') return undefined;
   const subject = isObject(data['subject']) ? data['subject'] : {};
   const hookId = subject['hookId'];
   const path = subject['path'];
   const hook = typeof hookId === 'string' ? hookId : typeof path === 'string' ? path : '(none)';
+  if (leaf['kind'] === EDGE_REFUSALS_KIND) {
+    const codes = typeof subject['codes'] === 'string' ? subject['codes'] : '';
+    const counts = codes.split(',').flatMap((pair): Array<[string, number]> => {
+      const m = /^(.+):(\d{1,9})$/.exec(pair);
+      return m ? [[m[1]!, Number(m[2])]] : [];
+    });
+    return { outcome: 'rejected', atMs: data['atMs'], hook, counts };
+  }
   const code = typeof data['code'] === 'string' ? data['code'] : undefined;
-  return { outcome: leaf['outcome'], atMs: data['atMs'], hook, code };
+  return { outcome: leaf['outcome'], atMs: data['atMs'], hook, counts: [[code, 1]] };
 }
 
 /** Counts the edge receipts of `entries` (chain entries as stored) that fall in the window. */
@@ -79,14 +90,15 @@ export function bucketEdgeTraffic(entries: Iterable<StoredRecord>, window: Traff
       receipts++;
       const series = hooks.get(leaf.hook) ?? { hook: leaf.hook, accepted: new Array<number>(count).fill(0), refused: new Array<number>(count).fill(0) };
       hooks.set(leaf.hook, series);
-      if (leaf.outcome === 'rejected') {
-        series.refused[i]! += 1;
-        const code = leaf.code ?? 'UNKNOWN';
-        const c = codes.get(code) ?? { code, refused: new Array<number>(count).fill(0) };
-        codes.set(code, c);
-        c.refused[i]! += 1;
-      } else {
-        series.accepted[i]! += 1;
+      for (const [code, n] of leaf.counts) {
+        if (leaf.outcome !== 'rejected') {
+          series.accepted[i]! += n;
+          continue;
+        }
+        series.refused[i]! += n;
+        const c = codes.get(code ?? 'UNKNOWN') ?? { code: code ?? 'UNKNOWN', refused: new Array<number>(count).fill(0) };
+        codes.set(c.code, c);
+        c.refused[i]! += n;
       }
     }
   }

@@ -59,10 +59,10 @@ async function verify(chain: string, out: HTMLElement): Promise<void> {
   setText(out, 'verifying…');
   try {
     const r = await api<VerifyResult>(`console/data/audit/verify?chain=${encodeURIComponent(chain)}`);
-    out.className = r.ok ? 'ok' : 'bad';
+    out.className = `verdict ${r.ok ? 'ok' : 'bad'}`;
     setText(out, r.ok ? `intact: ${r.receipts} receipts in ${r.entries} entries` : `BROKEN at seq ${r.break?.seq ?? '?'}: ${r.break?.kind ?? ''} (${r.break?.detail ?? ''})`);
   } catch (e) {
-    out.className = 'bad';
+    out.className = 'verdict bad';
     setText(out, e instanceof ApiError ? e.code : 'failed');
   }
 }

@@ -31,7 +31,7 @@ export async function renderEdge(root: HTMLElement): Promise<void> {
     table(['Code', 'Refused'], data.codes.map((c) => [c.code, sum(c.refused)])),
   );
   new uPlot({
-    width: Math.min(900, Math.max(320, root.clientWidth - 20)),
+    width: Math.min(900, Math.max(320, document.body.clientWidth - 40)),
     height: 220,
     series: [{}, { label: 'accepted', stroke: '#0a6b2c' }, { label: 'refused', stroke: '#a1001b' }],
     axes: [{}, {}],

@@ -19,10 +19,12 @@ const root = document.getElementById('view')!;
 const status = document.getElementById('status')!;
 const keyForm = document.getElementById('key-form') as HTMLFormElement;
 let current = 'edge';
+let generation = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 
 async function show(view: string): Promise<void> {
   current = view;
+  const mine = ++generation;
   clearTimeout(timer);
   for (const b of document.querySelectorAll<HTMLButtonElement>('nav button')) {
     if (b.dataset['view'] === view) b.setAttribute('aria-current', 'page');
@@ -30,10 +32,15 @@ async function show(view: string): Promise<void> {
   }
   document.body.dataset['view'] = view;
   try {
-    await VIEWS[view]!(root);
+    // Rendered off-page, shown only if no later show() started meanwhile (a slow refresh must not replace a newer view).
+    const next = document.createElement('div');
+    await VIEWS[view]!(next);
+    if (mine !== generation) return;
+    root.replaceChildren(next);
     setText(status, `updated ${new Date().toLocaleTimeString()}`);
     document.body.dataset['rendered'] = view;
   } catch (e) {
+    if (mine !== generation) return;
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
       keyForm.hidden = false;
       setText(status, 'sign in or enter the admin key');
@@ -56,6 +63,13 @@ for (const b of document.querySelectorAll<HTMLButtonElement>('nav button')) {
 }
 
 void (async () => {
-  if (!hasCredential()) await useEasyAuthToken();
+  // Behind App Service Authentication (Azure) the sign-in token; on a loopback host (npm start) there is none to ask for.
+  const loopback = location.hostname === '127.0.0.1' || location.hostname === 'localhost';
+  if (!loopback) await useEasyAuthToken();
+  if (!hasCredential()) {
+    keyForm.hidden = false;
+    setText(status, 'sign in or enter the admin key');
+    return;
+  }
   await show('edge');
 })();

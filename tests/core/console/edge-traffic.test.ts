@@ -53,6 +53,18 @@ describe('console edge traffic', () => {
     expect(t.codes).toEqual([{ code: 'EDGE_HOOK_UNKNOWN', refused: [0, 1] }, { code: 'WEBHOOK_SIGNATURE_INVALID', refused: [0, 1] }]);
   });
 
+  it('counts the refusals a pre-auth summary receipt stands for, by code', async () => {
+    const summary: RequestReceipt = {
+      kind: 'edge.webhook.refusals', partition: 'edge', atMs: T0 + 10_000, requestHash: 'b'.repeat(64), outcome: 'rejected', status: 429, code: 'LIMIT_PREAUTH_EXCEEDED',
+      subject: { hookId: 'hk-b', tenantId: null, windowStartMs: String(T0), windowEndMs: String(T0 + 10_000), count: '7', codes: 'WEBHOOK_HOOK_UNKNOWN:5,WEBHOOK_SIGNATURE_MISSING:2' },
+    };
+    const store = await chainsWith([summary]);
+    const page = await readRecentEntries(store, ['audit-00', 'audit-01'], { sinceMs: T0, maxEntriesPerChain: 100 });
+    const t = bucketEdgeTraffic(page.entries, { fromMs: T0, toMs: T0 + 60_000, bucketMs: 60_000 });
+    expect(t.hooks).toEqual([{ hook: 'hk-b', accepted: [0], refused: [7] }]);
+    expect(t.codes).toEqual([{ code: 'WEBHOOK_HOOK_UNKNOWN', refused: [5] }, { code: 'WEBHOOK_SIGNATURE_MISSING', refused: [2] }]);
+  });
+
   it('reads only the newest entries of a chain and says when the window goes further back', async () => {
     const store = await chainsWith(Array.from({ length: 30 }, (_, i) => receipt(T0 + i * 1000, 'hk-a', 'accepted')), 1);
     const page = await readRecentEntries(store, ['audit-00', 'audit-01'], { sinceMs: T0, maxEntriesPerChain: 10 });
