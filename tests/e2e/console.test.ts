@@ -7,6 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { sampleWebhookBody, signWebhookRequest } from '../../cli/commands/webhook-signing';
+import { redact } from '../../core/secrets/redacted';
+import { DEMO_HOOK_SECRETS } from '../../infra/local/host/demo-hooks';
 import { alive, stopStackProcess, type StackProcess } from './support/local-stack-process';
 import { launchChromium, openConsole, showView, startConsoleStack, type ConsolePage } from './support/console-browser';
 
@@ -18,6 +22,16 @@ let ui: ConsolePage;
 
 async function refused(hookId: string): Promise<number> {
   const r = await fetch(`${stack.base}/api/hooks/standard/${hookId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  return r.status;
+}
+
+/** A webhook signed with the DEV-ONLY demo secret: accepted (202). */
+async function accepted(): Promise<number> {
+  const id = `msg_${randomUUID().replace(/-/g, '')}`;
+  const nowMs = Date.now();
+  const { body } = sampleWebhookBody('standard', nowMs, id);
+  const headers = signWebhookRequest('standard', redact(DEMO_HOOK_SECRETS['hk-demo-standard']), new TextEncoder().encode(body), { id, timestampSec: Math.floor(nowMs / 1000) });
+  const r = await fetch(`${stack.base}/api/hooks/standard/hk-demo-standard`, { method: 'POST', headers, body });
   return r.status;
 }
 
@@ -47,6 +61,10 @@ afterAll(async () => {
 });
 
 describe('operator console in Chromium', () => {
+  it('npm start prints the console URL', () => {
+    expect(stack.output.join('\n')).toContain(`operator console: ${stack.base}/api/console/`);
+  });
+
   it('serves the page with a strict CSP and no caching', async () => {
     const r = await fetch(`${stack.base}/api/console/`);
     expect(r.status).toBe(200);
@@ -61,11 +79,13 @@ describe('operator console in Chromium', () => {
 
   it('renders the edge view from live receipts, and a webhook sent now appears', async () => {
     expect(await refused('hk-demo-standard')).toBe(401);
+    expect(await accepted()).toBe(202);
     ui = await openConsole(browser, stack.base);
     const row = ui.page.locator('table tr', { hasText: 'hk-demo-standard' });
     await expect.poll(() => row.count(), { timeout: 20_000 }).toBeGreaterThan(0);
     const before = Number(await row.locator('td').nth(2).innerText());
     expect(before).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => Number(await row.locator('td').nth(1).innerText()), { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
     // Sent while the page is open: the view refreshes itself and counts it.
     expect(await refused('hk-demo-standard')).toBe(401);
     await expect.poll(async () => Number(await row.locator('td').nth(2).innerText()), { timeout: 20_000 }).toBe(before + 1);
