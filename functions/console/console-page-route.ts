@@ -19,5 +19,5 @@ export function consolePageRoute(asset: (name: string) => ConsoleAsset | undefin
       return withConsoleHeaders(routeErrorResponse(e, { route: 'console/{asset?}' }));
     }
   };
-  return { name: 'consolePage', methods: ['GET'], route: 'console/{asset?}', authLevel: 'anonymous', handler };
+  return { name: 'consolePage', methods: ['GET'], route: 'console/{asset?}', authLevel: 'anonymous', behindSignIn: true, handler };
 }
