@@ -11,8 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { sampleWebhookBody, signWebhookRequest } from '../../cli/commands/webhook-signing';
 import { redact } from '../../core/secrets/redacted';
 import { DEMO_HOOK_SECRETS } from '../../infra/local/host/demo-hooks';
+import { newIssuer, signed } from '../core/trust/trust-fixture';
 import { alive, stopStackProcess, type StackProcess } from './support/local-stack-process';
-import { launchChromium, openConsole, showView, startConsoleStack, type ConsolePage } from './support/console-browser';
+import { LOCAL_MASTER_KEY, launchChromium, openConsole, showView, startConsoleStack, type ConsolePage } from './support/console-browser';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kars-e2e-console-'));
 const shots = process.env['KARS_CONSOLE_SCREENSHOTS'];
@@ -33,6 +34,25 @@ async function accepted(): Promise<number> {
   const headers = signWebhookRequest('standard', redact(DEMO_HOOK_SECRETS['hk-demo-standard']), new TextEncoder().encode(body), { id, timestampSec: Math.floor(nowMs / 1000) });
   const r = await fetch(`${stack.base}/api/hooks/standard/hk-demo-standard`, { method: 'POST', headers, body });
   return r.status;
+}
+
+const TENANT = 'demo-tenant';
+const admin = (path: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(`${stack.base}/api/${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-functions-key': LOCAL_MASTER_KEY } });
+
+/** A small endorsement graph through the real trust routes (signed updates, applied from the bus by the stack). */
+async function plantTrustGraph(): Promise<void> {
+  const issuer = newIssuer();
+  expect((await admin(`manage/trust/issuers/${TENANT}`, { method: 'PUT', body: JSON.stringify({ keys: [issuer.key] }) })).status).toBe(200);
+  const dids = ['did:web:alpha.example', 'did:web:beta.example', 'did:web:gamma.example', 'did:web:delta.example'];
+  const edges = [[0, 1, 800], [1, 2, 600], [0, 2, 400], [2, 3, 700]] as const;
+  const updates = edges.map(([a, b, weight]) => signed(issuer, Date.now(), { type: 'edge', from: dids[a]!, to: dids[b]!, weight }, { tenantId: TENANT }));
+  updates.push(signed(issuer, Date.now(), { type: 'signal', observer: 'demo-sandbox', subject: dids[3]!, kind: 'explicit', delta: 150 }, { tenantId: TENANT }));
+  expect((await admin('trust/updates', { method: 'POST', body: JSON.stringify({ updates }) })).status).toBe(202);
+  await expect.poll(async () => {
+    const r = (await (await admin(`trust/graph?tenant=${TENANT}`)).json()) as { graph?: { edges: unknown[] } };
+    return r.graph?.edges.length ?? 0;
+  }, { timeout: 30_000, interval: 250 }).toBe(edges.length);
 }
 
 async function axeSerious(page: Page): Promise<string[]> {
@@ -113,8 +133,13 @@ describe('operator console in Chromium', () => {
   }, 60_000);
 
   it('renders the trust and rollout views', async () => {
+    await plantTrustGraph();
     await showView(ui.page, 'trust');
-    expect(await ui.page.locator('#trust-tenant').inputValue()).toBe('demo-tenant');
+    expect(await ui.page.locator('#trust-tenant').inputValue()).toBe(TENANT);
+    expect(await ui.page.locator('svg.graph circle').count()).toBe(4);
+    expect(await ui.page.locator('svg.graph line').count()).toBe(4);
+    await ui.page.locator('svg.graph g').first().click();
+    await expect.poll(() => ui.page.locator('#view table').count()).toBeGreaterThan(0);
     await snap(ui.page, 'trust');
     expect(await axeSerious(ui.page)).toEqual([]);
     await showView(ui.page, 'rollouts');

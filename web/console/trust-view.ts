@@ -34,7 +34,7 @@ export async function renderTrust(root: HTMLElement, tenant = 'demo-tenant'): Pr
   if (!graph) return void body.replaceChildren(el('p', {}, 'No trust graph for this tenant yet.'));
   const nodes = [...new Set([...graph.edges.flatMap((e) => [e.from, e.to]), ...graph.scores.map((s) => s.subject)])].sort();
   const pos = forceLayout(nodes, graph.edges, { width: WIDTH, height: HEIGHT });
-  const picture = svg('svg', { class: 'graph', width: WIDTH, height: HEIGHT, viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': `Trust graph of ${nodes.length} agents` });
+  const picture = svg('svg', { class: 'graph', width: WIDTH, height: HEIGHT, viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'group', 'aria-label': `Trust graph of ${nodes.length} agents` });
   const detail = el('div', {});
   for (const e of graph.edges) {
     const a = pos.get(e.from);
@@ -43,12 +43,14 @@ export async function renderTrust(root: HTMLElement, tenant = 'demo-tenant'): Pr
   }
   for (const did of nodes) {
     const p = pos.get(did)!;
-    const g = svg('g', { tabindex: 0, role: 'button', 'aria-label': 'agent' });
+    // Named by its visible label (the shortened DID); Enter or a click shows the agent's edges and scores.
+    const g = svg('g', { tabindex: 0, role: 'button' });
     g.append(svg('circle', { cx: p.x, cy: p.y, r: 7 }));
     const label = svg('text', { x: p.x + 9, y: p.y + 4 });
     setText(label, shortDid(did));
     g.append(label);
     g.addEventListener('click', () => showNode(detail, graph, did));
+    g.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') showNode(detail, graph, did); });
     picture.append(g);
   }
   body.replaceChildren(el('p', {}, `version ${graph.version}: ${nodes.length} agents, ${graph.edges.length} endorsements`), picture, detail);
