@@ -1,5 +1,5 @@
 // Rollouts view: one rollout's state and waves by instance id (GET /api/rollouts/{id}), with approve and abort through
-// the operator routes POST /api/manage/rollouts/{id}/approve|abort; a deployment without those routes says so.
+// the operator routes POST /api/rollouts/{id}/approve|abort; a deployment without them says so.
 import { api, ApiError } from './api';
 import { el, setText } from './dom';
 
@@ -31,7 +31,10 @@ export async function renderRollouts(root: HTMLElement, instanceId = ''): Promis
   const result = el('p', { role: 'status' });
   const actions = (['approve', 'abort'] as const).map((action) => {
     const b = el('button', { type: 'button', class: 'action' }, action === 'approve' ? 'Approve next wave' : 'Abort');
-    b.addEventListener('click', () => void act(instanceId, action, result, () => renderRollouts(root, instanceId)));
+    // Approve names the batch the orchestrator waits on (its progress' awaitingApproval); abort takes no body.
+    const batch = (status.progress as { awaitingApproval?: unknown } | null)?.awaitingApproval;
+    if (action === 'approve' && typeof batch !== 'number') b.disabled = true;
+    b.addEventListener('click', () => void act(instanceId, action, action === 'approve' ? { batch } : undefined, result, () => renderRollouts(root, instanceId)));
     return b;
   });
   body.replaceChildren(
@@ -42,9 +45,9 @@ export async function renderRollouts(root: HTMLElement, instanceId = ''): Promis
   );
 }
 
-async function act(id: string, action: 'approve' | 'abort', out: HTMLElement, refresh: () => Promise<void>): Promise<void> {
+async function act(id: string, action: 'approve' | 'abort', body: unknown, out: HTMLElement, refresh: () => Promise<void>): Promise<void> {
   try {
-    await api(`manage/rollouts/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: {} });
+    await api(`rollouts/${encodeURIComponent(id)}/${action}`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
     await refresh();
   } catch (e) {
     // 404/405 from the host: the route is not in this deployment's table.
