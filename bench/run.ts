@@ -5,6 +5,7 @@ import { runEdgeBench } from './edge';
 import { runRouterBench } from './router';
 import { runMeshBench } from './mesh';
 import { runTrustBench } from './trust';
+import { runConsoleBench } from './console';
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   edge: () => runEdgeBench(),
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   router: () => runRouterBench(),
   mesh: () => runMeshBench(),
   trust: () => runTrustBench(),
+  console: () => runConsoleBench(),
 };
 
 async function main(): Promise<void> {

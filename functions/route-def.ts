@@ -16,6 +16,11 @@ export interface RouteDef {
    * route guard (functions/http/guard-routes.ts) leaves that check to it.
    */
   refusesQueryCredentials?: true;
+  /**
+   * Anonymous to the app (a browser loads it without a credential header: the console page) yet, in Azure, behind App
+   * Service Authentication like the operator routes (bicep: not in excludedPaths; tests/bicep/deployment-policy.ts).
+   */
+  behindSignIn?: true;
   /** Extra input bindings (e.g. the Durable client) for the Azure host. */
   extraInputs?: FunctionInput[];
 }

@@ -29,6 +29,10 @@ import { createRouterTrustRoutes } from './trust/router-trust-routes';
 import type { RouterAuthenticator } from '../core/ports/router-authenticator.port';
 import { createOidcRouterAuthenticator } from '../adapters/mesh/oidc-router-authenticator';
 import { memoizePromise } from '../core/async/memoize-promise';
+import { createConsoleRoutes } from './console/console-routes';
+import { createConsoleAssets, defaultConsoleDir, type ConsoleAsset } from './console/console-assets';
+import type { ConsoleDeps } from './console/console-deps';
+import { buildConsoleDeps } from './console/build-console-deps';
 
 export interface AppRouteSources {
   /** The health route's probes. */
@@ -45,6 +49,10 @@ export interface AppRouteSources {
   routerAuditDeps?(): Promise<RouterReceiptRouteDeps>;
   /** Router token check of the routers' trust reads (RR2); the mesh settings' OIDC issuer. */
   routerAuthenticator?(): Promise<RouterAuthenticator>;
+  /** The console's data dependencies (receipt chains, checkpoint keys); without it the console data routes answer 500. */
+  consoleDeps?(): Promise<ConsoleDeps>;
+  /** The console's static files; default: dist/console as `npm run build` leaves it. */
+  consoleAsset?: (name: string) => ConsoleAsset | undefined;
   /** Where routes log a refused or failed request (codes only). */
   logger?: Logger;
 }
@@ -71,6 +79,10 @@ export function buildAppRoutes(sources: AppRouteSources, hooks: AppHooks, guard:
     ...createRouterTrustRoutes(
       () => sources.trustDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no trust dependencies')),
       () => sources.routerAuthenticator?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'router authentication not configured')),
+    ),
+    ...createConsoleRoutes(
+      () => sources.consoleDeps?.() ?? Promise.reject(new KarsError('CONFIG_INVALID', 'no console dependencies')),
+      sources.consoleAsset ?? createConsoleAssets(defaultConsoleDir),
     ),
   ], guard);
 }
@@ -126,6 +138,10 @@ export const routes: readonly RouteDef[] = buildAppRoutes(
         issuer: settings.issuer, jwksUrl: settings.jwksUrl, audience: settings.audience, serviceAccounts: settings.serviceAccounts,
       });
     }),
+    async consoleDeps() {
+      const s = await getServices();
+      return buildConsoleDeps({ store: await s.receiptStore(), layout: { prefix: s.config.audit.chainPrefix, count: s.config.audit.chainCount }, trustedKeys: s.auditTrustedKeys, logger: s.logger });
+    },
     logger: createJsonLogger({ component: 'functions' }),
   },
   appHooks,

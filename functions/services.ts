@@ -35,6 +35,10 @@ import type { DocumentStore } from '../core/ports/document-store.port';
 import { createCosmosReceiptStore } from '../adapters/cosmos/cosmos-receipt-store';
 import { ReceiptAppender } from '../core/audit/append-receipt';
 import { createSecretCheckpointSigner } from '../core/audit/checkpoint-signer';
+import { trustedKeyMap } from '../core/audit/checkpoint';
+import { parseEd25519PrivateKey } from '../core/audit/ed25519-keys';
+import type { ReceiptStore } from '../core/ports/receipt-store.port';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { systemClock } from '../core/ports/clock.port';
 import type { EdgeLimiter } from '../core/ports/edge-limiter.port';
 import { createSharedEdgeLimiter } from '../adapters/edge-limiter/shared-edge-limiter';
@@ -54,6 +58,10 @@ export interface Services {
   documents(spec: CosmosContainerSpec): Promise<DocumentStore>;
   /** The process's receipt appender over the Cosmos receipt chains (T1-R, T2-R, T4-R). */
   receipts(): Promise<ReceiptAppender>;
+  /** The receipt chains as stored, for readers (the console; the verifier treats them as untrusted). */
+  receiptStore(): Promise<ReceiptStore>;
+  /** The checkpoint signing key's public half, by key id: what the console verifies checkpoints against. */
+  auditTrustedKeys(): Promise<ReadonlyMap<string, KeyObject>>;
   /** Rate limits and budgets shared by every instance through Cosmos (T1-D, RR3). */
   edgeLimiter(): Promise<EdgeLimiter>;
   orchestrationClient(context: InvocationContext): OrchestrationClient;
@@ -122,10 +130,13 @@ export async function buildServices(config: Config, options: BuildServicesOption
     (spec) => spec.id,
   );
 
+  const receiptStore = memoizePromise(() =>
+    ensureCosmosContainers(cosmos, config.cosmos.database, [RECEIPTS_CONTAINER]).then((m) => createCosmosReceiptStore(m.get(RECEIPTS_CONTAINER.id)!)),
+  );
   const receipts = memoizePromise(() =>
-    ensureCosmosContainers(cosmos, config.cosmos.database, [RECEIPTS_CONTAINER]).then(
-      (m) =>
-        new ReceiptAppender(createCosmosReceiptStore(m.get(RECEIPTS_CONTAINER.id)!), {
+    receiptStore().then(
+      (store) =>
+        new ReceiptAppender(store, {
           clock: systemClock,
           layout: { prefix: config.audit.chainPrefix, count: config.audit.chainCount },
           signer: createSecretCheckpointSigner(auditSecrets, { secretName: config.audit.signingKeyName, clock: systemClock }),
@@ -134,6 +145,13 @@ export async function buildServices(config: Config, options: BuildServicesOption
         }),
     ),
   );
+
+  // The public half of the signing key (the app reads that secret to sign); an independent auditor uses the CLI with
+  // its own copy of the public key.
+  const auditTrustedKeys = memoizePromise(async () => {
+    const secret = await auditSecrets.getSecret(config.audit.signingKeyName);
+    return trustedKeyMap([createPublicKey(parseEd25519PrivateKey(secret.reveal()))]);
+  });
 
   const edgeLimiter = memoizePromise(() =>
     documents(LIMITS_CONTAINER).then((store) => createSharedEdgeLimiter(store, sharedEdgeLimiterOptions(config.limits, logger))),
@@ -189,6 +207,8 @@ export async function buildServices(config: Config, options: BuildServicesOption
     healthProbes,
     documents,
     receipts,
+    receiptStore,
+    auditTrustedKeys,
     edgeLimiter,
     orchestrationClient: (context) => runner ?? createDurableFunctionsClient(context),
     // Azure mode: the AKS driver, built at the first rollout activity; bad or missing settings fail those activities

@@ -22,6 +22,8 @@ const SERIAL = [
   // RR2: a trust update must reach the router's source within the poll interval + 1.5 s of the applier's write.
   'tests/threats/RR2-live-trust.test.ts',
   'tests/integration/trust/router-trust-source.test.ts',
+  // Starts the whole local stack and a headless Chromium.
+  'tests/threats/T1-I-console-xss.test.ts',
 ];
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env }).status === 0;
@@ -29,7 +31,8 @@ const extra = process.argv.slice(2);
 let failed = 0;
 let passed = 0;
 
-if (!run('npx', ['tsc', '-p', 'tsconfig.build.json'])) failed++;
+// The whole build: the Functions, the CLI and the console bundle (dist/console) the browser tests load.
+if (!run('npm', ['run', 'build', '--silent'])) failed++;
 if (!run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])) failed++;
 
 mkdirSync('.kars-local', { recursive: true });

@@ -234,7 +234,8 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 
 // App Service Authentication in front of the operator routes (T1-E): a request without a valid Entra token for the
 // operator API never reaches the app. The webhook edge and the health probe stay anonymous (their own controls apply).
-// Entra does not check app roles here; the app does (functions/http/guard-routes.ts).
+// Entra does not check app roles here; the app does (functions/http/guard-routes.ts). The operator console's page
+// (/api/console/*, anonymous to the app so a browser can load it) stays behind it too: not in excludedPaths.
 resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'authsettingsV2'

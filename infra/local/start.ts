@@ -340,6 +340,8 @@ async function main(): Promise<void> {
     await waitForHealth(`${base}/api/health`, 60_000);
     // A router left at a revision it cannot run stays down (degraded) until a rollout rolls it back.
     for (const r of routers) if (started.status(r.id)?.process !== 'exited') await waitForRouter(r.status.url, 30_000);
+    // The key is never in the URL: the page asks for it (local.settings.sample.json's DEV-ONLY master key).
+    say(`operator console: ${base}/api/console/ (asks for the admin key KARS_LOCAL_MASTER_KEY; sent only in a header)`);
     const routerPids = routers.map((r) => `${r.tag} pid=${started.status(r.id)?.pid ?? 0}`).join(', ');
     say(`kars local stack ready on ${base}/api (functions pid=${host.pid}, cosmos pid=${cosmos.pid}, servicebus pid=${bus.pid}, azurite pid=${azurite.pid}, ${routerPids}) routers ${routers.map((r) => `${r.id}=${r.status.url}`).join(' ')}`);
   } catch (e) {

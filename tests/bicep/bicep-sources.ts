@@ -100,7 +100,8 @@ export function policyContext(): PolicyContext {
     sandboxNodeLabel: label!,
     sandboxTaint: `${toleration.key}=${toleration.value}:${toleration.effect}`,
     durableTaskHub: host.extensions.durableTask.hubName,
-    operatorRoutes: routes.filter(isOperatorRoute).map((r) => r.route),
-    anonymousRoutes: routes.filter((r) => !isOperatorRoute(r)).map((r) => r.route),
+    // The console page is anonymous to the app but sits behind App Service Authentication like the operator routes.
+    operatorRoutes: routes.filter((r) => isOperatorRoute(r) || r.behindSignIn).map((r) => r.route),
+    anonymousRoutes: routes.filter((r) => !isOperatorRoute(r) && !r.behindSignIn).map((r) => r.route),
   };
 }

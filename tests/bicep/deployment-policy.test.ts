@@ -15,6 +15,7 @@ const MUTATIONS: ReadonlyArray<{ name: string; rule: string; edits: SourceEdit[]
   { name: 'authentication not required', rule: 'OPERATOR_AUTH', edits: [{ file: 'modules/function-app.bicep', from: 'requireAuthentication: true', to: 'requireAuthentication: false' }] },
   { name: 'anonymous callers allowed', rule: 'OPERATOR_AUTH', edits: [{ file: 'modules/function-app.bicep', from: "unauthenticatedClientAction: 'Return401'", to: "unauthenticatedClientAction: 'AllowAnonymous'" }] },
   { name: 'operator routes excluded', rule: 'OPERATOR_AUTH', edits: [{ file: 'modules/function-app.bicep', from: "        '/api/hooks/*'\n", to: "        '/api/hooks/*'\n        '/api/manage/*'\n" }] },
+  { name: 'console page excluded', rule: 'OPERATOR_AUTH', edits: [{ file: 'modules/function-app.bicep', from: "        '/api/hooks/*'\n", to: "        '/api/hooks/*'\n        '/api/console/*'\n" }] },
   { name: 'everything excluded', rule: 'OPERATOR_AUTH', edits: [{ file: 'modules/function-app.bicep', from: "        '/api/hooks/*'\n", to: "        '/api/*'\n" }] },
   { name: 'webhooks behind Entra ID', rule: 'OPERATOR_AUTH', edits: [{ file: 'modules/function-app.bicep', from: "        '/api/hooks/*'\n", to: '' }] },
   { name: 'Entra provider disabled', rule: 'OPERATOR_AUTH', edits: [{ file: 'modules/function-app.bicep', from: 'azureActiveDirectory: {\n        enabled: true', to: 'azureActiveDirectory: {\n        enabled: false' }] },
@@ -77,7 +78,7 @@ describe('deployment policy on the committed sources', () => {
   });
 
   it('knows the operator and anonymous routes from functions/routes.ts', () => {
-    expect(ctx.operatorRoutes).toEqual(expect.arrayContaining(['manage/hooks', 'rollouts']));
+    expect(ctx.operatorRoutes).toEqual(expect.arrayContaining(['manage/hooks', 'rollouts', 'console/{asset?}', 'console/data/edge']));
     expect(ctx.anonymousRoutes).toEqual(expect.arrayContaining(['hooks/{channel}/{hookId}', 'health']));
   });
 });

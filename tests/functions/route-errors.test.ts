@@ -68,6 +68,11 @@ const REQUESTS: Record<string, () => HttpRequest> = {
   auditRouterReceipts: () => new HttpRequest({ method: 'POST', url: 'http://local/api/audit/router-receipts', headers: JSON_HEADERS, body: { string: '{}' } }),
   routerTrustScore: () => new HttpRequest({ method: 'GET', url: `http://local/api/mesh/trust/scores/${DID}?tenant=t`, params: { did: DID }, headers: { 'x-kars-router-token': 'a.b.c' } }),
   routerTrustVersion: () => new HttpRequest({ method: 'GET', url: 'http://local/api/mesh/trust/version?tenant=t', headers: { 'x-kars-router-token': 'a.b.c' } }),
+  consolePage: () => new HttpRequest({ method: 'GET', url: 'http://local/api/console/app.js', params: { asset: 'app.js' } }),
+  consoleEdge: () => new HttpRequest({ method: 'GET', url: 'http://local/api/console/data/edge?minutes=5' }),
+  consoleChains: () => new HttpRequest({ method: 'GET', url: 'http://local/api/console/data/audit/chains' }),
+  consoleVerify: () => new HttpRequest({ method: 'GET', url: 'http://local/api/console/data/audit/verify?chain=audit-00' }),
+  consoleReceipt: () => new HttpRequest({ method: 'GET', url: 'http://local/api/console/data/audit/receipts/audit-00:000000000001:000', params: { receiptId: 'audit-00:000000000001:000' } }),
   trustIssuersPut: () => new HttpRequest({ method: 'PUT', url: 'http://local/api/manage/trust/issuers/t', headers: JSON_HEADERS, params: { tenantId: 't' }, body: { string: '{}' } }),
 };
 
@@ -81,8 +86,8 @@ describe('no route returns an internal error message', () => {
     const health = async () => ({ probes: [{ name: 'cosmos', check: async () => fail() }], timeoutMs: 500 });
     // Local mode's guard (no Entra settings: the host's key check only), so each request reaches its throwing dependency.
     const guard = { operatorAuthenticator: () => undefined, logger: silentLogger };
-    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), routerAuthenticator: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
-    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), routerAuthenticator: async () => fail(), logger: silentLogger }, createAppHooks(), guard);
+    const routes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, false), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), routerAuthenticator: async () => fail(), consoleDeps: async () => fail(), consoleAsset: () => fail(), logger: silentLogger }, createAppHooks(), guard);
+    const abortRoutes = buildAppRoutes({ health, hookDeps: async () => depsThrowing(fail), rolloutClient: () => clientThrowing(fail, true), meshDeps: async () => fail(), trustDeps: async () => fail(), routerAuditDeps: async () => fail(), routerAuthenticator: async () => fail(), consoleDeps: async () => fail(), consoleAsset: () => fail(), logger: silentLogger }, createAppHooks(), guard);
     expect(routes.map((r) => r.name).sort()).toEqual(Object.keys(REQUESTS).sort());
     const seen: Array<[string, number]> = [];
     for (const route of [...routes, ...abortRoutes.filter((r) => r.name === 'rolloutAbort' || r.name === 'rolloutApprove')]) {

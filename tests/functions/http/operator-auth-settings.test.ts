@@ -64,8 +64,9 @@ describe('guardRoutes without operator settings in azure mode', () => {
 describe('azureHostAuthLevel', () => {
   it('registers every operator route anonymous with the Functions host (no host key) when the app checks Entra, the others as declared', () => {
     for (const r of routes) expect(azureHostAuthLevel(r, true), r.name).toBe(isOperatorRoute(r) ? 'anonymous' : r.authLevel);
-    // 4 rollout (start, status, abort, approve) + 3 hook management + 4 trust routes.
-    expect(routes.filter(isOperatorRoute).map((r) => azureHostAuthLevel(r, true))).toEqual(Array.from({ length: 11 }, () => 'anonymous'));
+    // 4 rollout (start, status, abort, approve) + 3 hook management + 4 trust routes + 4 console data routes.
+    expect(routes.filter(isOperatorRoute).map((r) => azureHostAuthLevel(r, true))).toEqual(Array.from({ length: 15 }, () => 'anonymous'));
+    expect(routes.filter(isOperatorRoute).map((r) => azureHostAuthLevel(r, true))).toEqual(Array.from({ length: 15 }, () => 'anonymous'));
   });
 
   it('keeps the host key on operator routes when no Entra settings exist (KARS_MODE=local): a setting never opens them', () => {
