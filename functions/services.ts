@@ -233,7 +233,11 @@ export function getServices(): Promise<Services> {
   return current();
 }
 
-/** For the local host and tests: install services built elsewhere. */
-export function _setServices(services: Services): void {
+/**
+ * For the local host and tests: install services built elsewhere. A promise may be installed before its build ends:
+ * work started during the build (activities the Durable runner resumes at start) then waits for these services
+ * instead of building default ones of its own (whose in-memory sandbox driver would answer for no real sandbox).
+ */
+export function _setServices(services: Services | Promise<Services>): void {
   current = memoizePromise(async () => services);
 }

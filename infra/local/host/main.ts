@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const edge = loadEdgeSettings(process.env, config.mode);
   // Rollouts restart the stack's demo routers through its router supervisor (infra/local/start.ts sets both).
   const control = { url: process.env.KARS_LOCAL_ROUTER_CONTROL_URL, key: process.env.KARS_LOCAL_ROUTER_CONTROL_KEY };
-  const services = await buildServices(config, {
+  const building = buildServices(config, {
     // The stack keeps the runner's state in a journal (KARS_LOCAL_DURABLE_DIR): acknowledged starts, approvals and
     // episodes survive a SIGKILL, which Azurite's delayed saves do not guarantee.
     startOrchestrationRunner: (options) => startLocalDurableRunner({
@@ -37,7 +37,9 @@ async function main(): Promise<void> {
       ? { prepareHookRegistry: async (registry) => void (await seedDemoHooks(registry, { mode: config.mode, logger })) }
       : {}),
   });
-  _setServices(services);
+  // Installed before the build ends: the runner starts inside it and resumes rollouts whose activities ask for services.
+  _setServices(building);
+  const services = await building;
   // Service Bus triggers (the trust applier) from the local broker, through the same handlers Azure registers.
   const queues = startQueueDriver({ bus: services.bus, triggers: queueTriggers, logger });
   // The same terminate hooks the Azure host runs (functions/index.ts): the route table registered them in appHooks.
