@@ -78,15 +78,10 @@ describe('RR2: a signed trust update changes a running demo router\'s KNOCK deci
     await a.connect();
     await b.connect();
 
-    // No trust recorded for A at B's sandbox: B's router answers knock_reject itself (A's session closes) and B's
-    // agent never sees the KNOCK.
-    await a.establishSessionWithPeer(bob.did);
-    await waitFor('knock_reject at A', () => sessionOf(a, bob.did) === undefined, 20_000);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(knocksAtBob).toEqual([]);
-
-    // The operator: an issuer key registered for the tenant, two explicit signals (each clamped to ±200) signed with
-    // `kars trust sign` and posted as one batch (one subject session, applied in order): A above 500 at B's sandbox.
+    // The operator, ahead of time (registering an issuer moves no score): an issuer key registered for the tenant and
+    // two explicit signals (each clamped to ±200) signed with `kars trust sign`, for one batch (one subject session,
+    // applied in order) that puts A above 500 at B's sandbox. Ready before the refused KNOCK, so the POST follows it
+    // closely: a router holding the score it read for that KNOCK (10 s cache, static projection) misses the bound.
     const keyFile = join(dataDir, 'trust-issuer.pem');
     writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
     const first = signWithCli(keyFile, 200);
@@ -94,6 +89,15 @@ describe('RR2: a signed trust update changes a running demo router\'s KNOCK deci
     const issuerKey = (first.updates[0] as { payload: { issuer: string } }).payload.issuer;
     const put = await api(`manage/trust/issuers/${TENANT}`, { method: 'PUT', body: JSON.stringify({ keys: [issuerKey] }) });
     expect(put.status).toBe(200);
+
+    // No trust recorded for A at B's sandbox: B's router answers knock_reject itself (A's session closes) and B's
+    // agent never sees the KNOCK.
+    await a.establishSessionWithPeer(bob.did);
+    await waitFor('knock_reject at A', () => sessionOf(a, bob.did) === undefined, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(knocksAtBob).toEqual([]);
+
+    // Then the signed batch through the real route.
     const posted = await api('trust/updates', { method: 'POST', body: JSON.stringify({ updates: [...first.updates, ...second.updates] }) });
     expect(posted.status).toBe(202);
     const acceptedAt = Date.now();
