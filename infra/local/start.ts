@@ -292,6 +292,10 @@ async function main(): Promise<void> {
         KARS_MESH_TRUST_THRESHOLD: process.env.KARS_LOCAL_MESH_TRUST_THRESHOLD ?? '0',
         ...(process.env.KARS_LOCAL_MESH_TRUST_URL ? { KARS_MESH_TRUST_URL: process.env.KARS_LOCAL_MESH_TRUST_URL } : {}),
         ...(process.env.KARS_LOCAL_MESH_POLL_MS ? { KARS_MESH_POLL_MS: process.env.KARS_LOCAL_MESH_POLL_MS } : {}),
+        // RR2: the KNOCK gate reads live scores from the local trust plane (version-polled), with the same kars-mesh
+        // token, so a signed trust update changes the next KNOCK decision without a router restart.
+        // KARS_LOCAL_MESH_TRUST_URL (a test's own trust table) keeps the plain source instead.
+        ...(process.env.KARS_LOCAL_MESH_TRUST_URL ? {} : { KARS_ROUTER_TRUST_API: `${base}/api`, KARS_ROUTER_MESH_TOKEN_FILE: tokenFile }),
       };
     };
     const meshEnvs = new Map<string, Record<string, string>>();
