@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RolloutProgress, RolloutResult } from '../../core/rollouts/rollout-ledger';
-import { alive, freePortEnv, startStackProcess, stopStackProcess, type StackProcess } from './support/local-stack-process';
+import { alive, freePortEnv, killStackTree, startStackProcess, stopStackProcess, type StackProcess } from './support/local-stack-process';
 
 const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
 const masterKey = sample.Values.KARS_LOCAL_MASTER_KEY!;
@@ -38,10 +38,6 @@ function stackPids(s: StackProcess): number[] {
   return [s.proc.pid!, ...children, ...Object.values(s.pids)];
 }
 
-async function killStack(s: StackProcess): Promise<void> {
-  for (const pid of stackPids(s)) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 500));
-}
 
 interface CliRun { code: number | null; out: string }
 
@@ -115,7 +111,7 @@ async function rollThroughKill(stack: StackProcess, id: string, revision: string
     else if (Date.now() > deadline) throw new Error(`wave 2 never reached ${phase}: ${JSON.stringify(v)}`);
     else await new Promise((r) => setTimeout(r, 10));
   }
-  await killStack(stack);
+  await killStackTree(stack);
   expect(atKill).toMatchObject({ done: 1, currentBatch: 2 });
   const cut = await watching.done;
   // The watch drew wave 1 done, then lost the stack: it exits non-zero, naming why, rather than report a finish it did
