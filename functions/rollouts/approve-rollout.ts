@@ -1,7 +1,9 @@
 // POST /api/rollouts/{instanceId}/approve (operator route): approves the batch a rollout is waiting for by raising the
 // approve event. Body `{ "batch": n }` must name the batch the progress shows waiting (409 otherwise), so an approval
 // given for one batch never starts a later one. The event is stored before the 202: an acknowledged approval survives
-// a restart of the host.
+// a restart of the host. A repeat sent before the orchestrator took the first is accepted (202): Durable's client shows
+// no raised-but-unconsumed event, and the orchestrator takes only an approval naming the batch it waits for
+// (docs/local-durable.md).
 import type { HttpHandler } from '@azure/functions';
 import { errorResponse, jsonResponse } from '../http/json-response';
 import { readJsonRequest } from '../http/read-json-request';

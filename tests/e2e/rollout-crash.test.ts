@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RolloutProgress, RolloutResult } from '../../core/rollouts/rollout-ledger';
-import { alive, freePortEnv, startStackProcess, stopStackProcess, type StackProcess } from './support/local-stack-process';
+import { alive, freePortEnv, killStackTree, startStackProcess, stopStackProcess, type StackProcess } from './support/local-stack-process';
 
 const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
 const masterKey = sample.Values.KARS_LOCAL_MASTER_KEY!;
@@ -38,11 +38,6 @@ function stackPids(s: StackProcess): number[] {
   return [s.proc.pid!, ...children, ...Object.values(s.pids)];
 }
 
-/** SIGKILL to all of it at once: nothing gets to flush or shut down. */
-async function killStack(s: StackProcess): Promise<void> {
-  for (const pid of stackPids(s)) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 500));
-}
 
 const headers = { 'content-type': 'application/json', 'x-functions-key': masterKey };
 
@@ -92,7 +87,7 @@ describe('npm start: rollouts across a SIGKILL of the whole stack', () => {
       method: 'POST', headers, body: JSON.stringify({ instanceId: 'crash-rollout-2', revision: { id: 'r3', spec: {} }, sandboxIds: ['demo-sandbox'], health: { intervalMs: 200, maxChecks: 150 } }),
     });
     expect(second.status).toBe(202);
-    await killStack(stack);
+    await killStackTree(stack);
 
     const again = await startStackProcess(env);
     running.push(again);
@@ -121,7 +116,7 @@ describe('npm start: rollouts across a SIGKILL of the whole stack', () => {
     expect(bad.status).toBe(202);
     await until(again.base, 'crash-rollback', (v) => v.progress?.phase === 'rolling-back' || v.runtimeStatus !== 'Running', 60_000);
     expect((await view(again.base, 'crash-rollback')).progress?.phase).toBe('rolling-back');
-    await killStack(again);
+    await killStackTree(again);
 
     const third = await startStackProcess(env);
     running.push(third);

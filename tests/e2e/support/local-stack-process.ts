@@ -1,6 +1,6 @@
 // Runs the compiled `npm start` (dist/infra/local/start.js) as a child process on free ports, waits for its ready line,
 // and reads the pids and ports it prints, so an end-to-end test can kill one part and restart the whole stack.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
 export const START = 'dist/infra/local/start.js';
 
@@ -80,3 +80,43 @@ export const alive = (pid: number): boolean => {
     return false;
   }
 };
+
+/** Every process below `pid` (children, their children ...), from one `ps` listing. */
+function descendants(pid: number): number[] {
+  let listing = '';
+  try {
+    listing = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of listing.split('\n')) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    if (p && pp) children.set(pp, [...(children.get(pp) ?? []), p]);
+  }
+  const found: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) for (const c of children.get(todo.pop()!) ?? []) found.push(c), todo.push(c);
+  return found;
+}
+
+/**
+ * SIGKILL of the stack and every process it started, none of them warned. The tree is frozen (SIGSTOP) before it is
+ * listed: a stack killed from a listing taken while it runs can start a router between the listing and the kill, and
+ * that router outlives the "whole stack".
+ */
+export async function killStackTree(stack: StackProcess): Promise<void> {
+  const root = stack.proc.pid!;
+  const frozen = new Set<number>();
+  for (let round = 0, grew = true; grew && round < 5; round++) {
+    grew = false;
+    for (const pid of [root, ...descendants(root), ...Object.values(stack.pids)]) {
+      if (frozen.has(pid) || !alive(pid)) continue;
+      process.kill(pid, 'SIGSTOP');
+      frozen.add(pid);
+      grew = true;
+    }
+  }
+  for (const pid of frozen) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 500));
+}
