@@ -4,6 +4,7 @@ import { benchCosmosLocal } from './cosmos-local';
 import { runEdgeBench } from './edge';
 import { runRouterBench } from './router';
 import { runMeshBench } from './mesh';
+import { runMeshLatencyBench } from './mesh-latency';
 import { runTrustBench } from './trust';
 import { runConsoleBench } from './console';
 
@@ -12,7 +13,10 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   audit: () => benchAuditAppend(),
   cosmos: () => benchCosmosLocal(),
   router: () => runRouterBench(),
-  mesh: () => runMeshBench(),
+  mesh: async () => {
+    await runMeshBench();
+    await runMeshLatencyBench();
+  },
   trust: () => runTrustBench(),
   console: () => runConsoleBench(),
 };

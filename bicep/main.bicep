@@ -418,6 +418,7 @@ module functionApp 'modules/function-app.bicep' = {
     operatorIpRanges: operatorIpRanges
     deployerIpRanges: deployerIpRanges
     maximumInstanceCount: functionMaximumInstanceCount
+    meshOidcIssuer: deployAks ? aks!.outputs.oidcIssuerUrl : ''
   }
 }
 

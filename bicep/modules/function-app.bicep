@@ -96,6 +96,9 @@ param operatorIpRanges array = []
 @description('CIDR ranges allowed to reach the SCM (deployment) endpoint. Empty: none (deploy from the VNet).')
 param deployerIpRanges array = []
 
+@description('The AKS cluster\'s OIDC issuer (oidcIssuerProfile.issuerURL, ending in /): the mesh and router-receipt routes accept router tokens it signed (T4-S, T2-R). Empty without AKS: those routes then answer their configuration error.')
+param meshOidcIssuer string = ''
+
 @description('Maximum Flex Consumption instances.')
 @minValue(40)
 @maxValue(1000)
@@ -345,6 +348,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // Lease sizes are derived from the largest number of instances sharing the limits: the plan's maximum.
     KARS_LIMIT_MAX_INSTANCES: string(maximumInstanceCount)
     KARS_LIMIT_AGENT_LEASE: string(limitAgentLease)
+    // Router tokens (audiences kars-mesh and kars-audit) are checked against the cluster's issuer and its JWKS, which
+    // AKS serves at <issuer>openid/v1/jwks.
+    KARS_MESH_OIDC_ISSUER: meshOidcIssuer
+    KARS_MESH_OIDC_JWKS_URL: empty(meshOidcIssuer) ? '' : '${meshOidcIssuer}openid/v1/jwks'
   }
 }
 

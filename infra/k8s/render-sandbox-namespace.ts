@@ -71,6 +71,8 @@ export function renderSandboxManifests(namespace: string, options: RenderSandbox
     let text = readFileSync(join(dir, file), 'utf8');
     text = text.replace(/^(\s*namespace: )kars-example[ \t]*$/gm, `$1${namespace}`);
     if (file === 'namespace.yaml') text = text.replace(/^(  name: )kars-example[ \t]*$/m, `$1${namespace}`);
+    // The router's events queue is the sandbox's own, `sbx-<sandbox id>` (T1-E).
+    if (file === 'deployment.yaml') text = text.replace(/^(\s*value: sbx-)kars-example[ \t]*$/m, `$1${namespace}`);
     if (options.routerClientId) {
       text = text.replace(CLIENT_ID_ANNOTATION, `$1"${options.routerClientId}"`).replace(CLIENT_ID_ENV, `$1"${options.routerClientId}"`);
     }

@@ -280,7 +280,8 @@ async function main(): Promise<void> {
       rotation.unref();
       stoppers.push(async () => clearInterval(rotation));
       return {
-        KARS_MESH_FUNCTIONS_URL: `${base}/api`,
+        // KARS_LOCAL_MESH_FUNCTIONS_URL: the mesh latency bench puts a timing proxy in front of the mesh routes.
+        KARS_MESH_FUNCTIONS_URL: process.env.KARS_LOCAL_MESH_FUNCTIONS_URL ?? `${base}/api`,
         KARS_MESH_ROUTER_TOKEN_FILE: tokenFile,
         KARS_MESH_SANDBOX_KEY_FILE: keyFile,
         KARS_MESH_BINDING_FILE: join(dir, 'agent-binding.json'),

@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
 import { loadOperatorAuthSettings } from '../../functions/http/operator-auth-settings';
+import { loadMeshSettings } from '../../functions/mesh/mesh-settings';
+import { loadRouterAuditSettings } from '../../functions/audit/router-audit-settings';
 import { entries, moduleInstance, prop, UNKNOWN } from './bicep-model';
 import { parseBicepSources } from './bicep-policy';
 import { policyContext, readBicepSources } from './bicep-sources';
@@ -71,6 +73,19 @@ describe('deployed app settings', () => {
     expect(operator?.policy).toMatchObject({ tenantId: DEPLOY_TIME_TENANT, role: defaults.get('operatorAppRole') });
     expect(env['KARS_OPERATOR_TENANT_ID']).toBe(DEPLOY_TIME_TENANT);
     expect(() => loadOperatorAuthSettings({ ...env, KARS_OPERATOR_AUDIENCE: '' })).toThrow(/KARS_OPERATOR_AUDIENCE/);
+  });
+
+  it('carry the AKS cluster\'s OIDC issuer for router tokens: the mesh and router-receipt routes load (T4-S, T2-R)', () => {
+    const main = moduleInstance(parseBicepSources(readBicepSources()), 'bicep/main.bicep');
+    const call = main.file.modules.find((m) => m.path === 'modules/function-app.bicep')!;
+    const issuerArg = entries(prop(call.body, 'params', main.file)!).find(([k]) => k === 'meshOidcIssuer');
+    // From the cluster itself (oidcIssuerProfile.issuerURL through aks.bicep's output), only when AKS is deployed.
+    expect(issuerArg?.[1].text).toBe("deployAks ? aks!.outputs.oidcIssuerUrl : ''");
+    expect(env['KARS_MESH_OIDC_ISSUER']).toBe(DEPLOY_TIME);
+    expect(env['KARS_MESH_OIDC_JWKS_URL']).toBe(DEPLOY_TIME);
+    const sample = { ...env, KARS_MESH_OIDC_ISSUER: 'https://eastus.oic.prod-aks.azure.com/t/c/', KARS_MESH_OIDC_JWKS_URL: 'https://eastus.oic.prod-aks.azure.com/t/c/openid/v1/jwks' };
+    expect(loadMeshSettings(sample)).toMatchObject({ issuer: sample.KARS_MESH_OIDC_ISSUER, jwksUrl: sample.KARS_MESH_OIDC_JWKS_URL });
+    expect(() => loadRouterAuditSettings(sample)).not.toThrow();
   });
 
   it('would be refused by loadConfig if an account key were added (the guard this deployment relies on)', () => {

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { SETTING_KEYS } from '../../functions/config';
 import { DEFAULT_EDGE_QUEUE } from '../../adapters/edge/bus-edge-queue';
 import { OPERATOR_AUTH_SETTING_KEYS } from '../../functions/http/operator-auth-settings';
+import { MESH_SETTING_KEYS } from '../../functions/mesh/mesh-settings';
 import type { PolicyContext } from './bicep-policy';
 import { routes } from '../../functions/routes';
 import { isOperatorRoute } from '../../functions/http/guard-routes';
@@ -80,6 +81,8 @@ export function devOnlySettings(): string[] {
   return Object.entries(sample.Comments).filter(([, c]) => c.startsWith('DEV-ONLY')).map(([k]) => k);
 }
 
+const MESH_OIDC_SETTINGS: readonly string[] = ['KARS_MESH_OIDC_ISSUER', 'KARS_MESH_OIDC_JWKS_URL'];
+
 export function policyContext(): PolicyContext {
   const sa = parseYaml(readFileSync(join(REPO_ROOT, 'infra/k8s/sandbox/service-account.yaml'), 'utf8')) as { metadata: { name: string } };
   const deployment = parseYaml(readFileSync(join(REPO_ROOT, 'infra/k8s/sandbox/deployment.yaml'), 'utf8')) as {
@@ -90,8 +93,9 @@ export function policyContext(): PolicyContext {
   const toleration = pod.tolerations[0]!;
   const host = JSON.parse(readFileSync(join(REPO_ROOT, 'host.json'), 'utf8')) as { extensions: { durableTask: { hubName: string } } };
   return {
-    // config.ts plus the operator-route settings (functions/http/operator-auth-settings.ts), which Azure mode needs.
-    requiredKarsSettings: [...SETTING_KEYS, ...OPERATOR_AUTH_SETTING_KEYS].filter((k) => k.startsWith('KARS_') && !(LOCAL_ONLY_KARS_SETTINGS as readonly string[]).includes(k)),
+    // config.ts plus the operator-route settings (functions/http/operator-auth-settings.ts), which Azure mode needs, and
+    // the mesh settings without a default (functions/mesh/mesh-settings.ts: the cluster's OIDC issuer and its JWKS).
+    requiredKarsSettings: [...SETTING_KEYS, ...OPERATOR_AUTH_SETTING_KEYS, ...MESH_SETTING_KEYS.filter((k) => MESH_OIDC_SETTINGS.includes(k))].filter((k) => k.startsWith('KARS_') && !(LOCAL_ONLY_KARS_SETTINGS as readonly string[]).includes(k)),
     // A plain AzureWebJobsStorage is a connection string with the account key; Azure uses AzureWebJobsStorage__*.
     forbiddenSettings: [...new Set([...LOCAL_ONLY_KARS_SETTINGS, ...devOnlySettings(), 'AzureWebJobsStorage'])],
     edgeQueueName: DEFAULT_EDGE_QUEUE,

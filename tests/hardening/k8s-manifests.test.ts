@@ -108,17 +108,17 @@ describe('sandbox pod: kars requirements beyond PSS', () => {
     expect(podSpec.shareProcessNamespace).toBe(false);
   });
 
-  it('no Kubernetes API token anywhere; the workload-identity and audit tokens are projected into the router only', () => {
+  it('no Kubernetes API token anywhere; the workload-identity, audit and mesh tokens are projected into the router only', () => {
     expect(podSpec.automountServiceAccountToken).toBe(false);
     const tokenVolumes = podSpec.volumes.filter((v: Obj) => v.projected?.sources?.some((s: Obj) => s.serviceAccountToken));
-    expect(tokenVolumes.map((v: Obj) => v.name)).toEqual(['azure-identity-token', 'kars-audit-token']);
-    // Each for one audience only (never the API server's): Entra's token exchange, and the app's router-receipt route.
-    expect(tokenVolumes.map((v: Obj) => v.projected.sources[0].serviceAccountToken.audience)).toEqual(['api://AzureADTokenExchange', 'kars-audit']);
+    expect(tokenVolumes.map((v: Obj) => v.name)).toEqual(['azure-identity-token', 'kars-audit-token', 'kars-mesh-token']);
+    // Each for one audience only (never the API server's): Entra's token exchange, the app's router-receipt route, and
+    // the app's mesh routes (T4-S).
+    expect(tokenVolumes.map((v: Obj) => v.projected.sources[0].serviceAccountToken.audience)).toEqual(['api://AzureADTokenExchange', 'kars-audit', 'kars-mesh']);
     for (const v of tokenVolumes) expect(v.projected.sources[0].serviceAccountToken.expirationSeconds).toBeLessThanOrEqual(3600);
     const mountsOf = (c: Obj): string[] => (c.volumeMounts ?? []).map((m: Obj) => m.name);
-    expect(mountsOf(router)).toEqual(expect.arrayContaining(['azure-identity-token', 'kars-audit-token']));
-    expect(mountsOf(agent)).not.toContain('azure-identity-token');
-    expect(mountsOf(agent)).not.toContain('kars-audit-token');
+    expect(mountsOf(router)).toEqual(expect.arrayContaining(['azure-identity-token', 'kars-audit-token', 'kars-mesh-token', 'kars-sandbox-key']));
+    for (const name of ['azure-identity-token', 'kars-audit-token', 'kars-mesh-token', 'kars-sandbox-key']) expect(mountsOf(agent)).not.toContain(name);
     for (const c of podSpec.containers) {
       const envNames = (c.env ?? []).map((e: Obj) => e.name);
       if (c.name !== 'router') expect(envNames).not.toContain('AZURE_FEDERATED_TOKEN_FILE');
@@ -138,6 +138,23 @@ describe('sandbox pod: kars requirements beyond PSS', () => {
     const agentVols = new Set(agent.volumeMounts.map((m: Obj) => m.name));
     expect(agent.volumeMounts.find((m: Obj) => m.mountPath === '/sandbox')).toBeDefined();
     for (const m of router.volumeMounts) expect(agentVols.has(m.name), m.name).toBe(false);
+  });
+
+  it('the router\'s mesh and events settings point at its own mounts (T4-S, T1-E)', () => {
+    const env = (name: string): string => router.env.find((e: Obj) => e.name === name)?.value;
+    const mountOf = (volume: string): string => router.volumeMounts.find((m: Obj) => m.name === volume)?.mountPath;
+    const vol = (name: string): Obj => podSpec.volumes.find((v: Obj) => v.name === name);
+    const meshToken = vol('kars-mesh-token').projected.sources[0].serviceAccountToken;
+    expect(env('KARS_MESH_ROUTER_TOKEN_FILE')).toBe(`${mountOf('kars-mesh-token')}/${meshToken.path}`);
+    expect(meshToken.expirationSeconds).toBe(3600);
+    const key = vol('kars-sandbox-key').secret;
+    expect(env('KARS_MESH_SANDBOX_KEY_FILE')).toBe(`${mountOf('kars-sandbox-key')}/${key.items[0].path}`);
+    expect(router.volumeMounts.find((m: Obj) => m.name === 'kars-sandbox-key').readOnly).toBe(true);
+    expect(env('KARS_MESH_BINDING_FILE').startsWith(`${mountOf('router-state')}/`)).toBe(true);
+    expect(env('KARS_MESH_FUNCTIONS_URL')).toMatch(/^https:\/\/.+\/api$/);
+    expect(env('KARS_MESH_SERVICEBUS_NAMESPACE')).toBe(env('KARS_SERVICEBUS_NAMESPACE'));
+    // The sandbox's own events queue: sbx-<sandbox id>, the sandbox id being the namespace.
+    expect(env('KARS_ROUTER_EVENTS_ENTITY')).toBe(`sbx-${deployment.metadata.namespace}`);
   });
 
   it('the agent starts through kars-jail with the writable set and router port that match the pod', () => {

@@ -46,6 +46,8 @@ describe('renderSandboxManifests', () => {
     const router = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers.find((c: Obj) => c.name === 'router');
     const env = Object.fromEntries(router.env.map((e: Obj) => [e.name, e.value]));
     expect([env.AZURE_CLIENT_ID, env.AZURE_TENANT_ID]).toEqual([CLIENT_ID, TENANT_ID]);
+    // T1-E: the router reads the sandbox's own events queue, never the template's.
+    expect(env.KARS_ROUTER_EVENTS_ENTITY).toBe('sbx-kars-acme');
   });
 
   it('two sandboxes share no namespaced object', () => {
