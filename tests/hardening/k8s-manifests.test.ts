@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { KARS_STRICT_LOCALHOST_PROFILE, KARS_STRICT_PROFILE_PATH } from '../../sandbox-node/hardening/seccomp-profile';
 import { allContainers, restrictedViolations } from './pss-restricted';
+import { DEFAULT_MESH_TOKEN_FILE } from '../../sandbox-node/router/router-trust-settings';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = Record<string, any>;
@@ -152,6 +153,9 @@ describe('sandbox pod: kars requirements beyond PSS', () => {
     expect(router.volumeMounts.find((m: Obj) => m.name === 'kars-sandbox-key').readOnly).toBe(true);
     expect(env('KARS_MESH_BINDING_FILE').startsWith(`${mountOf('router-state')}/`)).toBe(true);
     expect(env('KARS_MESH_FUNCTIONS_URL')).toMatch(/^https:\/\/.+\/api$/);
+    // RR2: the KNOCK gate reads live trust from the same app with the same kars-mesh token (the source's default file).
+    expect(env('KARS_ROUTER_TRUST_API')).toBe(env('KARS_MESH_FUNCTIONS_URL'));
+    expect(env('KARS_ROUTER_MESH_TOKEN_FILE') ?? DEFAULT_MESH_TOKEN_FILE).toBe(env('KARS_MESH_ROUTER_TOKEN_FILE'));
     expect(env('KARS_MESH_SERVICEBUS_NAMESPACE')).toBe(env('KARS_SERVICEBUS_NAMESPACE'));
     // The sandbox's own events queue: sbx-<sandbox id>, the sandbox id being the namespace.
     expect(env('KARS_ROUTER_EVENTS_ENTITY')).toBe(`sbx-${deployment.metadata.namespace}`);
