@@ -32,7 +32,10 @@ export function busMeshPendingSignal(bus: Bus, logger: Logger, options: BusMeshP
         while (!stopped) {
           try {
             receiver ??= await bus.acceptSession(queue, options.sandboxId, { abortSignal: abort.signal });
-            const notes = await receiver.receive(16, { maxWaitMs: options.receiveWaitMs ?? 5000, abortSignal: abort.signal });
+            // One note per receive: a batch receive waits up to 1 s after the first message to fill the batch (the SDK's
+            // maxTimeAfterFirstMessage), which the bench measured as 0.5–1 s of delivery latency; one note is enough to
+            // wake the fetch of every pending frame.
+            const notes = await receiver.receive(1, { maxWaitMs: options.receiveWaitMs ?? 5000, abortSignal: abort.signal });
             if (notes.length > 0) onPending();
             for (const note of notes) await receiver.complete(note);
             if (receiver.lockedUntilMs - Date.now() < 15_000) await receiver.renewLock();
