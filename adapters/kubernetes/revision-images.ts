@@ -4,7 +4,7 @@
 // image out of the Deployment (and out of the rollout's rollback targets) in the first place.
 import { fail, ok, type Result } from '../../core/errors';
 import type { SandboxRevision } from '../../core/ports/sandbox-driver.port';
-import { parseDigestReference, verifyCosignImageSignature } from '../../sandbox-node/hardening/verify-image-signature';
+import { parseDigestReference, verifyCosignImageSignature } from '../../core/images/verify-image-signature';
 
 /** Containers of the sandbox pod (infra/k8s/sandbox/deployment.yaml) a revision may set. */
 export const SANDBOX_CONTAINERS = ['agent', 'router'] as const;

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import {
   cosignSimpleSigningPayload, parseDigestReference, verifyCosignImageSignature,
-} from '../../sandbox-node/hardening/verify-image-signature';
+} from '../../core/images/verify-image-signature';
 import { allContainers, restrictedViolations } from '../hardening/pss-restricted';
 import { KubernetesSandboxDriver } from '../../adapters/kubernetes/kubernetes-sandbox-driver';
 import { loadClientNode } from '../../adapters/kubernetes/load-client-node';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../../infra/local/tls/dev-tls';
 import { loadClientNode } from '../../../adapters/kubernetes/load-client-node';
 import { KubernetesSandboxDriver, REVISION_RECORD_ANNOTATION } from '../../../adapters/kubernetes/kubernetes-sandbox-driver';
-import { cosignSimpleSigningPayload, parseDigestReference } from '../../../sandbox-node/hardening/verify-image-signature';
+import { cosignSimpleSigningPayload, parseDigestReference } from '../../../core/images/verify-image-signature';
 import { startAzurite, type AzuriteHandle } from '../../../infra/local/azurite/start-azurite';
 import { startLocalDurableRunner, type LocalDurableRunner } from '../../../infra/local/durable/local-durable-runner';
 import { DurableRegistry } from '../../../adapters/durable/durable-registry';

@@ -2,7 +2,7 @@
 // verifyImages checks with `keys.publicKeys`). Lets tooling (rollout pre-flight, CI) reject an unsigned image before
 // it reaches admission, and lets tests prove the admission key configuration without a cluster.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { fail, ok, type Result } from '../../core/errors';
+import { fail, ok, type Result } from '../errors';
 
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 
